@@ -1,0 +1,80 @@
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	ILoadOptionsFunctions,
+	INode,
+	INodeExecutionData,
+	INodePropertyOptions,
+	INodeType,
+	INodeTypeDescription,
+	JsonObject,
+} from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import generatedDescription from 'sparkbot-descriptor';
+
+import { isCoreError, loadCore } from './wasm';
+
+/**
+ * SparkBot: reboot or reset the WhatsApp session of a SparkBot number.
+ *
+ * The description is generated from Rust (`node-descriptor/`), and all logic — validation,
+ * HTTP, error shaping — runs in the Rust core. This class only adapts n8n's calling convention.
+ */
+export class SparkBot implements INodeType {
+	description = generatedDescription as unknown as INodeTypeDescription;
+
+	methods = {
+		loadOptions: {
+			/** Fills the WhatsApp Number dropdown with every device of the account. */
+			async getDevices(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+				const credentials = await this.getCredentials('sparkBotApi');
+				try {
+					const core = await loadCore();
+					return (await core.loadDevices(credentials)) as INodePropertyOptions[];
+				} catch (error) {
+					throw toNodeError(this.getNode(), error);
+				}
+			},
+		},
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const credentials = await this.getCredentials('sparkBotApi');
+		const core = await loadCore();
+		const results: INodeExecutionData[] = [];
+
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const item = {
+					resource: this.getNodeParameter('resource', i),
+					operation: this.getNodeParameter('operation', i),
+					device: this.getNodeParameter('device', i),
+					options: this.getNodeParameter('options', i, {}),
+				};
+				const json = (await core.executeItem(item, credentials)) as IDataObject;
+				results.push({ json, pairedItem: { item: i } });
+			} catch (error) {
+				const nodeError = toNodeError(this.getNode(), error, i);
+				if (!this.continueOnFail()) throw nodeError;
+				results.push({ json: { error: nodeError.message }, pairedItem: { item: i } });
+			}
+		}
+		return [results];
+	}
+}
+
+/** The one place where errors become n8n error classes. */
+function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	if (!isCoreError(error)) {
+		return new NodeOperationError(node, error instanceof Error ? error : String(error), { itemIndex });
+	}
+	const { message, description, code } = error;
+	if (error.kind === 'operation') {
+		return new NodeOperationError(node, message, { itemIndex, description });
+	}
+	const httpCode = error.httpCode === null ? undefined : String(error.httpCode);
+	const response: JsonObject = { message, code, httpCode: httpCode ?? null };
+	return new NodeApiError(node, response, { itemIndex, message, description, httpCode });
+}

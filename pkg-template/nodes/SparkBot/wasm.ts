@@ -1,0 +1,65 @@
+/**
+ * Loads the Rust core: the wasm module is embedded in this file (base64), compiled on first use
+ * and reused for the life of the process. Nothing is read from the file system or the
+ * environment, and loading the package compiles nothing.
+ */
+import initCore, { executeItem, loadDevices } from 'sparkbot-wasm-glue';
+import { wasmBase64 } from 'sparkbot-wasm-bytes';
+
+/** The exports of the Rust core. */
+export interface Core {
+	executeItem: typeof executeItem;
+	loadDevices: typeof loadDevices;
+}
+
+/** An error thrown by the Rust core (see `to_js_error` in `src/boundary.rs`). */
+export interface CoreError extends Error {
+	code: string;
+	kind: 'operation' | 'api';
+	httpCode: number | null;
+	description: string;
+}
+
+const core: Core = { executeItem, loadDevices };
+let ready: Promise<unknown> | undefined;
+
+/** Compiles and instantiates the module once; concurrent callers share the same promise. */
+export async function loadCore(): Promise<Core> {
+	if (ready === undefined) {
+		ready = initCore({ module_or_path: decodeBase64(wasmBase64) }).catch((error: unknown) => {
+			ready = undefined;
+			throw error;
+		});
+	}
+	await ready;
+	return core;
+}
+
+/** Whether `error` was thrown by the Rust core. */
+export function isCoreError(error: unknown): error is CoreError {
+	if (!(error instanceof Error)) return false;
+	const { code, kind } = error as Partial<CoreError>;
+	return typeof code === 'string' && code.startsWith('SPARKBOT_') && (kind === 'operation' || kind === 'api');
+}
+
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes standard base64 without Node's `Buffer`, so the node runs on any n8n runtime. */
+function decodeBase64(text: string): Uint8Array {
+	const lookup = new Uint8Array(128);
+	for (let i = 0; i < BASE64_ALPHABET.length; i++) lookup[BASE64_ALPHABET.charCodeAt(i)] = i;
+	const clean = text.replace(/=+$/, '');
+	const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
+	let buffer = 0;
+	let bits = 0;
+	let out = 0;
+	for (let i = 0; i < clean.length; i++) {
+		buffer = (buffer << 6) | lookup[clean.charCodeAt(i) & 127];
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			bytes[out++] = (buffer >> bits) & 0xff;
+		}
+	}
+	return bytes;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Builds the installable n8n community package into dist/:
+//   Rust → wasm (cargo) → JS glue (wasm-bindgen, pinned) → wasm-opt -Oz → embedded as base64
+//   → one CommonJS file per node/credential (esbuild) → package.json, icons, codex, docs.
+// Prints the sizes that matter (final .wasm, gzipped, packed tarball).
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const glue = join(root, 'target', 'glue');
+const crateName = 'sparkbot_node';
+const quiet = process.argv.includes('--quiet');
+
+function run(command, args, options = {}) {
+	execFileSync(command, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', ...options });
+}
+
+function log(message) {
+	if (!quiet) console.log(message);
+}
+
+/** The wasm-bindgen CLI must be exactly the version of the crate, or the glue will not match. */
+function checkWasmBindgen() {
+	const lock = readFileSync(join(root, 'Cargo.lock'), 'utf8');
+	const wanted = lock.match(/name = "wasm-bindgen"\nversion = "([^"]+)"/)?.[1];
+	let installed;
+	try {
+		installed = execFileSync('wasm-bindgen', ['--version'], { encoding: 'utf8' }).trim().split(' ')[1];
+	} catch {
+		installed = undefined;
+	}
+	if (!wanted || installed !== wanted) {
+		throw new Error(
+			`wasm-bindgen CLI ${installed ?? 'is not installed'}, but the crate uses ${wanted}: ` +
+				`run \`cargo install wasm-bindgen-cli --version ${wanted}\` (or .ci/run, which does it)`,
+		);
+	}
+}
+
+function kb(bytes) {
+	return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+checkWasmBindgen();
+log('› cargo build (wasm32, release)');
+run('cargo', ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', ...(quiet ? ['--quiet'] : [])]);
+
+log('› wasm-bindgen --target web');
+rmSync(glue, { recursive: true, force: true });
+run('wasm-bindgen', [
+	'--target', 'web',
+	'--out-dir', glue,
+	join(root, 'target', 'wasm32-unknown-unknown', 'release', `${crateName}.wasm`),
+]);
+
+log('› wasm-opt -Oz');
+const rawWasm = join(glue, `${crateName}_bg.wasm`);
+const optWasm = join(glue, `${crateName}_bg.opt.wasm`);
+run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
+	'-Oz', '--strip-debug', '--strip-producers',
+	'--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
+	'--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
+	rawWasm, '-o', optWasm,
+]);
+const wasmBytes = readFileSync(optWasm);
+writeFileSync(join(glue, 'wasm-bytes.js'), `export const wasmBase64 = ${JSON.stringify(wasmBytes.toString('base64'))};\n`);
+
+log('› esbuild → dist/');
+rmSync(dist, { recursive: true, force: true });
+await build({
+	entryPoints: {
+		'nodes/SparkBot/SparkBot.node': join(root, 'pkg-template/nodes/SparkBot/SparkBot.node.ts'),
+		'credentials/SparkBotApi.credentials': join(root, 'pkg-template/credentials/SparkBotApi.credentials.ts'),
+	},
+	outdir: dist,
+	bundle: true,
+	platform: 'node',
+	format: 'cjs',
+	target: 'node20',
+	external: ['n8n-workflow'],
+	alias: {
+		'sparkbot-wasm-glue': join(glue, `${crateName}.js`),
+		'sparkbot-wasm-bytes': join(glue, 'wasm-bytes.js'),
+		'sparkbot-descriptor': join(root, 'node-descriptor', 'SparkBot.description.json'),
+	},
+	// The glue only reads import.meta.url when no module is passed to init; we always pass one.
+	define: { 'import.meta.url': 'undefined' },
+	legalComments: 'none',
+	logLevel: 'warning',
+});
+
+const template = join(root, 'pkg-template');
+for (const file of ['nodes/SparkBot/SparkBot.node.json', 'nodes/SparkBot/sparkbot.svg', 'nodes/SparkBot/sparkbot.dark.svg']) {
+	cpSync(join(template, file), join(dist, file));
+}
+cpSync(join(root, 'README.md'), join(dist, 'README.md'));
+cpSync(join(root, 'LICENSE'), join(dist, 'LICENSE'));
+writeFileSync(join(dist, 'package.json'), readFileSync(join(template, 'package.json')));
+
+// Pack once to report the size users download.
+const packDir = join(root, 'target', 'pack');
+rmSync(packDir, { recursive: true, force: true });
+mkdirSync(packDir, { recursive: true });
+const packed = JSON.parse(
+	execFileSync('npm', ['pack', dist, '--pack-destination', packDir, '--json', '--silent'], { cwd: root, encoding: 'utf8' }),
+)[0];
+const nodeFile = statSync(join(dist, 'nodes/SparkBot/SparkBot.node.js')).size;
+console.log(
+	`built dist/: wasm ${kb(wasmBytes.length)} (gzip ${kb(gzipSync(wasmBytes, { level: 9 }).length)}), ` +
+		`SparkBot.node.js ${kb(nodeFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files)`,
+);

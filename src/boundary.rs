@@ -1,0 +1,136 @@
+//! The wasm boundary: every `#[wasm_bindgen]` export of the crate.
+//!
+//! Each export does the same three steps — decode the JS values, call the core (and the
+//! transport), encode the result — and turns every [`Error`] into a JS `Error` in exactly one
+//! function, [`to_js_error`], which also removes the API key from everything it lets through.
+
+use js_sys::Reflect;
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::credentials::{Credentials, RawCredentials};
+use crate::devices::{is_last_page, DeviceCollector, MAX_DEVICE_PAGES};
+use crate::error::{redact, Error, ErrorKind};
+use crate::plan::{plan_device_page, plan_item, RawItem, DEVICE_FIELD};
+use crate::response::{interpret_action, interpret_device_page};
+use crate::transport;
+
+/// Runs one item: plans the reboot or reset from `item` (`{ resource, operation, device,
+/// options }` as read with `getNodeParameter`), sends it with `credentials` (`{ apiKey,
+/// baseUrl }`) and resolves to the response object, unchanged. Rejects with an `Error` carrying
+/// `code`, `kind` (`"operation"` or `"api"`), `httpCode` and `description`.
+#[wasm_bindgen(js_name = executeItem)]
+pub async fn execute_item(item: JsValue, credentials: JsValue) -> Result<JsValue, JsValue> {
+    let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None))?;
+    let secret = Some(credentials.api_key.expose());
+    let run = async {
+        let plan = plan_item(&decode_item(&item)?, &credentials)?;
+        let outcome = transport::send(&plan, &credentials.api_key).await;
+        let body = interpret_action(&plan.context, outcome)?;
+        js_sys::JSON::parse(&body).map_err(|_| Error::InvalidResponse {
+            problem: "the JSON object could not be read".to_string(),
+        })
+    };
+    run.await.map_err(|e| to_js_error(&e, secret))
+}
+
+/// Lists every device of the account (all pages) as n8n dropdown options
+/// (`{ name, value, description }`), for the `getDevices` load-options method.
+#[wasm_bindgen(js_name = loadDevices)]
+pub async fn load_devices(credentials: JsValue) -> Result<JsValue, JsValue> {
+    let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None))?;
+    let secret = Some(credentials.api_key.expose());
+    let run = async {
+        let mut collector = DeviceCollector::default();
+        for page in 0..MAX_DEVICE_PAGES {
+            let plan = plan_device_page(page, &credentials);
+            let outcome = transport::send(&plan, &credentials.api_key).await;
+            let devices = interpret_device_page(&plan.context, outcome)?;
+            collector.add_page(&devices);
+            if is_last_page(devices.len()) {
+                break;
+            }
+        }
+        encode(&collector.into_options())
+    };
+    run.await.map_err(|e| to_js_error(&e, secret))
+}
+
+/// The one serializer: plain objects and arrays, `null` for missing values.
+fn encode<T: Serialize>(value: &T) -> Result<JsValue, Error> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::InvalidResponse {
+            problem: format!("the result could not be encoded ({e})"),
+        })
+}
+
+/// Reads one property of a JS object as loosely typed JSON; `undefined` becomes `None`.
+/// The error is the problem only; the caller names the field.
+fn field(object: &JsValue, name: &str) -> Result<Option<Value>, String> {
+    if object.is_undefined() || object.is_null() {
+        return Ok(None);
+    }
+    let value = Reflect::get(object, &JsValue::from_str(name))
+        .map_err(|_| "could not be read".to_string())?;
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    serde_wasm_bindgen::from_value(value)
+        .map(Some)
+        .map_err(|e| format!("could not be read as JSON ({e})"))
+}
+
+fn decode_item(item: &JsValue) -> Result<RawItem, Error> {
+    let read = |name, display_name: &str| {
+        field(item, name).map_err(|problem| Error::invalid_parameter(display_name, problem))
+    };
+    Ok(RawItem {
+        resource: read("resource", "Resource")?,
+        operation: read("operation", "Operation")?,
+        device: read("device", DEVICE_FIELD)?,
+        options: read("options", "Options")?,
+    })
+}
+
+fn decode_credentials(credentials: &JsValue) -> Result<Credentials, Error> {
+    let read = |name, display_name| {
+        field(credentials, name).map_err(|problem| Error::InvalidCredential {
+            field: display_name,
+            problem,
+        })
+    };
+    Credentials::validate(&RawCredentials {
+        api_key: read("apiKey", "API Key")?,
+        base_url: read("baseUrl", "Base URL")?,
+    })
+}
+
+/// The one conversion of an [`Error`] into a JS `Error`: `message`, `description`, `code`,
+/// `kind` and `httpCode`, with the API key removed from every string.
+fn to_js_error(error: &Error, secret: Option<&str>) -> JsValue {
+    let clean = |text: String| match secret {
+        Some(secret) => redact(&text, secret),
+        None => text,
+    };
+    let js_error = js_sys::Error::new(&clean(error.message()));
+    let kind = match error.kind() {
+        ErrorKind::Operation => "operation",
+        ErrorKind::Api => "api",
+    };
+    let http_code = error.http_code().map_or(JsValue::NULL, JsValue::from);
+    for (key, value) in [
+        ("code", JsValue::from_str(error.code())),
+        ("kind", JsValue::from_str(kind)),
+        ("httpCode", http_code),
+        (
+            "description",
+            JsValue::from_str(&clean(error.description())),
+        ),
+    ] {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = Reflect::set(&js_error, &JsValue::from_str(key), &value);
+    }
+    js_error.into()
+}

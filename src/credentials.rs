@@ -1,0 +1,248 @@
+//! The SparkBot API credential: validated before any request is sent.
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// Base URL used when the credential leaves it empty.
+pub const DEFAULT_BASE_URL: &str = "https://api.sparkbot.io/v1";
+
+/// The credential as n8n hands it over (`apiKey`, `baseUrl`), before validation.
+#[derive(Debug, Default)]
+pub struct RawCredentials {
+    /// The API key, possibly with stray white space from copy and paste.
+    pub api_key: Option<serde_json::Value>,
+    /// The base URL, possibly with trailing slashes.
+    pub base_url: Option<serde_json::Value>,
+}
+
+/// An API key. Its `Debug` output never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// The key, for the `Token` header and for redaction only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+/// A validated `http(s)` base URL without trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    url: String,
+    host: String,
+}
+
+impl BaseUrl {
+    /// Validates a base URL: `http` or `https`, a host, no query or fragment, no white space.
+    /// Trailing slashes are dropped so that paths never contain `//`.
+    pub fn parse(input: &str) -> Result<BaseUrl, Error> {
+        let bad = |problem: String| Error::InvalidCredential {
+            field: "Base URL",
+            problem,
+        };
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Ok(BaseUrl::default_url());
+        }
+        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("must not contain spaces or control characters".into()));
+        }
+        let (scheme, rest) = trimmed.split_once("://").ok_or_else(|| {
+            bad(format!(
+                "\"{trimmed}\" is not a URL; expected e.g. {DEFAULT_BASE_URL}"
+            ))
+        })?;
+        if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+            return Err(bad(format!(
+                "must start with https:// (or http:// for a local simulator), not {scheme}://"
+            )));
+        }
+        if rest.contains(['?', '#']) {
+            return Err(bad("must not contain a query (?) or fragment (#)".into()));
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(slash) => rest.split_at_checked(slash).unwrap_or((rest, "")),
+            None => (rest, ""),
+        };
+        if authority.contains('@') {
+            return Err(bad(
+                "must not contain a user name or password; the API key goes in the API Key field"
+                    .into(),
+            ));
+        }
+        if authority.is_empty() || authority.starts_with(':') {
+            return Err(bad(format!("\"{trimmed}\" has no host name")));
+        }
+        let path = path.trim_end_matches('/');
+        if path
+            .split('/')
+            .skip(1)
+            .any(|segment| segment.is_empty() || segment == "..")
+        {
+            return Err(bad(format!(
+                "\"{trimmed}\" has an empty or \"..\" path segment"
+            )));
+        }
+        Ok(BaseUrl {
+            url: format!("{}://{}{}", scheme.to_ascii_lowercase(), authority, path),
+            host: authority.to_string(),
+        })
+    }
+
+    fn default_url() -> BaseUrl {
+        BaseUrl {
+            url: DEFAULT_BASE_URL.to_string(),
+            host: "api.sparkbot.io".to_string(),
+        }
+    }
+
+    /// The URL without trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// `host[:port]`, for error messages.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Joins a path that starts with `/`.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+}
+
+/// A validated credential.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The API key for the `Token` header.
+    pub api_key: ApiKey,
+    /// Where the API lives.
+    pub base_url: BaseUrl,
+}
+
+impl Credentials {
+    /// Validates the credential n8n hands over.
+    pub fn validate(raw: &RawCredentials) -> Result<Credentials, Error> {
+        let api_key = match &raw.api_key {
+            Some(serde_json::Value::String(key)) => key.trim(),
+            None | Some(serde_json::Value::Null) => "",
+            Some(_) => {
+                return Err(Error::InvalidCredential {
+                    field: "API Key",
+                    problem: "must be text".into(),
+                })
+            }
+        };
+        if api_key.is_empty() {
+            return Err(Error::InvalidCredential {
+                field: "API Key",
+                problem: "is empty; paste the API key of your SparkBot account".into(),
+            });
+        }
+        // A header value may only hold visible ASCII; anything else would make `fetch` throw an
+        // error that quotes the value, i.e. the key.
+        if !api_key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(Error::InvalidCredential {
+                field: "API Key",
+                problem: "contains characters that cannot be sent in a header (only visible ASCII characters are allowed); copy the key again".into(),
+            });
+        }
+        let base_url = match &raw.base_url {
+            Some(serde_json::Value::String(url)) => BaseUrl::parse(url)?,
+            None | Some(serde_json::Value::Null) => BaseUrl::default_url(),
+            Some(_) => {
+                return Err(Error::InvalidCredential {
+                    field: "Base URL",
+                    problem: "must be text".into(),
+                })
+            }
+        };
+        Ok(Credentials {
+            api_key: ApiKey(api_key.to_string()),
+            base_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(key: serde_json::Value, url: serde_json::Value) -> RawCredentials {
+        RawCredentials {
+            api_key: Some(key),
+            base_url: Some(url),
+        }
+    }
+
+    #[test]
+    fn trailing_slashes_never_produce_double_slashes() {
+        for input in [
+            "http://127.0.0.1:8080/v1",
+            "http://127.0.0.1:8080/v1/",
+            "http://127.0.0.1:8080/v1//",
+        ] {
+            let url = BaseUrl::parse(input).unwrap();
+            assert_eq!(url.join("/devices"), "http://127.0.0.1:8080/v1/devices");
+            assert_eq!(url.host(), "127.0.0.1:8080");
+        }
+        assert_eq!(
+            BaseUrl::parse("HTTPS://api.example.com/")
+                .unwrap()
+                .join("/devices"),
+            "https://api.example.com/devices"
+        );
+    }
+
+    #[test]
+    fn empty_base_url_means_the_default() {
+        assert_eq!(BaseUrl::parse("  ").unwrap().as_str(), DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused_with_the_field_name() {
+        for input in [
+            "api.sparkbot.io/v1",
+            "ftp://api.sparkbot.io",
+            "https://",
+            "https://:80/v1",
+            "https://user:pw@api.sparkbot.io",
+            "https://api.sparkbot.io/v1?x=1",
+            "https://api.sparkbot.io/v1#x",
+            "https://api.sparkbot.io/a//b",
+            "https://api.sparkbot.io/../v1",
+            "https://api.spark bot.io",
+        ] {
+            let err = BaseUrl::parse(input).unwrap_err();
+            assert!(err.message().contains("Base URL"), "{input}: {err}");
+        }
+    }
+
+    #[test]
+    fn api_key_is_trimmed_and_checked() {
+        let creds = Credentials::validate(&raw(json!("  k-123 \n"), json!(""))).unwrap();
+        assert_eq!(creds.api_key.expose(), "k-123");
+        assert_eq!(format!("{:?}", creds.api_key), "ApiKey(***)");
+        for key in [
+            json!(""),
+            json!("   "),
+            json!(null),
+            json!(7),
+            json!("a\u{0}b"),
+            json!("ключ"),
+        ] {
+            let err = Credentials::validate(&raw(key, json!(""))).unwrap_err();
+            assert!(err.message().contains("API Key"), "{err}");
+        }
+    }
+}

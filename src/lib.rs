@@ -1,0 +1,26 @@
+//! The Rust core of `n8n-nodes-sparkbot`, an n8n community node that reboots and resets the
+//! WhatsApp sessions of SparkBot numbers.
+//!
+//! The crate is split the way the wasm packages of biome and oxc are: a pure core with no
+//! `JsValue`, tested natively, and a thin wasm boundary over it.
+//!
+//! - [`operation`]: the operations and their options, as data.
+//! - [`credentials`], [`plan`]: node parameters and credential → a validated request plan.
+//! - [`response`]: what came back → the item's output or a typed [`error::Error`].
+//! - [`devices`]: device list pages → the WhatsApp Number dropdown.
+//! - [`description`]: the node description n8n shows, generated from the same tables.
+//! - `transport` (wasm only): the one place that performs HTTP, through gloo-net and `fetch`.
+//! - `boundary` (wasm only): the `#[wasm_bindgen]` exports the JavaScript shim calls.
+
+pub mod credentials;
+pub mod description;
+pub mod devices;
+pub mod error;
+pub mod operation;
+pub mod plan;
+pub mod response;
+
+#[cfg(target_arch = "wasm32")]
+mod boundary;
+#[cfg(target_arch = "wasm32")]
+pub mod transport;

@@ -1,0 +1,179 @@
+//! The two operations and their options, as data.
+//!
+//! The node description ([`crate::description`]) and the request planner ([`crate::plan`]) both
+//! read these tables, so a parameter name, its wire field and its text cannot drift apart.
+
+/// Seconds the node waits without Wait For Session.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// Margin added to the service's wait window for the network.
+pub const WAIT_MARGIN_SECS: u64 = 15;
+/// Largest Timeout a user may set. Node's `fetch` (undici) gives up on its own after 300 s
+/// without response headers, so a larger budget could not be honoured.
+pub const MAX_TIMEOUT_SECS: u64 = 300;
+
+/// Parameter name of the Timeout option, shared by both operations.
+pub const TIMEOUT_OPTION: &str = "timeout";
+/// Parameter name of the Wait For Session option, shared by both operations.
+pub const WAIT_OPTION: &str = "waitForSession";
+
+/// A session operation of the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `POST /devices/{id}/reboot`.
+    Reboot,
+    /// `POST /devices/{id}/reset`.
+    Reset,
+}
+
+/// One boolean option of an operation and the body field it becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BooleanOption {
+    /// Parameter name in the node (camelCase).
+    pub name: &'static str,
+    /// Title Case label.
+    pub display_name: &'static str,
+    /// Field in the JSON request body.
+    pub wire_field: &'static str,
+    /// Help text ("Whether …").
+    pub description: &'static str,
+}
+
+const REBOOT_OPTIONS: [BooleanOption; 3] = [
+    BooleanOption {
+        name: "forceReboot",
+        display_name: "Force Reboot",
+        wire_field: "force",
+        description: "Whether to reboot the session even if it is stopped. Without it, a stopped session is refused with a 409 error.",
+    },
+    BooleanOption {
+        name: "forceSync",
+        display_name: "Force Sync",
+        wire_field: "sync",
+        description: "Whether to force a synchronization of the session data (chats, contacts) after the reboot",
+    },
+    BooleanOption {
+        name: WAIT_OPTION,
+        display_name: "Wait For Session",
+        wire_field: "wait",
+        description: "Whether to hold the response until the session is online again. This may delay the response up to 90 seconds.",
+    },
+];
+
+const RESET_OPTIONS: [BooleanOption; 3] = [
+    BooleanOption {
+        name: "deleteAllData",
+        display_name: "Delete All Data",
+        wire_field: "deleteAllData",
+        description: "Whether to permanently delete all stored chats, messages and contacts of the number. Destructive: this cannot be undone.",
+    },
+    BooleanOption {
+        name: "emptyQueue",
+        display_name: "Empty Queue",
+        wire_field: "emptyQueue",
+        description: "Whether to permanently delete every queued outbound message of the number that has not been sent yet. Destructive: this cannot be undone.",
+    },
+    BooleanOption {
+        name: WAIT_OPTION,
+        display_name: "Wait For Session",
+        wire_field: "wait",
+        description: "Whether to hold the response until the number is available again. This may delay the response up to 2 minutes.",
+    },
+];
+
+impl Operation {
+    /// Both operations, in the order the node lists them.
+    pub const ALL: [Operation; 2] = [Operation::Reboot, Operation::Reset];
+
+    /// Parses the `operation` parameter value.
+    pub fn from_value(value: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.value() == value)
+    }
+
+    /// The `operation` parameter value, also the last path segment of the endpoint.
+    pub fn value(self) -> &'static str {
+        match self {
+            Operation::Reboot => "reboot",
+            Operation::Reset => "reset",
+        }
+    }
+
+    /// Title Case label of the operation.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Operation::Reboot => "Reboot Session",
+            Operation::Reset => "Reset Session",
+        }
+    }
+
+    /// Sentence-case action label (n8n shows it in the nodes panel).
+    pub fn action(self) -> &'static str {
+        match self {
+            Operation::Reboot => "Reboot a WhatsApp session",
+            Operation::Reset => "Reset a WhatsApp session",
+        }
+    }
+
+    /// What the operation does, for the operation dropdown.
+    pub fn description(self) -> &'static str {
+        match self {
+            Operation::Reboot => "Restart the WhatsApp session of a number without deleting anything. Use it first when a number stops sending.",
+            Operation::Reset => "Reset the WhatsApp session of a number. Can optionally delete its stored data and queued messages.",
+        }
+    }
+
+    /// The operation's boolean options, sorted by display name.
+    pub fn options(self) -> &'static [BooleanOption] {
+        match self {
+            Operation::Reboot => &REBOOT_OPTIONS,
+            Operation::Reset => &RESET_OPTIONS,
+        }
+    }
+
+    /// How long SparkBot may hold a `wait` request before answering `504 session_timeout`.
+    pub fn wait_window_secs(self) -> u64 {
+        match self {
+            Operation::Reboot => 90,
+            Operation::Reset => 120,
+        }
+    }
+
+    /// The automatic time budget: 30 s, or the wait window plus a network margin.
+    pub fn automatic_timeout_secs(self, wait: bool) -> u64 {
+        if wait {
+            self.wait_window_secs() + WAIT_MARGIN_SECS
+        } else {
+            DEFAULT_TIMEOUT_SECS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip() {
+        for op in Operation::ALL {
+            assert_eq!(Operation::from_value(op.value()), Some(op));
+        }
+        assert_eq!(Operation::from_value("delete"), None);
+    }
+
+    #[test]
+    fn automatic_budgets_follow_the_contract() {
+        assert_eq!(Operation::Reboot.automatic_timeout_secs(false), 30);
+        assert_eq!(Operation::Reset.automatic_timeout_secs(false), 30);
+        assert_eq!(Operation::Reboot.automatic_timeout_secs(true), 105);
+        assert_eq!(Operation::Reset.automatic_timeout_secs(true), 135);
+    }
+
+    #[test]
+    fn options_are_sorted_by_display_name() {
+        for op in Operation::ALL {
+            let names: Vec<_> = op.options().iter().map(|o| o.display_name).collect();
+            let mut sorted = names.clone();
+            sorted.sort_unstable();
+            assert_eq!(names, sorted);
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! Node parameters → a validated request plan.
+//!
+//! Everything here happens before a request is sent: a bad parameter becomes an
+//! [`Error::InvalidParameter`] that names the field and the value, and nothing goes on the wire.
+
+use serde_json::{Map, Value};
+
+use crate::credentials::Credentials;
+use crate::error::{sanitize, Error};
+use crate::operation::{Operation, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TIMEOUT_OPTION};
+
+/// Value of the only resource.
+pub const RESOURCE: &str = "whatsappSession";
+/// Display name of the `device` parameter, used in error messages.
+pub const DEVICE_FIELD: &str = "WhatsApp Number";
+/// Length of a device ID.
+pub const DEVICE_ID_LEN: usize = 24;
+/// Page size used to list devices (the contract's maximum).
+pub const DEVICE_PAGE_SIZE: usize = 100;
+
+/// One item's parameters as the shim reads them with `getNodeParameter`, before validation.
+/// Every field is loosely typed: expressions can put any JSON value anywhere.
+#[derive(Debug, Default)]
+pub struct RawItem {
+    /// `resource` parameter.
+    pub resource: Option<Value>,
+    /// `operation` parameter.
+    pub operation: Option<Value>,
+    /// `device` parameter (the WhatsApp Number).
+    pub device: Option<Value>,
+    /// The operation's `options` collection.
+    pub options: Option<Value>,
+}
+
+/// HTTP method of a planned request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `POST` with a JSON body.
+    Post,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// What a request is about, for shaping its errors.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestContext {
+    /// `host[:port]` of the base URL, for network errors.
+    pub host: String,
+    /// The device acted on, if any.
+    pub device: Option<String>,
+    /// Whether Wait For Session was on.
+    pub wait: bool,
+    /// Whether the time budget came from the Timeout option.
+    pub custom_timeout: bool,
+}
+
+/// A fully validated request, ready for the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestPlan {
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// JSON body text, for `POST`.
+    pub body: Option<String>,
+    /// Time budget for the whole exchange (headers and body), in milliseconds.
+    pub timeout_ms: u32,
+    /// What the request is about.
+    pub context: RequestContext,
+}
+
+/// Plans the reboot or reset call for one item.
+pub fn plan_item(item: &RawItem, credentials: &Credentials) -> Result<RequestPlan, Error> {
+    check_resource(item.resource.as_ref())?;
+    let operation = parse_operation(item.operation.as_ref())?;
+    let device = parse_device(item.device.as_ref())?;
+    let options = parse_options(operation, item.options.as_ref())?;
+
+    let wait = options.get("wait") == Some(&Value::Bool(true));
+    let (timeout_secs, custom_timeout) = match options.timeout_secs {
+        Some(secs) => (secs, true),
+        None => (operation.automatic_timeout_secs(wait) as f64, false),
+    };
+    let body = serde_json::to_string(&options.body).map_err(|e| {
+        Error::invalid_parameter("Options", format!("could not be encoded as JSON ({e})"))
+    })?;
+    Ok(RequestPlan {
+        method: Method::Post,
+        url: credentials
+            .base_url
+            .join(&format!("/devices/{device}/{}", operation.value())),
+        body: Some(body),
+        timeout_ms: secs_to_ms(timeout_secs),
+        context: RequestContext {
+            host: credentials.base_url.host().to_string(),
+            device: Some(device),
+            wait,
+            custom_timeout,
+        },
+    })
+}
+
+/// Plans the request for one page of the device list.
+pub fn plan_device_page(page: usize, credentials: &Credentials) -> RequestPlan {
+    RequestPlan {
+        method: Method::Get,
+        url: credentials
+            .base_url
+            .join(&format!("/devices?page={page}&size={DEVICE_PAGE_SIZE}")),
+        body: None,
+        timeout_ms: secs_to_ms(DEFAULT_TIMEOUT_SECS as f64),
+        context: RequestContext {
+            host: credentials.base_url.host().to_string(),
+            ..RequestContext::default()
+        },
+    }
+}
+
+fn secs_to_ms(secs: f64) -> u32 {
+    // Bounded by MAX_TIMEOUT_SECS, so this never saturates in practice.
+    (secs * 1000.0).ceil().clamp(1.0, u32::MAX as f64) as u32
+}
+
+fn check_resource(resource: Option<&Value>) -> Result<(), Error> {
+    match resource {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(value)) if value == RESOURCE => Ok(()),
+        Some(other) => Err(Error::invalid_parameter(
+            "Resource",
+            format!(
+                "{} is not a known resource; use {RESOURCE}",
+                describe_value(other)
+            ),
+        )),
+    }
+}
+
+fn parse_operation(operation: Option<&Value>) -> Result<Operation, Error> {
+    let known = || {
+        Operation::ALL
+            .iter()
+            .map(|op| op.value())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    match operation {
+        Some(Value::String(value)) => Operation::from_value(value).ok_or_else(|| {
+            Error::invalid_parameter(
+                "Operation",
+                format!(
+                    "{} is not a known operation; use {}",
+                    describe_value(&Value::String(value.clone())),
+                    known()
+                ),
+            )
+        }),
+        None | Some(Value::Null) => Err(Error::invalid_parameter(
+            "Operation",
+            format!("is missing; use {}", known()),
+        )),
+        Some(other) => Err(Error::invalid_parameter(
+            "Operation",
+            format!(
+                "{} is not a known operation; use {}",
+                describe_value(other),
+                known()
+            ),
+        )),
+    }
+}
+
+/// Checks that `value` is a device ID: exactly 24 lowercase hexadecimal characters. This also
+/// keeps anything that could change the URL (`/`, `..`, `?`, `#`, `%`, white space, control
+/// characters) out of the request path.
+pub fn is_device_id(value: &str) -> bool {
+    value.len() == DEVICE_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn parse_device(device: Option<&Value>) -> Result<String, Error> {
+    let value = match device {
+        None | Some(Value::Null) => "",
+        Some(Value::String(value)) => value.as_str(),
+        Some(other) => {
+            return Err(Error::invalid_parameter(
+                DEVICE_FIELD,
+                format!("must be a device ID (text), got {}", describe_value(other)),
+            ))
+        }
+    };
+    if value.is_empty() {
+        return Err(Error::invalid_parameter(
+            DEVICE_FIELD,
+            "is empty; choose a number from the list, or give its device ID",
+        ));
+    }
+    if !is_device_id(value) {
+        return Err(Error::invalid_parameter(
+            DEVICE_FIELD,
+            format!(
+                "{} is not a device ID; a device ID is 24 lowercase hexadecimal characters, e.g. 6523a1f0c2d4e5f60718293a",
+                describe_value(&Value::String(value.to_string()))
+            ),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// The operation's options, mapped onto the request body.
+struct ParsedOptions {
+    body: Map<String, Value>,
+    timeout_secs: Option<f64>,
+}
+
+impl ParsedOptions {
+    fn get(&self, wire_field: &str) -> Option<&Value> {
+        self.body.get(wire_field)
+    }
+}
+
+fn parse_options(operation: Operation, options: Option<&Value>) -> Result<ParsedOptions, Error> {
+    let empty = Map::new();
+    let given = match options {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(Error::invalid_parameter(
+                "Options",
+                format!(
+                    "must be a collection of options, got {}",
+                    describe_value(other)
+                ),
+            ))
+        }
+    };
+    let mut body = Map::new();
+    for option in operation.options() {
+        let value = match given.get(option.name) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(value)) => *value,
+            Some(other) => {
+                return Err(Error::invalid_parameter(
+                    option.display_name,
+                    format!("must be true or false, got {}", describe_value(other)),
+                ))
+            }
+        };
+        body.insert(option.wire_field.to_string(), Value::Bool(value));
+    }
+    let timeout_secs = match given.get(TIMEOUT_OPTION) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(number)) => match number.as_f64() {
+            Some(0.0) => None,
+            Some(secs) if secs > 0.0 && secs <= MAX_TIMEOUT_SECS as f64 => Some(secs),
+            _ => {
+                return Err(Error::invalid_parameter(
+                    "Timeout",
+                    format!(
+                        "{number} is out of range; use 0 (automatic) or a number of seconds up to {MAX_TIMEOUT_SECS}"
+                    ),
+                ))
+            }
+        },
+        Some(other) => {
+            return Err(Error::invalid_parameter(
+                "Timeout",
+                format!("must be a number of seconds, got {}", describe_value(other)),
+            ))
+        }
+    };
+    Ok(ParsedOptions { body, timeout_secs })
+}
+
+/// Describes a value for an error message: its type, and the value itself when it is short text
+/// or a scalar. Untrusted text is sanitized and cut.
+pub fn describe_value(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing (null)".to_string(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.is_empty() => "an empty text".to_string(),
+        Value::String(s) => {
+            let shown = sanitize(&s.escape_debug().to_string(), 60);
+            format!("\"{shown}\"")
+        }
+        Value::Array(_) => "a list".to_string(),
+        Value::Object(_) => "an object".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::RawCredentials;
+    use serde_json::json;
+
+    const ID: &str = "6523a1f0c2d4e5f60718293a";
+
+    fn creds(base: &str) -> Credentials {
+        Credentials::validate(&RawCredentials {
+            api_key: Some(json!("key")),
+            base_url: Some(json!(base)),
+        })
+        .unwrap()
+    }
+
+    fn item(operation: &str, device: &str, options: Value) -> RawItem {
+        RawItem {
+            resource: Some(json!(RESOURCE)),
+            operation: Some(json!(operation)),
+            device: Some(json!(device)),
+            options: Some(options),
+        }
+    }
+
+    fn plan(operation: &str, options: Value) -> RequestPlan {
+        plan_item(
+            &item(operation, ID, options),
+            &creds("http://127.0.0.1:1/v1/"),
+        )
+        .unwrap()
+    }
+
+    fn body(plan: &RequestPlan) -> Value {
+        serde_json::from_str(plan.body.as_deref().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn reboot_maps_every_option_combination() {
+        for bits in 0..8u8 {
+            let (force, sync, wait) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
+            let p = plan(
+                "reboot",
+                json!({"forceReboot": force, "forceSync": sync, "waitForSession": wait}),
+            );
+            assert_eq!(p.method, Method::Post);
+            assert_eq!(p.url, format!("http://127.0.0.1:1/v1/devices/{ID}/reboot"));
+            assert_eq!(
+                body(&p),
+                json!({"force": force, "sync": sync, "wait": wait})
+            );
+            assert_eq!(p.timeout_ms, if wait { 105_000 } else { 30_000 });
+        }
+    }
+
+    #[test]
+    fn reset_maps_every_option_combination() {
+        for bits in 0..8u8 {
+            let (delete, empty, wait) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
+            let p = plan(
+                "reset",
+                json!({"deleteAllData": delete, "emptyQueue": empty, "waitForSession": wait}),
+            );
+            assert_eq!(p.url, format!("http://127.0.0.1:1/v1/devices/{ID}/reset"));
+            assert_eq!(
+                body(&p),
+                json!({"deleteAllData": delete, "emptyQueue": empty, "wait": wait})
+            );
+            assert_eq!(p.timeout_ms, if wait { 135_000 } else { 30_000 });
+        }
+    }
+
+    #[test]
+    fn absent_options_are_false() {
+        let p = plan_item(
+            &RawItem {
+                operation: Some(json!("reboot")),
+                device: Some(json!(ID)),
+                ..RawItem::default()
+            },
+            &creds(""),
+        )
+        .unwrap();
+        assert_eq!(
+            p.url,
+            format!("https://api.sparkbot.io/v1/devices/{ID}/reboot")
+        );
+        assert_eq!(
+            body(&p),
+            json!({"force": false, "sync": false, "wait": false})
+        );
+    }
+
+    #[test]
+    fn options_of_the_other_operation_are_ignored() {
+        let p = plan("reset", json!({"forceReboot": true}));
+        assert_eq!(
+            body(&p),
+            json!({"deleteAllData": false, "emptyQueue": false, "wait": false})
+        );
+    }
+
+    #[test]
+    fn timeout_overrides_the_automatic_budget() {
+        assert_eq!(plan("reboot", json!({"timeout": 2.5})).timeout_ms, 2_500);
+        assert!(plan("reboot", json!({"timeout": 2})).context.custom_timeout);
+        let p = plan("reset", json!({"timeout": 0, "waitForSession": true}));
+        assert_eq!(p.timeout_ms, 135_000);
+        assert!(!p.context.custom_timeout);
+    }
+
+    fn error(raw: RawItem) -> String {
+        let err = plan_item(&raw, &creds("")).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Operation);
+        err.message()
+    }
+
+    #[test]
+    fn bad_device_ids_are_refused_naming_the_field_and_value() {
+        let long = "a".repeat(10_000);
+        for bad in [
+            "",
+            "6523a1f0c2d4e5f60718293",
+            "6523a1f0c2d4e5f60718293a0",
+            "6523A1F0C2D4E5F60718293A",
+            "6523a1f0c2d4e5f6071829/a",
+            "../../../../admin/delete",
+            "6523a1f0c2d4e5f6071829?a",
+            "6523a1f0c2d4e5f6071829#a",
+            "6523a1f0c2d4e5f6071829%a",
+            "6523a1f0c2d4e5f6071829 a",
+            "6523a1f0c2d4e5f6071829\na",
+            "6523a1f0c2d4e5f607182ä",
+            long.as_str(),
+        ] {
+            let message = error(item("reboot", bad, json!({})));
+            assert!(message.starts_with("WhatsApp Number: "), "{message}");
+            assert!(message.len() < 300, "message too long: {message}");
+        }
+        let message = error(item("reboot", "not-an-id", json!({})));
+        assert!(message.contains("\"not-an-id\""), "{message}");
+        let message = error(RawItem {
+            operation: Some(json!("reboot")),
+            device: Some(json!(42)),
+            ..RawItem::default()
+        });
+        assert!(message.contains("the number 42"), "{message}");
+    }
+
+    #[test]
+    fn options_of_the_wrong_type_are_refused() {
+        for (options, field) in [
+            (json!({"forceReboot": "yes"}), "Force Reboot"),
+            (json!({"waitForSession": 1}), "Wait For Session"),
+            (json!({"forceSync": [true]}), "Force Sync"),
+            (json!({"timeout": "10"}), "Timeout"),
+            (json!({"timeout": -1}), "Timeout"),
+            (json!({"timeout": 301}), "Timeout"),
+            (json!("fast"), "Options"),
+        ] {
+            let message = error(item("reboot", ID, options));
+            assert!(message.starts_with(&format!("{field}: ")), "{message}");
+        }
+        let message = error(item("reset", ID, json!({"deleteAllData": "true"})));
+        assert_eq!(
+            message,
+            "Delete All Data: must be true or false, got \"true\""
+        );
+    }
+
+    #[test]
+    fn unknown_operations_and_resources_are_refused() {
+        assert!(error(item("delete", ID, json!({}))).starts_with("Operation: \"delete\""));
+        assert!(error(RawItem {
+            device: Some(json!(ID)),
+            ..RawItem::default()
+        })
+        .starts_with("Operation: is missing"));
+        let mut raw = item("reboot", ID, json!({}));
+        raw.resource = Some(json!("contact"));
+        assert!(error(raw).starts_with("Resource: "));
+    }
+
+    #[test]
+    fn device_page_plan() {
+        let p = plan_device_page(3, &creds("http://h/v1/"));
+        assert_eq!(p.method, Method::Get);
+        assert_eq!(p.url, "http://h/v1/devices?page=3&size=100");
+        assert_eq!(p.body, None);
+    }
+}

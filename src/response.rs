@@ -1,0 +1,557 @@
+//! What came back → the item's output, or a typed [`Error`].
+//!
+//! The transport reports either an [`HttpReply`] (any status, body read as text) or a
+//! [`TransportFailure`]; this module alone decides what that means for the user.
+
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+
+use crate::error::{sanitize, ConflictReason, Error, TimeoutSource};
+use crate::plan::RequestContext;
+
+/// Longest service message shown to a user.
+const MAX_SERVICE_MESSAGE_CHARS: usize = 300;
+
+/// An HTTP answer with its body read completely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` header.
+    pub content_type: Option<String>,
+    /// `Retry-After` header.
+    pub retry_after: Option<String>,
+    /// Body, decoded as UTF-8 (invalid sequences replaced).
+    pub body: String,
+    /// Milliseconds from sending the request to the end of the body.
+    pub elapsed_ms: u64,
+}
+
+/// A request that got no (complete) HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// The node's time budget ran out and the request was aborted.
+    TimedOut {
+        /// Milliseconds from sending the request to giving up.
+        elapsed_ms: u64,
+    },
+    /// DNS, TCP, TLS or a dropped connection.
+    Network {
+        /// The runtime's error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …), if any.
+        code: Option<String>,
+        /// The runtime's error text, for the description.
+        detail: String,
+        /// Whether the failure came after the headers, while reading the body.
+        during_body: bool,
+    },
+}
+
+/// Interprets the answer to a reboot or reset: on success the body, which must be a JSON object,
+/// is returned as is so that every field (unknown and nested ones too) reaches the output
+/// unchanged and in order.
+pub fn interpret_action(
+    context: &RequestContext,
+    outcome: Result<HttpReply, TransportFailure>,
+) -> Result<String, Error> {
+    let reply = check_status(context, outcome)?;
+    match check_json_object(&reply.body) {
+        Ok(()) => Ok(reply.body),
+        Err(problem) => Err(Error::InvalidResponse { problem }),
+    }
+}
+
+/// Interprets one page of `GET /devices`: a JSON array of device objects.
+pub fn interpret_device_page(
+    context: &RequestContext,
+    outcome: Result<HttpReply, TransportFailure>,
+) -> Result<Vec<Value>, Error> {
+    let reply = check_status(context, outcome)?;
+    match serde_json::from_str::<Value>(&reply.body) {
+        Ok(Value::Array(devices)) => Ok(devices),
+        Ok(other) => Err(Error::InvalidResponse {
+            problem: format!("expected a list of devices, got {}", json_type(&other)),
+        }),
+        Err(e) => Err(Error::InvalidResponse {
+            problem: format!("the device list is not valid JSON ({e})"),
+        }),
+    }
+}
+
+/// Turns transport failures and non-2xx statuses into errors; passes 2xx replies on.
+fn check_status(
+    context: &RequestContext,
+    outcome: Result<HttpReply, TransportFailure>,
+) -> Result<HttpReply, Error> {
+    let reply = match outcome {
+        Ok(reply) => reply,
+        Err(TransportFailure::TimedOut { elapsed_ms }) => {
+            return Err(Error::Timeout {
+                source: TimeoutSource::Client,
+                waited_secs: round_secs(elapsed_ms),
+                wait_requested: context.wait,
+                custom_timeout: context.custom_timeout,
+            })
+        }
+        Err(TransportFailure::Network {
+            code,
+            detail,
+            during_body,
+        }) => {
+            return Err(Error::Network {
+                host: context.host.clone(),
+                cause: network_cause(code.as_deref(), during_body),
+                detail: Some(sanitize(&detail, MAX_SERVICE_MESSAGE_CHARS))
+                    .filter(|d| !d.is_empty()),
+            })
+        }
+    };
+    if (200..300).contains(&reply.status) {
+        return Ok(reply);
+    }
+    let body = ErrorBody::parse(&reply);
+    let device = context.device.clone();
+    Err(match reply.status {
+        400 => Error::BadRequest {
+            service_message: body.message,
+        },
+        401 => Error::Unauthorized,
+        403 => Error::Forbidden {
+            device,
+            service_message: body.message,
+        },
+        404 => match device {
+            Some(device) => Error::DeviceNotFound { device },
+            None => Error::Service {
+                status: 404,
+                detail: format!(
+                    "{}; check that the Base URL of the credential ends with the API version, e.g. /v1",
+                    body.detail()
+                ),
+            },
+        },
+        409 => Error::Conflict {
+            reason: match body.code.as_deref() {
+                Some("session_busy") => ConflictReason::Busy,
+                Some("session_stopped") => ConflictReason::Stopped,
+                _ => ConflictReason::Other,
+            },
+            device: device.unwrap_or_default(),
+            service_message: body.message,
+        },
+        429 => Error::RateLimited {
+            retry_after_secs: reply.retry_after.as_deref().and_then(parse_retry_after),
+            service_message: body.message,
+        },
+        504 if body.code.as_deref() == Some("session_timeout") => Error::Timeout {
+            source: TimeoutSource::Service,
+            waited_secs: round_secs(reply.elapsed_ms),
+            wait_requested: context.wait,
+            custom_timeout: context.custom_timeout,
+        },
+        status => Error::Service {
+            status,
+            detail: body.detail(),
+        },
+    })
+}
+
+/// What could be read from an error body.
+struct ErrorBody {
+    /// The contract's `error` code.
+    code: Option<String>,
+    /// The contract's `message`, sanitized.
+    message: Option<String>,
+    /// How the body looked when it was not the contract's JSON.
+    shape: BodyShape,
+}
+
+enum BodyShape {
+    Json,
+    Empty,
+    Html { title: Option<String> },
+    Text,
+}
+
+impl ErrorBody {
+    fn parse(reply: &HttpReply) -> ErrorBody {
+        let trimmed = reply.body.trim();
+        if trimmed.is_empty() {
+            return ErrorBody {
+                code: None,
+                message: None,
+                shape: BodyShape::Empty,
+            };
+        }
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed) {
+            let text = |key: &str| {
+                map.get(key)
+                    .and_then(Value::as_str)
+                    .map(|s| sanitize(s, MAX_SERVICE_MESSAGE_CHARS))
+                    .filter(|s| !s.is_empty())
+            };
+            return ErrorBody {
+                code: text("error"),
+                message: text("message"),
+                shape: BodyShape::Json,
+            };
+        }
+        let is_html = reply
+            .content_type
+            .as_deref()
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
+            || trimmed.starts_with('<');
+        ErrorBody {
+            code: None,
+            message: None,
+            shape: if is_html {
+                BodyShape::Html {
+                    title: html_title(trimmed),
+                }
+            } else {
+                BodyShape::Text
+            },
+        }
+    }
+
+    fn detail(&self) -> String {
+        if let Some(message) = &self.message {
+            return message.clone();
+        }
+        match &self.shape {
+            BodyShape::Json => match &self.code {
+                Some(code) => code.clone(),
+                None => "an error without a message".to_string(),
+            },
+            BodyShape::Empty => "an empty response body".to_string(),
+            BodyShape::Html { title: Some(title) } => {
+                format!("{title} (an HTML error page, probably from a proxy)")
+            }
+            BodyShape::Html { title: None } => {
+                "an HTML error page instead of JSON, probably from a proxy".to_string()
+            }
+            BodyShape::Text => "a response body that is not JSON".to_string(),
+        }
+    }
+}
+
+/// The text of the first `<title>` element, if any.
+fn html_title(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower.get(start..)?.find("</title>")?;
+    let title = sanitize(html.get(start..end)?, 100);
+    (!title.is_empty()).then_some(title)
+}
+
+/// `Retry-After` in seconds; HTTP dates are not used by SparkBot and are ignored.
+fn parse_retry_after(value: &str) -> Option<u64> {
+    value.trim().parse::<u64>().ok().map(|secs| secs.min(3600))
+}
+
+fn round_secs(ms: u64) -> u64 {
+    (ms + 500) / 1000
+}
+
+/// A readable cause for a network failure, from Node's error codes.
+fn network_cause(code: Option<&str>, during_body: bool) -> String {
+    let code = code.unwrap_or_default();
+    let cause = match code {
+        "ECONNREFUSED" => "connection refused",
+        "ECONNRESET" => "connection reset by the server",
+        "ENOTFOUND" => "host name not found (DNS lookup failed)",
+        "EAI_AGAIN" => "DNS lookup failed temporarily",
+        "ETIMEDOUT" | "UND_ERR_CONNECT_TIMEOUT" => "connection timed out",
+        "EHOSTUNREACH" | "ENETUNREACH" => "host unreachable",
+        "EPIPE" | "UND_ERR_SOCKET" | "UND_ERR_CLOSED" => {
+            if during_body {
+                "the connection closed before the whole response arrived"
+            } else {
+                "the connection closed without an answer"
+            }
+        }
+        code if is_tls_code(code) => "TLS failure (certificate or handshake)",
+        _ if during_body => "the connection failed while the response was being read",
+        _ => "network error",
+    };
+    cause.to_string()
+}
+
+fn is_tls_code(code: &str) -> bool {
+    code.starts_with("ERR_TLS")
+        || code.starts_with("ERR_SSL")
+        || code.starts_with("CERT_")
+        || code.contains("CERT")
+        || code.contains("SELF_SIGNED")
+        || code.starts_with("UNABLE_TO_")
+}
+
+/// Checks that `body` is one JSON object, without building it (the shim parses it once, in JS).
+pub fn check_json_object(body: &str) -> Result<(), String> {
+    struct ObjectOnly;
+    impl<'de> Visitor<'de> for ObjectOnly {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+    }
+    if body.trim().is_empty() {
+        return Err("the body is empty, expected a JSON object".to_string());
+    }
+    let mut de = serde_json::Deserializer::from_str(body);
+    de.deserialize_any(ObjectOnly)
+        .and_then(|()| de.end())
+        .map_err(|e| {
+            if e.is_data() {
+                format!("expected a JSON object, got {}", leading_type(body))
+            } else {
+                format!("the body is not valid JSON ({e})")
+            }
+        })
+}
+
+fn leading_type(body: &str) -> &'static str {
+    match body.trim_start().chars().next() {
+        Some('[') => "a list",
+        Some('"') => "a text",
+        Some('n') => "null",
+        Some('t' | 'f') => "a boolean",
+        _ => "a number",
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    const ID: &str = "6523a1f0c2d4e5f60718293a";
+
+    fn ctx() -> RequestContext {
+        RequestContext {
+            host: "127.0.0.1:9".into(),
+            device: Some(ID.into()),
+            wait: true,
+            custom_timeout: false,
+        }
+    }
+
+    fn reply(status: u16, body: &str) -> Result<HttpReply, TransportFailure> {
+        Ok(HttpReply {
+            status,
+            content_type: Some("application/json".into()),
+            retry_after: None,
+            body: body.into(),
+            elapsed_ms: 1_200,
+        })
+    }
+
+    fn fail(status: u16, body: &str) -> Error {
+        interpret_action(&ctx(), reply(status, body)).unwrap_err()
+    }
+
+    fn json_error(status: u16, code: &str, message: &str) -> String {
+        format!(r#"{{"status":{status},"error":"{code}","message":"{message}"}}"#)
+    }
+
+    #[test]
+    fn success_passes_the_body_through_unchanged() {
+        let body = r#"{"z":1,"id":"x","extra":{"nested":[1,{"deep":true}]},"a":null}"#;
+        assert_eq!(interpret_action(&ctx(), reply(200, body)).unwrap(), body);
+    }
+
+    #[test]
+    fn success_that_is_not_an_object_is_invalid() {
+        for body in [
+            "",
+            "   ",
+            "[]",
+            "null",
+            "\"ok\"",
+            "42",
+            "{\"a\":",
+            "<html></html>",
+            "{} {}",
+        ] {
+            let err = fail(200, body);
+            assert_eq!(err.code(), "SPARKBOT_INVALID_RESPONSE", "{body}");
+            assert!(err
+                .message()
+                .starts_with("Invalid response from the SparkBot API"));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_checked_without_recursion() {
+        let body = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(interpret_action(&ctx(), reply(200, &body)).is_ok());
+        let unbalanced = format!("{{\"a\":{}1}}", "[".repeat(100_000));
+        assert!(matches!(
+            interpret_action(&ctx(), reply(200, &unbalanced)),
+            Err(Error::InvalidResponse { .. })
+        ));
+    }
+
+    #[test]
+    fn status_table() {
+        let err = fail(401, &json_error(401, "unauthorized", "bad key"));
+        assert_eq!(
+            (err.http_code(), err.code()),
+            (Some(401), "SPARKBOT_UNAUTHORIZED")
+        );
+        assert!(err
+            .message()
+            .contains("check the API key of the SparkBot credential"));
+
+        let err = fail(403, &json_error(403, "forbidden", "plan"));
+        assert_eq!(err.http_code(), Some(403));
+        assert!(err.message().contains(ID));
+
+        let err = fail(404, &json_error(404, "device_not_found", "nope"));
+        assert_eq!(err.http_code(), Some(404));
+        assert!(err.message().contains(ID) && err.message().contains("not found"));
+
+        let err = fail(
+            409,
+            &json_error(409, "session_stopped", "Session is stopped"),
+        );
+        assert_eq!(err.code(), "SPARKBOT_SESSION_STOPPED");
+        assert_eq!(err.message(), "Session is stopped");
+        assert!(err.description().contains("Force Reboot"));
+
+        let err = fail(409, &json_error(409, "session_busy", "Busy now"));
+        assert_eq!(err.code(), "SPARKBOT_SESSION_BUSY");
+        assert_eq!(err.message(), "Busy now");
+
+        let err = fail(504, &json_error(504, "session_timeout", "gave up"));
+        assert_eq!(
+            (err.http_code(), err.code()),
+            (Some(504), "SPARKBOT_TIMEOUT")
+        );
+        assert!(err.message().contains("1 s"), "{}", err.message());
+        assert!(err.description().contains("Wait For Session"));
+
+        let err = fail(500, &json_error(500, "internal_error", "Boom"));
+        assert_eq!(err.message(), "The SparkBot API answered 500: Boom");
+        assert_eq!(err.kind(), ErrorKind::Api);
+
+        let err = fail(400, &json_error(400, "invalid_request", "field x"));
+        assert_eq!(err.http_code(), Some(400));
+        assert!(err.message().contains("field x"));
+    }
+
+    #[test]
+    fn rate_limit_reads_retry_after() {
+        let mut r = reply(429, &json_error(429, "rate_limited", "Slow down")).unwrap();
+        r.retry_after = Some("7".into());
+        let err = interpret_action(&ctx(), Ok(r)).unwrap_err();
+        assert_eq!(err.http_code(), Some(429));
+        assert!(err.message().contains("Slow down"));
+        assert!(err.description().contains("Wait 7 s"));
+    }
+
+    #[test]
+    fn html_and_empty_error_bodies_still_read_clearly() {
+        let mut r = reply(
+            502,
+            "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+        )
+        .unwrap();
+        r.content_type = Some("text/html".into());
+        let err = interpret_action(&ctx(), Ok(r)).unwrap_err();
+        assert_eq!(err.http_code(), Some(502));
+        assert_eq!(
+            err.message(),
+            "The SparkBot API answered 502: 502 Bad Gateway (an HTML error page, probably from a proxy)"
+        );
+        let err = fail(503, "");
+        assert_eq!(
+            err.message(),
+            "The SparkBot API answered 503: an empty response body"
+        );
+        let err = fail(504, "gateway timeout");
+        assert_eq!(err.code(), "SPARKBOT_SERVICE_ERROR");
+    }
+
+    #[test]
+    fn service_messages_are_sanitized() {
+        let long = "x".repeat(5_000);
+        let err = fail(
+            500,
+            &json_error(500, "internal_error", &format!("a\\nb{long}")),
+        );
+        assert!(err.message().len() < 400);
+        assert!(!err.message().contains('\n'));
+    }
+
+    #[test]
+    fn transport_failures() {
+        let err = interpret_action(
+            &ctx(),
+            Err(TransportFailure::TimedOut {
+                elapsed_ms: 105_010,
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "SPARKBOT_TIMEOUT");
+        assert!(err.message().contains("105 s"));
+        assert!(err.description().contains("Turn off Wait For Session"));
+
+        let err = interpret_action(
+            &ctx(),
+            Err(TransportFailure::Network {
+                code: Some("ECONNREFUSED".into()),
+                detail: "connect ECONNREFUSED 127.0.0.1:9".into(),
+                during_body: false,
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Could not reach the SparkBot API at 127.0.0.1:9: connection refused"
+        );
+        assert!(err
+            .description()
+            .contains("connect ECONNREFUSED 127.0.0.1:9"));
+        assert_eq!(
+            network_cause(Some("ENOTFOUND"), false),
+            "host name not found (DNS lookup failed)"
+        );
+        assert_eq!(
+            network_cause(Some("DEPTH_ZERO_SELF_SIGNED_CERT"), false),
+            "TLS failure (certificate or handshake)"
+        );
+        assert_eq!(
+            network_cause(Some("UND_ERR_SOCKET"), true),
+            "the connection closed before the whole response arrived"
+        );
+    }
+
+    #[test]
+    fn device_list_404_points_at_the_base_url() {
+        let context = RequestContext {
+            host: "h".into(),
+            ..RequestContext::default()
+        };
+        let err = interpret_device_page(&context, reply(404, "")).unwrap_err();
+        assert!(err.message().contains("Base URL"));
+        let err = interpret_device_page(&context, reply(200, "{}")).unwrap_err();
+        assert_eq!(err.code(), "SPARKBOT_INVALID_RESPONSE");
+    }
+}

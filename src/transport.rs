@@ -1,0 +1,134 @@
+//! The one place that performs HTTP: a [`RequestPlan`] in, an [`HttpReply`] or a
+//! [`TransportFailure`] out.
+//!
+//! Requests are built with gloo-net and sent with the global `fetch` (Node's undici inside n8n).
+//! The exchange is sent by a binding of our own rather than `gloo_net::http::Request::send`,
+//! because gloo-net keeps only `name` and `message` of a rejection — losing the `cause` that
+//! says *why* Node could not connect (`ECONNREFUSED`, a TLS failure, …) — and panics when a
+//! promise rejects with something that is not an `Error`. The body is read exactly once, as text.
+
+use gloo_net::http::{Method as GlooMethod, RequestBuilder};
+use js_sys::{Date, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortSignal;
+
+use crate::credentials::ApiKey;
+use crate::plan::{Method, RequestPlan};
+use crate::response::{HttpReply, TransportFailure};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (works in Node and browsers alike, unlike `window.fetch`).
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(request: &web_sys::Request) -> Result<Promise, JsValue>;
+}
+
+/// Sends `plan` and reads the whole answer. The plan's time budget covers connecting, waiting for
+/// the headers and reading the body; when it runs out the request is aborted, not abandoned.
+pub async fn send(plan: &RequestPlan, api_key: &ApiKey) -> Result<HttpReply, TransportFailure> {
+    let signal = AbortSignal::timeout_with_u32(plan.timeout_ms);
+    let started = Date::now();
+    let failure =
+        |error: JsValue, during_body: bool| classify(&error, &signal, started, during_body);
+
+    let builder = RequestBuilder::new(&plan.url)
+        .method(match plan.method {
+            Method::Get => GlooMethod::GET,
+            Method::Post => GlooMethod::POST,
+        })
+        .header("Token", api_key.expose())
+        .header("Accept", "application/json")
+        .abort_signal(Some(&signal));
+    let request = match &plan.body {
+        Some(body) => builder
+            .header("Content-Type", "application/json")
+            .body(body.as_str()),
+        None => builder.build(),
+    }
+    .map_err(|e| TransportFailure::Network {
+        code: None,
+        detail: format!("the request could not be built: {e}"),
+        during_body: false,
+    })?;
+    let request: web_sys::Request = request.into();
+
+    let promise = global_fetch(&request).map_err(|e| failure(e, false))?;
+    let response: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(|e| failure(e, false))?
+        .dyn_into()
+        .map_err(|_| TransportFailure::Network {
+            code: None,
+            detail: "fetch resolved to something that is not a Response".to_string(),
+            during_body: false,
+        })?;
+    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let content_type = header("content-type");
+    let retry_after = header("retry-after");
+
+    let text = response.text().map_err(|e| failure(e, true))?;
+    let body = JsFuture::from(text).await.map_err(|e| failure(e, true))?;
+    Ok(HttpReply {
+        status: response.status(),
+        content_type,
+        retry_after,
+        body: body.as_string().unwrap_or_default(),
+        elapsed_ms: elapsed_ms(started),
+    })
+}
+
+fn elapsed_ms(started: f64) -> u64 {
+    (Date::now() - started).max(0.0) as u64
+}
+
+/// Turns a rejection of `fetch` or of reading the body into a [`TransportFailure`].
+fn classify(
+    error: &JsValue,
+    signal: &AbortSignal,
+    started: f64,
+    during_body: bool,
+) -> TransportFailure {
+    if signal.aborted() {
+        return TransportFailure::TimedOut {
+            elapsed_ms: elapsed_ms(started),
+        };
+    }
+    // Node reports network faults as `TypeError: fetch failed` whose `cause` (possibly nested)
+    // carries the code and the useful text, e.g. `connect ECONNREFUSED 127.0.0.1:9`.
+    let mut code = None;
+    let mut messages: Vec<String> = Vec::new();
+    let mut current = error.clone();
+    for _ in 0..4 {
+        if !current.is_object() {
+            if let Some(text) = current.as_string() {
+                messages.push(text);
+            }
+            break;
+        }
+        if code.is_none() {
+            code = string_property(&current, "code");
+        }
+        if let Some(message) = string_property(&current, "message") {
+            if !message.is_empty() && !messages.contains(&message) {
+                messages.push(message);
+            }
+        }
+        match Reflect::get(&current, &JsValue::from_str("cause")) {
+            Ok(cause) if !cause.is_undefined() && !cause.is_null() => current = cause,
+            _ => break,
+        }
+    }
+    TransportFailure::Network {
+        code,
+        detail: messages.join(": "),
+        during_body,
+    }
+}
+
+fn string_property(object: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(object, &JsValue::from_str(name))
+        .ok()
+        .and_then(|value| value.as_string())
+}
