@@ -21,6 +21,6 @@ pub mod plan;
 pub mod response;
 
 #[cfg(target_arch = "wasm32")]
-mod boundary;
+pub mod boundary;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;

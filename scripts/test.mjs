@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// `npm test`: every check of the project, in order, stopping at the first failure.
+//   1. Rust: cargo fmt --check, native core tests (cargo test)
+//   2. the package build (dist/) and the TypeScript type check (strict)
+//   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
+//   4. node:test suites: the simulator itself and the built package in dist/
+import { spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Runs a command without blocking this process (the simulator lives in it). */
+function run(title, command, args, env = {}) {
+	console.log(`\n━━ ${title}: ${command} ${args.join(' ')}`);
+	const started = performance.now();
+	return new Promise((resolvePromise, reject) => {
+		const child = spawn(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+		child.on('error', reject);
+		child.on('exit', (code, signal) => {
+			const seconds = ((performance.now() - started) / 1000).toFixed(1);
+			if (code === 0) {
+				console.log(`━━ ${title}: ok (${seconds} s)`);
+				resolvePromise();
+			} else {
+				reject(new Error(`${title} failed (${signal ?? `exit code ${code}`}) after ${seconds} s`));
+			}
+		});
+	});
+}
+
+let sim;
+try {
+	await run('rustfmt', 'cargo', ['fmt', '--check']);
+	await run('native core tests', 'cargo', ['test', '--quiet']);
+	await run('build', 'node', ['scripts/build.mjs', '--quiet']);
+	await run('typecheck', 'node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+
+	sim = await startSimulator({ timeScale: 0.01 });
+	await run('wasm-bindgen tests (Node)', 'cargo', ['test', '--target', 'wasm32-unknown-unknown', '--test', 'wasm'], {
+		SPARKBOT_SIM_URL: sim.baseUrl,
+		SPARKBOT_SIM_KEY: sim.apiKey,
+	});
+	await sim.close();
+	sim = undefined;
+
+	await run('package tests (dist/ against the simulator)', 'node', ['--test', '--test-concurrency=1', 'tests/simulator/', 'tests/dist/']);
+} catch (error) {
+	console.error(`\n✗ ${error.message}`);
+	process.exitCode = 1;
+} finally {
+	await sim?.close();
+}

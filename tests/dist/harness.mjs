@@ -1,0 +1,77 @@
+// Loads the built package the way n8n does — `require` of the files its package.json lists, then
+// `new SparkBot()` — and runs it with an n8n-like execution context.
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const dist = join(root, 'dist');
+const require = createRequire(import.meta.url);
+
+/** The package's own package.json, as n8n reads it. */
+export const packageJson = require(join(dist, 'package.json'));
+
+/** n8n-workflow as the built node sees it (CommonJS, the same classes). */
+export const workflow = require('n8n-workflow');
+
+/** Requires a file listed in the package's `n8n` attribute and instantiates its class. */
+export function loadClass(relativePath) {
+	const module = require(join(dist, relativePath));
+	const className = relativePath.split('/').pop().split('.')[0];
+	const Class = module[className];
+	if (typeof Class !== 'function') throw new Error(`${relativePath} does not export class ${className}`);
+	return new Class();
+}
+
+export const NODE_PATH = 'nodes/SparkBot/SparkBot.node.js';
+export const CREDENTIAL_PATH = 'credentials/SparkBotApi.credentials.js';
+
+const node = {
+	id: 'f2d8e1c4-0000-4000-8000-000000000001',
+	name: 'SparkBot',
+	type: 'n8n-nodes-sparkbot.sparkBot',
+	typeVersion: 1,
+	position: [0, 0],
+	parameters: {},
+};
+
+/**
+ * An execution context for `execute()`: one parameter object per item (what n8n would resolve
+ * for that item, expressions included), the credential, and the node's On Error setting.
+ */
+export function executeContext({ items, credentials, continueOnFail = false }) {
+	return {
+		getInputData: () => items.map((_, i) => ({ json: { index: i } })),
+		getNodeParameter(name, itemIndex, fallback) {
+			const params = items[itemIndex];
+			if (params === undefined) throw new Error(`no item ${itemIndex}`);
+			if (params instanceof Error) throw params;
+			if (Object.hasOwn(params, name)) return params[name];
+			if (fallback !== undefined) return fallback;
+			throw new Error(`Could not get parameter "${name}"`);
+		},
+		async getCredentials(type) {
+			if (type !== 'sparkBotApi') throw new Error(`unexpected credential type ${type}`);
+			return credentials;
+		},
+		getNode: () => node,
+		continueOnFail: () => continueOnFail,
+	};
+}
+
+/** A context for load-options methods. */
+export function loadOptionsContext({ credentials }) {
+	return {
+		async getCredentials(type) {
+			if (type !== 'sparkBotApi') throw new Error(`unexpected credential type ${type}`);
+			return credentials;
+		},
+		getNode: () => node,
+		getCurrentNodeParameter: () => undefined,
+	};
+}
+
+/** Builds the parameters of one item. */
+export function params(operation, device, options = {}) {
+	return { resource: 'whatsappSession', operation, device, options };
+}

@@ -1,0 +1,470 @@
+// Tests of the built package in dist/, loaded as n8n loads it and run against the project's
+// SparkBot simulator. Run `npm run build` first (npm test does).
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+
+import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import {
+	CREDENTIAL_PATH,
+	NODE_PATH,
+	dist,
+	executeContext,
+	loadClass,
+	loadOptionsContext,
+	packageJson,
+	params,
+	root,
+	workflow,
+} from './harness.mjs';
+
+const { NodeApiError, NodeOperationError } = workflow;
+const SECRET = 'sk-live-3f9a2c7e-DO-NOT-LEAK-81b4';
+
+let sim;
+let sparkBot;
+let credentials;
+/** Every item output and thrown error of the suite, scanned for the key at the end. */
+const produced = [];
+
+const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
+const stopped = DEMO_DEVICES.find((d) => d.session?.status === 'offline' && !d.forbidden);
+const forbidden = DEMO_DEVICES.find((d) => d.forbidden);
+const UNKNOWN_ID = 'ffffffffffffffffffffffff';
+
+async function run(items, { continueOnFail = false, creds = credentials } = {}) {
+	try {
+		const output = await sparkBot.execute.call(executeContext({ items, credentials: creds, continueOnFail }));
+		produced.push(output);
+		return output;
+	} catch (error) {
+		produced.push(error);
+		throw error;
+	}
+}
+
+/** Runs one item that must fail and returns the error n8n would show. */
+async function failure(item, options) {
+	try {
+		await run([item], options);
+	} catch (error) {
+		return error;
+	}
+	assert.fail('expected the node to throw');
+}
+
+function posts() {
+	return sim.requests.filter((r) => r.method === 'POST');
+}
+
+before(async () => {
+	assert.ok(existsSync(join(dist, NODE_PATH)), 'dist/ is missing: run `npm run build`');
+	sim = await startSimulator({ apiKey: SECRET, devices: 230, timeScale: 0.01, waitMs: 20 });
+	credentials = { apiKey: SECRET, baseUrl: `${sim.baseUrl}/` };
+	sparkBot = loadClass(NODE_PATH);
+	assert.ok(online && stopped && forbidden, 'the simulator seed has an online, a stopped and a forbidden number');
+});
+
+after(async () => {
+	await sim?.close();
+});
+
+beforeEach(() => {
+	sim.reset();
+	sim.clearFaults();
+	sim.clearRequests();
+});
+
+describe('package', () => {
+	test('package.json lists the node and the credential, and every listed file exists', () => {
+		assert.equal(packageJson.name, 'n8n-nodes-sparkbot');
+		assert.deepEqual(packageJson.n8n.nodes, [NODE_PATH]);
+		assert.deepEqual(packageJson.n8n.credentials, [CREDENTIAL_PATH]);
+		assert.ok(packageJson.keywords.includes('n8n-community-node-package'));
+		assert.equal(packageJson.dependencies, undefined, 'no runtime dependencies');
+		assert.ok(packageJson.peerDependencies['n8n-workflow']);
+		for (const file of [NODE_PATH, CREDENTIAL_PATH, 'nodes/SparkBot/sparkbot.svg', 'nodes/SparkBot/sparkbot.dark.svg', 'nodes/SparkBot/SparkBot.node.json']) {
+			assert.ok(existsSync(join(dist, file)), file);
+		}
+	});
+
+	test('the node description is the one generated from Rust', () => {
+		const generated = JSON.parse(readFileSync(join(root, 'node-descriptor/SparkBot.description.json'), 'utf8'));
+		assert.deepEqual(sparkBot.description, generated);
+		assert.equal(sparkBot.description.name, 'sparkBot');
+		assert.equal(sparkBot.description.displayName, 'SparkBot');
+		assert.equal(sparkBot.description.description, 'Interact with SparkBot WhatsApp API');
+		const operation = sparkBot.description.properties.find((p) => p.name === 'operation');
+		assert.deepEqual(operation.options.map((o) => [o.name, o.value]), [['Reboot Session', 'reboot'], ['Reset Session', 'reset']]);
+		assert.equal(typeof sparkBot.methods.loadOptions.getDevices, 'function');
+	});
+
+	test('the node file embeds the module and reads nothing from disk or the environment', () => {
+		const source = readFileSync(join(dist, NODE_PATH), 'utf8');
+		for (const forbiddenUse of ['readFileSync', 'process.env', 'require("fs")', "require('fs')", '__dirname']) {
+			assert.ok(!source.includes(forbiddenUse), `the node must not use ${forbiddenUse}`);
+		}
+	});
+
+	test('the credential: API key as a password, base URL with a default, a test request', () => {
+		const credential = loadClass(CREDENTIAL_PATH);
+		assert.equal(credential.name, 'sparkBotApi');
+		assert.equal(credential.displayName, 'SparkBot API');
+		const [apiKey, baseUrl] = credential.properties;
+		assert.equal(apiKey.name, 'apiKey');
+		assert.equal(apiKey.typeOptions.password, true);
+		assert.equal(baseUrl.name, 'baseUrl');
+		assert.equal(baseUrl.default, 'https://api.sparkbot.io/v1');
+		assert.equal(credential.test.request.url, '/devices');
+		assert.deepEqual(credential.test.request.qs, { size: 1 });
+		assert.match(credential.authenticate.properties.headers.Token, /\$credentials\.apiKey/);
+	});
+});
+
+describe('operations', () => {
+	test('Reboot Session passes the response through unchanged, paired with its item', async () => {
+		const [[out]] = await run([params('reboot', online.id)]);
+		assert.deepEqual(out.pairedItem, { item: 0 });
+		assert.equal(out.json.id, online.id);
+		assert.equal(out.json.operation, 'reboot');
+		assert.equal(out.json.status, 'rebooting');
+		assert.equal(out.json.waited, false);
+		assert.equal(typeof out.json.session, 'object');
+		// Unknown and nested fields of the simulator's answer arrive too.
+		const known = new Set(['id', 'operation', 'status', 'waited', 'synced', 'session', 'message']);
+		assert.ok(Object.keys(out.json).some((k) => !known.has(k)), 'unknown fields are kept');
+	});
+
+	test('Reset Session with Wait For Session waits for the session and reports it online', async () => {
+		const [[out]] = await run([params('reset', online.id, { waitForSession: true })]);
+		assert.equal(out.json.operation, 'reset');
+		assert.equal(out.json.status, 'online');
+		assert.equal(out.json.waited, true);
+	});
+
+	for (const [operation, mapping] of [
+		['reboot', { forceReboot: 'force', forceSync: 'sync', waitForSession: 'wait' }],
+		['reset', { deleteAllData: 'deleteAllData', emptyQueue: 'emptyQueue', waitForSession: 'wait' }],
+	]) {
+		test(`${operation}: every option combination maps onto the contract's body`, async () => {
+			const names = Object.keys(mapping);
+			const items = [];
+			const expected = [];
+			for (let bits = 0; bits < 8; bits++) {
+				const options = {};
+				const body = {};
+				names.forEach((name, i) => {
+					const on = Boolean(bits & (1 << i));
+					if (on || bits % 2) options[name] = on; // absent and false must mean the same
+					body[mapping[name]] = on;
+				});
+				items.push(params(operation, DEMO_DEVICES.filter((d) => !d.forbidden)[bits % 3].id, { ...options, timeout: 0 }));
+				expected.push(body);
+			}
+			// Separate runs: the simulator answers 409 session_busy while a device is still busy.
+			for (let i = 0; i < items.length; i++) {
+				sim.reset();
+				sim.clearRequests();
+				await run([items[i]], { continueOnFail: true });
+				const [request] = posts();
+				assert.ok(request, `item ${i} was sent`);
+				assert.equal(request.path, `/v1/devices/${items[i].device}/${operation}`);
+				assert.deepEqual(request.body, expected[i], `body of combination ${i}`);
+				assert.equal(request.headers['content-type'], 'application/json');
+				assert.equal(request.headers.accept, 'application/json');
+				assert.ok(!JSON.stringify(request).includes(SECRET), 'the simulator log holds no key');
+			}
+		});
+	}
+
+	test('several items run in order with their own parameters', async () => {
+		const devices = DEMO_DEVICES.filter((d) => !d.forbidden && d.session?.status !== 'offline').slice(0, 3);
+		const items = [
+			params('reboot', devices[0].id),
+			params('reset', devices[1].id, { emptyQueue: true }),
+			params('reboot', devices[2].id, { forceSync: true }),
+		];
+		const [out] = await run(items);
+		assert.equal(out.length, 3);
+		out.forEach((o, i) => {
+			assert.deepEqual(o.pairedItem, { item: i });
+			assert.equal(o.json.id, items[i].device);
+			assert.equal(o.json.operation, items[i].operation);
+		});
+		assert.deepEqual(
+			posts().map((r) => r.path),
+			items.map((item) => `/v1/devices/${item.device}/${item.operation}`),
+		);
+		assert.equal(out[2].json.synced, true);
+	});
+});
+
+describe('errors', () => {
+	const invalid = [
+		['empty WhatsApp Number', params('reboot', ''), /^WhatsApp Number: is empty/],
+		['a number that is not a device ID', params('reboot', '12345'), /^WhatsApp Number: "12345" is not a device ID/],
+		['a path in the device ID', params('reboot', '../../admin/aaaaaaaaaaaa'), /^WhatsApp Number: .* is not a device ID/],
+		['a query in the device ID', params('reset', '6523a1f0c2d4e5f60718293a?x'), /is not a device ID/],
+		['a fragment in the device ID', params('reset', '6523a1f0c2d4e5f6071829#a'), /is not a device ID/],
+		['a percent sign in the device ID', params('reset', '6523a1f0c2d4e5f6071829%2'), /is not a device ID/],
+		['white space in the device ID', params('reset', ' 6523a1f0c2d4e5f60718293a'), /is not a device ID/],
+		['a control character in the device ID', params('reset', '6523a1f0c2d4e5f6071829\u0000a'), /is not a device ID/],
+		['a number typed device', params('reboot', 6523), /^WhatsApp Number: must be a device ID \(text\), got the number 6523/],
+		['an option of the wrong type', params('reboot', DEMO_DEVICES[0].id, { forceReboot: 'yes' }), /^Force Reboot: must be true or false, got "yes"/],
+		['a Timeout that is not a number', params('reset', DEMO_DEVICES[0].id, { timeout: 'soon' }), /^Timeout: must be a number of seconds/],
+		['an unknown operation', params('delete', DEMO_DEVICES[0].id), /^Operation: "delete" is not a known operation/],
+	];
+	for (const [name, item, message] of invalid) {
+		test(`${name}: NodeOperationError naming the field, no request sent`, async () => {
+			const error = await failure(item);
+			assert.ok(error instanceof NodeOperationError, `${error.constructor.name}: ${error.message}`);
+			assert.match(error.message, message);
+			assert.equal(error.context.itemIndex, 0);
+			assert.equal(sim.requests.length, 0, 'nothing was sent');
+		});
+	}
+
+	test('an empty API key is refused before any request', async () => {
+		const error = await failure(params('reboot', online.id), { creds: { apiKey: '  ', baseUrl: sim.baseUrl } });
+		assert.ok(error instanceof NodeOperationError);
+		assert.match(error.message, /API Key: is empty/);
+		assert.equal(sim.requests.length, 0);
+	});
+
+	async function apiFailure(item, options) {
+		const error = await failure(item, options);
+		assert.ok(error instanceof NodeApiError, `${error.constructor.name}: ${error.message}`);
+		assert.equal(error.context.itemIndex, 0);
+		return error;
+	}
+
+	test('401: authentication failed, check the API key', async () => {
+		const error = await apiFailure(params('reboot', online.id), { creds: { apiKey: 'wrong-key', baseUrl: sim.baseUrl } });
+		assert.equal(error.httpCode, '401');
+		assert.equal(error.message, 'Authentication failed: check the API key of the SparkBot credential');
+	});
+
+	test('403: the key may not manage that number', async () => {
+		const error = await apiFailure(params('reboot', forbidden.id));
+		assert.equal(error.httpCode, '403');
+		assert.match(error.message, new RegExp(`may not manage the WhatsApp number ${forbidden.id}`));
+	});
+
+	test('404: device not found, naming the ID', async () => {
+		const error = await apiFailure(params('reset', UNKNOWN_ID));
+		assert.equal(error.httpCode, '404');
+		assert.match(error.message, new RegExp(`Device ${UNKNOWN_ID} not found`));
+	});
+
+	test('409 session_stopped: the service message, and Force Reboot suggested', async () => {
+		const error = await apiFailure(params('reboot', stopped.id));
+		assert.equal(error.httpCode, '409');
+		assert.ok(error.message.length > 0);
+		assert.match(error.description, /Force Reboot/);
+		// ...and Force Reboot does reboot it.
+		const [[out]] = await run([params('reboot', stopped.id, { forceReboot: true })]);
+		assert.equal(out.json.operation, 'reboot');
+	});
+
+	test('409 session_busy: the service message, and waiting suggested', async () => {
+		sim.setFault({ route: 'reset', deviceId: online.id, fault: 'busy' });
+		const error = await apiFailure(params('reset', online.id));
+		assert.equal(error.httpCode, '409');
+		assert.match(error.description, /Wait until it has finished/);
+	});
+
+	test('504 session_timeout: timed out with the seconds waited, disable Wait For Session', async () => {
+		sim.setDeviceReadyMs(online.id, 60_000); // longer than the (scaled) 90 s window
+		const error = await apiFailure(params('reboot', online.id, { waitForSession: true }));
+		assert.equal(error.httpCode, '504');
+		assert.match(error.message, /^Timed out waiting for the WhatsApp session: SparkBot gave up after \d+ s$/);
+		assert.match(error.description, /Turn off Wait For Session/);
+	});
+
+	test('the node gives up when the service never answers, and says after how long', async () => {
+		sim.setFault({ route: 'reboot', fault: 'hang' });
+		const started = performance.now();
+		const error = await apiFailure(params('reboot', online.id, { timeout: 1, waitForSession: true }));
+		const elapsed = performance.now() - started;
+		assert.ok(elapsed >= 900 && elapsed < 3_000, `gave up after ${elapsed} ms`);
+		assert.match(error.message, /^Timed out waiting for the WhatsApp session: no answer from SparkBot after 1 s$/);
+		assert.match(error.description, /Turn off Wait For Session/);
+	});
+
+	for (const [fault, status, message] of [
+		['rateLimit', '429', /^Rate limited by SparkBot: /],
+		['internal', '500', /^The SparkBot API answered 500: \S/],
+		['unavailable', '503', /^The SparkBot API answered 503: \S/],
+		['html502', '502', /^The SparkBot API answered 502: .*HTML error page/],
+		['empty500', '500', /^The SparkBot API answered 500: an empty response body$/],
+	]) {
+		test(`${fault}: the service's message and httpCode ${status}`, async () => {
+			sim.setFault({ route: 'reboot', fault, retryAfter: 3 });
+			const error = await apiFailure(params('reboot', online.id));
+			assert.equal(error.httpCode, status);
+			assert.match(error.message, message);
+			assert.ok(error.description.length > 20);
+		});
+	}
+
+	test('429 says how long to wait', async () => {
+		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 7 });
+		const error = await apiFailure(params('reboot', online.id));
+		assert.match(error.description, /Wait 7 s/);
+	});
+
+	for (const [fault, message] of [
+		['notJson200', /^Invalid response from the SparkBot API: /],
+		['array200', /^Invalid response from the SparkBot API: expected a JSON object, got a list$/],
+		['null200', /^Invalid response from the SparkBot API: expected a JSON object, got null$/],
+	]) {
+		test(`200 with a body that is not a JSON object (${fault}): invalid response`, async () => {
+			sim.setFault({ route: 'reset', fault });
+			const error = await apiFailure(params('reset', online.id));
+			assert.match(error.message, message);
+		});
+	}
+
+	test('connection refused: could not reach the API at that host, with the cause', async () => {
+		const error = await apiFailure(params('reboot', online.id), {
+			creds: { apiKey: SECRET, baseUrl: 'http://127.0.0.1:45999/v1' },
+		});
+		assert.equal(error.message, 'Could not reach the SparkBot API at 127.0.0.1:45999: connection refused');
+	});
+
+	test('dropped connection and truncated body', async () => {
+		sim.setFault({ route: 'reboot', fault: 'drop' });
+		let error = await apiFailure(params('reboot', online.id));
+		assert.match(error.message, /^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: /);
+		sim.clearFaults();
+		sim.setFault({ route: 'reboot', fault: 'truncated' });
+		error = await apiFailure(params('reboot', online.id));
+		assert.match(error.message, /the connection closed before the whole response arrived|Invalid response/);
+	});
+
+	test('DNS failure: could not reach the API at that host', async () => {
+		const error = await apiFailure(params('reboot', online.id), {
+			creds: { apiKey: SECRET, baseUrl: 'https://sparkbot.invalid/v1' },
+		});
+		assert.match(error.message, /^Could not reach the SparkBot API at sparkbot\.invalid: (host name not found|DNS lookup failed)/);
+	});
+
+	test('TLS failure: could not reach the API at that host', async () => {
+		// An https:// URL pointing at the simulator's plain-HTTP port fails the TLS handshake.
+		const error = await apiFailure(params('reboot', online.id), {
+			creds: { apiKey: SECRET, baseUrl: sim.baseUrl.replace('http://', 'https://') },
+		});
+		assert.match(error.message, /^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: TLS failure/);
+	});
+});
+
+describe('continue on fail', () => {
+	test('failed items become { error } paired with their item, the others run', async () => {
+		const items = [
+			params('reboot', online.id),
+			params('reboot', 'not-a-device'),
+			params('reset', UNKNOWN_ID),
+			params('reboot', forbidden.id),
+			params('reset', stopped.id, { emptyQueue: true }),
+		];
+		const [out] = await run(items, { continueOnFail: true });
+		assert.equal(out.length, items.length);
+		out.forEach((o, i) => assert.deepEqual(o.pairedItem, { item: i }));
+		assert.equal(out[0].json.operation, 'reboot');
+		for (const i of [1, 2, 3]) {
+			assert.deepEqual(Object.keys(out[i].json), ['error'], `item ${i} is exactly { error }`);
+			assert.equal(typeof out[i].json.error, 'string');
+		}
+		assert.match(out[1].json.error, /^WhatsApp Number: /);
+		assert.match(out[2].json.error, /not found/);
+		assert.match(out[3].json.error, /may not manage/);
+		assert.equal(out[4].json.operation, 'reset');
+		assert.equal(posts().length, 4, 'the invalid item sent nothing');
+	});
+
+	test('a parameter that cannot be resolved fails only its item', async () => {
+		const items = [new Error('ReferenceError: nope is not defined'), params('reboot', online.id)];
+		const [out] = await run(items, { continueOnFail: true });
+		assert.match(out[0].json.error, /nope is not defined/);
+		assert.equal(out[1].json.operation, 'reboot');
+	});
+
+	test('without continue-on-fail the run stops at the first failed item', async () => {
+		const items = [params('reboot', online.id), params('reset', UNKNOWN_ID), params('reboot', stopped.id, { forceReboot: true })];
+		let thrown;
+		try {
+			await run(items);
+		} catch (e) {
+			thrown = e;
+		}
+		assert.ok(thrown instanceof NodeApiError);
+		assert.equal(thrown.context.itemIndex, 1);
+		assert.equal(posts().length, 2, 'the third item was never sent');
+	});
+});
+
+describe('getDevices', () => {
+	test('lists every device of the account across pages, labelled and in a stable order', async () => {
+		const getDevices = sparkBot.methods.loadOptions.getDevices;
+		const options = await getDevices.call(loadOptionsContext({ credentials }));
+		produced.push(options);
+		assert.equal(options.length, DEMO_DEVICES.length + 230);
+		const pages = sim.requests.filter((r) => r.path === '/v1/devices');
+		assert.ok(pages.length >= 3, 'read several pages');
+		for (const request of pages) assert.equal(request.query.size, '100');
+		assert.equal(new Set(options.map((o) => o.value)).size, options.length, 'no duplicates');
+		const withBoth = DEMO_DEVICES.find((d) => d.alias && d.phone);
+		assert.ok(options.some((o) => o.value === withBoth.id && o.name === `${withBoth.alias} (${withBoth.phone})`));
+		for (const option of options) {
+			assert.match(option.value, /^[0-9a-f]{24}$/);
+			assert.ok(option.name.trim().length > 0);
+			assert.match(option.description, /^Session: /);
+		}
+		const again = await getDevices.call(loadOptionsContext({ credentials }));
+		assert.deepEqual(again, options, 'stable order');
+		const sorted = [...options].sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+		assert.deepEqual(options.map((o) => o.name.toLowerCase()), sorted.map((o) => o.name.toLowerCase()));
+	});
+
+	test('a wrong key gives a readable error for the dropdown', async () => {
+		const getDevices = sparkBot.methods.loadOptions.getDevices;
+		await assert.rejects(
+			getDevices.call(loadOptionsContext({ credentials: { apiKey: 'wrong', baseUrl: sim.baseUrl } })),
+			(error) => {
+				produced.push(error);
+				assert.ok(error instanceof NodeApiError);
+				assert.equal(error.message, 'Authentication failed: check the API key of the SparkBot credential');
+				return true;
+			},
+		);
+	});
+});
+
+describe('secrets', () => {
+	test('a service that echoes the key cannot leak it', async () => {
+		const echo = createServer((req, res) => {
+			res.writeHead(500, { 'content-type': 'application/json' });
+			res.end(JSON.stringify({ status: 500, error: 'internal_error', message: `bad token ${req.headers.token}` }));
+		});
+		await new Promise((resolve) => echo.listen(0, '127.0.0.1', resolve));
+		try {
+			const { port } = echo.address();
+			const error = await failure(params('reboot', online.id), { creds: { apiKey: SECRET, baseUrl: `http://127.0.0.1:${port}/v1` } });
+			assert.match(error.message, /bad token \*\*\*/);
+		} finally {
+			echo.close();
+		}
+	});
+
+	test('the API key appears in no output or error of this suite', () => {
+		assert.ok(produced.length > 20, 'the suite produced outputs and errors to scan');
+		for (const thing of produced) {
+			const text = thing instanceof Error
+				? [thing.message, thing.description, thing.stack, JSON.stringify(thing), JSON.stringify(thing.context), JSON.stringify(thing.errorResponse ?? null)].join('\n')
+				: JSON.stringify(thing);
+			assert.ok(!text.includes(SECRET), `leaked in: ${text.slice(0, 200)}`);
+		}
+	});
+});

@@ -1,0 +1,246 @@
+//! wasm-bindgen tests, run in Node by `wasm-bindgen-test-runner`: the transport and the wasm
+//! exports against the project's SparkBot simulator, whose URL `scripts/test.mjs` passes in
+//! `SPARKBOT_SIM_URL` (with the key in `SPARKBOT_SIM_KEY`).
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Reflect};
+use serde_json::{json, Value};
+use sparkbot_node::boundary::{execute_item, load_devices};
+use sparkbot_node::credentials::{Credentials, RawCredentials};
+use sparkbot_node::plan::{plan_device_page, plan_item, RawItem};
+use sparkbot_node::response::TransportFailure;
+use sparkbot_node::transport::send;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+#[wasm_bindgen(inline_js = "export function env(name) { return process.env[name] ?? ''; }")]
+extern "C" {
+    fn env(name: &str) -> String;
+}
+
+fn sim_url() -> String {
+    let url = env("SPARKBOT_SIM_URL");
+    assert!(
+        !url.is_empty(),
+        "SPARKBOT_SIM_URL is not set: run the wasm tests through `npm test`"
+    );
+    url
+}
+
+fn origin() -> String {
+    sim_url().trim_end_matches("/v1").to_string()
+}
+
+fn credentials(key: &str, base: &str) -> Credentials {
+    Credentials::validate(&RawCredentials {
+        api_key: Some(json!(key)),
+        base_url: Some(json!(base)),
+    })
+    .unwrap()
+}
+
+fn sim_credentials() -> Credentials {
+    credentials(&env("SPARKBOT_SIM_KEY"), &sim_url())
+}
+
+async fn control(method: &str, path: &str, body: Option<Value>) -> Value {
+    let builder = gloo_net::http::RequestBuilder::new(&format!("{}{path}", origin()))
+        .method(method.parse().unwrap());
+    let response = match body {
+        Some(body) => builder.json(&body).unwrap().send().await,
+        None => builder.send().await,
+    }
+    .unwrap();
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn first_device_id() -> String {
+    let plan = plan_device_page(0, &sim_credentials());
+    let reply = send(&plan, &sim_credentials().api_key).await.unwrap();
+    let devices: Value = serde_json::from_str(&reply.body).unwrap();
+    devices[0]["id"].as_str().unwrap().to_string()
+}
+
+fn item(operation: &str, device: &str, options: Value) -> RawItem {
+    RawItem {
+        resource: Some(json!("whatsappSession")),
+        operation: Some(json!(operation)),
+        device: Some(json!(device)),
+        options: Some(options),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn transport_sends_the_contract_headers_and_body() {
+    control("POST", "/__sim/reset", None).await;
+    control("DELETE", "/__sim/requests", None).await;
+    let device = first_device_id().await;
+    let creds = sim_credentials();
+    let plan = plan_item(
+        &item("reboot", &device, json!({"forceReboot": true})),
+        &creds,
+    )
+    .unwrap();
+    let reply = send(&plan, &creds.api_key).await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["operation"], "reboot");
+    assert_eq!(body["id"], device.as_str());
+
+    let requests = control("GET", "/__sim/requests", None).await;
+    let post = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["method"] == "POST")
+        .expect("the simulator saw the POST");
+    assert_eq!(post["path"], format!("/v1/devices/{device}/reboot"));
+    assert_eq!(post["headers"]["accept"], "application/json");
+    assert_eq!(post["headers"]["content-type"], "application/json");
+    assert_eq!(
+        post["body"],
+        json!({"force": true, "sync": false, "wait": false})
+    );
+}
+
+#[wasm_bindgen_test]
+async fn transport_reports_http_errors_as_replies() {
+    let plan = plan_device_page(0, &credentials("wrong-key", &sim_url()));
+    let reply = send(&plan, &credentials("wrong-key", &sim_url()).api_key)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 401);
+}
+
+#[wasm_bindgen_test]
+async fn transport_gives_up_when_the_budget_runs_out() {
+    let device = first_device_id().await;
+    control(
+        "POST",
+        "/__sim/faults",
+        Some(json!({"route": "reboot", "deviceId": device, "fault": "hang", "times": 1})),
+    )
+    .await;
+    let creds = sim_credentials();
+    let plan = plan_item(&item("reboot", &device, json!({"timeout": 0.3})), &creds).unwrap();
+    match send(&plan, &creds.api_key).await {
+        Err(TransportFailure::TimedOut { elapsed_ms }) => {
+            assert!((250..2_000).contains(&elapsed_ms), "{elapsed_ms} ms")
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    control("DELETE", "/__sim/faults", None).await;
+}
+
+#[wasm_bindgen_test]
+async fn transport_names_the_cause_of_a_refused_connection() {
+    // Port 1 is on fetch's list of bad ports, so use an unprivileged port nobody listens on.
+    let creds = credentials("k", "http://127.0.0.1:45999/v1");
+    match send(&plan_device_page(0, &creds), &creds.api_key).await {
+        Err(TransportFailure::Network { code, detail, .. }) => {
+            assert_eq!(code.as_deref(), Some("ECONNREFUSED"), "{detail}");
+            assert!(detail.contains("127.0.0.1:45999"), "{detail}");
+        }
+        other => panic!("expected a network failure, got {other:?}"),
+    }
+}
+
+/// A plain JS object, as n8n hands over (the default serializer would make a `Map`).
+fn js(value: Value) -> JsValue {
+    use serde::Serialize;
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap()
+}
+
+fn sim_credentials_js() -> JsValue {
+    js(json!({"apiKey": env("SPARKBOT_SIM_KEY"), "baseUrl": sim_url()}))
+}
+
+fn prop(error: &JsValue, name: &str) -> JsValue {
+    Reflect::get(error, &JsValue::from_str(name)).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn execute_item_resolves_to_the_response_object() {
+    control("POST", "/__sim/reset", None).await;
+    let device = first_device_id().await;
+    let result = execute_item(
+        js(
+            json!({"resource": "whatsappSession", "operation": "reset", "device": device,
+                  "options": {"waitForSession": true}}),
+        ),
+        sim_credentials_js(),
+    )
+    .await
+    .unwrap();
+    let result: Value = serde_wasm_bindgen::from_value(result).unwrap();
+    assert_eq!(result["operation"], "reset");
+    assert_eq!(result["waited"], true);
+}
+
+#[wasm_bindgen_test]
+async fn execute_item_rejects_with_a_coded_error_and_never_the_key() {
+    let secret = "wasm-test-secret-key";
+    let error = execute_item(
+        js(json!({"operation": "reboot", "device": "aaaaaaaaaaaaaaaaaaaaaaaa"})),
+        js(json!({"apiKey": secret, "baseUrl": sim_url()})),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_instance_of::<js_sys::Error>());
+    assert_eq!(prop(&error, "code"), "SPARKBOT_UNAUTHORIZED");
+    assert_eq!(prop(&error, "kind"), "api");
+    assert_eq!(prop(&error, "httpCode"), 401);
+    let message = prop(&error, "message").as_string().unwrap();
+    assert!(message.contains("API key"), "{message}");
+    assert!(!message.contains(secret));
+
+    let error = execute_item(
+        js(json!({"operation": "reboot", "device": "x/../y"})),
+        sim_credentials_js(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(prop(&error, "code"), "SPARKBOT_INVALID_PARAMETER");
+    assert_eq!(prop(&error, "kind"), "operation");
+    assert!(prop(&error, "httpCode").is_null());
+}
+
+#[wasm_bindgen_test]
+async fn execute_item_survives_any_js_input() {
+    let inputs = [
+        JsValue::UNDEFINED,
+        JsValue::NULL,
+        JsValue::from(42),
+        JsValue::from_str("reboot"),
+        Array::new().into(),
+        js(json!({"operation": {"deep": [1, 2, {"x": null}]}, "device": [], "options": 7})),
+    ];
+    for input in inputs {
+        let error = execute_item(input, sim_credentials_js()).await.unwrap_err();
+        assert_eq!(prop(&error, "code"), "SPARKBOT_INVALID_PARAMETER");
+    }
+    for credentials in [JsValue::UNDEFINED, JsValue::NULL, js(json!({"apiKey": 5}))] {
+        let error = execute_item(JsValue::UNDEFINED, credentials)
+            .await
+            .unwrap_err();
+        assert_eq!(prop(&error, "code"), "SPARKBOT_INVALID_CREDENTIAL");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn load_devices_lists_every_device_as_options() {
+    let options = load_devices(sim_credentials_js()).await.unwrap();
+    let options: Vec<Value> = serde_wasm_bindgen::from_value(options).unwrap();
+    assert!(!options.is_empty());
+    for option in &options {
+        assert_eq!(option["value"].as_str().unwrap().len(), 24);
+        assert!(option["name"].as_str().is_some_and(|n| !n.is_empty()));
+        assert!(option["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Session: "));
+    }
+}
