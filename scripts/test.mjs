@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: every check of the project, in order, stopping at the first failure.
-//   1. Rust: cargo fmt --check, native core tests (cargo test)
+//   1. Rust: cargo fmt --check, clippy -D warnings (native and wasm32), native core tests
 //   2. the package build (dist/) and the TypeScript type check (strict)
 //   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
 //   4. node:test suites: the simulator itself and the built package in dist/
@@ -34,6 +34,8 @@ function run(title, command, args, env = {}) {
 let sim;
 try {
 	await run('rustfmt', 'cargo', ['fmt', '--check']);
+	await run('clippy (native)', 'cargo', ['clippy', '--quiet', '--all-targets', '--', '-D', 'warnings']);
+	await run('clippy (wasm32)', 'cargo', ['clippy', '--quiet', '--all-targets', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']);
 	await run('native core tests', 'cargo', ['test', '--quiet']);
 	await run('build', 'node', ['scripts/build.mjs', '--quiet']);
 	await run('typecheck', 'node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);

@@ -2,6 +2,13 @@
 //! exports against the project's SparkBot simulator, whose URL `scripts/test.mjs` passes in
 //! `SPARKBOT_SIM_URL` (with the key in `SPARKBOT_SIM_KEY`).
 #![cfg(target_arch = "wasm32")]
+// Test code: failing loudly is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use js_sys::{Array, Reflect};
 use serde_json::{json, Value};

@@ -283,7 +283,7 @@ describe('errors', () => {
 		assert.match(error.description, /Turn off Wait For Session/);
 	});
 
-	test('the node gives up when the service never answers, and says after how long', async () => {
+	test('the node gives up when the service never answers, aborts the request, and says after how long', async () => {
 		sim.setFault({ route: 'reboot', fault: 'hang' });
 		const started = performance.now();
 		const error = await apiFailure(params('reboot', online.id, { timeout: 1, waitForSession: true }));
@@ -291,6 +291,29 @@ describe('errors', () => {
 		assert.ok(elapsed >= 900 && elapsed < 3_000, `gave up after ${elapsed} ms`);
 		assert.match(error.message, /^Timed out waiting for the WhatsApp session: no answer from SparkBot after 1 s$/);
 		assert.match(error.description, /Turn off Wait For Session/);
+	});
+
+	test('giving up closes the connection: the request is aborted, not abandoned', async () => {
+		let closedAt;
+		const silent = createServer((req) => {
+			req.socket.on('close', () => {
+				closedAt = performance.now();
+			});
+		});
+		await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+		try {
+			const { port } = silent.address();
+			const started = performance.now();
+			await apiFailure(params('reset', online.id, { timeout: 0.5 }), {
+				creds: { apiKey: SECRET, baseUrl: `http://127.0.0.1:${port}/v1` },
+			});
+			await new Promise((resolve) => setTimeout(resolve, 100));
+			assert.ok(closedAt !== undefined, 'the server saw the connection close');
+			assert.ok(closedAt - started < 1_500, `closed ${closedAt - started} ms after the start`);
+		} finally {
+			silent.closeAllConnections();
+			silent.close();
+		}
 	});
 
 	for (const [fault, status, message] of [
