@@ -146,37 +146,28 @@ fn check_resource(resource: Option<&Value>) -> Result<(), Error> {
 }
 
 fn parse_operation(operation: Option<&Value>) -> Result<Operation, Error> {
-    let known = || {
-        Operation::ALL
-            .iter()
-            .map(|op| op.value())
-            .collect::<Vec<_>>()
-            .join(" or ")
+    let known = Operation::ALL.map(Operation::value).join(" or ");
+    let value = match operation {
+        None | Some(Value::Null) => {
+            return Err(Error::invalid_parameter(
+                "Operation",
+                format!("is missing; use {known}"),
+            ))
+        }
+        Some(value) => value,
     };
-    match operation {
-        Some(Value::String(value)) => Operation::from_value(value).ok_or_else(|| {
+    value
+        .as_str()
+        .and_then(Operation::from_value)
+        .ok_or_else(|| {
             Error::invalid_parameter(
                 "Operation",
                 format!(
-                    "{} is not a known operation; use {}",
-                    describe_value(&Value::String(value.clone())),
-                    known()
+                    "{} is not a known operation; use {known}",
+                    describe_value(value)
                 ),
             )
-        }),
-        None | Some(Value::Null) => Err(Error::invalid_parameter(
-            "Operation",
-            format!("is missing; use {}", known()),
-        )),
-        Some(other) => Err(Error::invalid_parameter(
-            "Operation",
-            format!(
-                "{} is not a known operation; use {}",
-                describe_value(other),
-                known()
-            ),
-        )),
-    }
+        })
 }
 
 /// Checks that `value` is a device ID: exactly 24 lowercase hexadecimal characters. This also
@@ -190,32 +181,21 @@ pub fn is_device_id(value: &str) -> bool {
 }
 
 fn parse_device(device: Option<&Value>) -> Result<String, Error> {
-    let value = match device {
-        None | Some(Value::Null) => "",
-        Some(Value::String(value)) => value.as_str(),
-        Some(other) => {
-            return Err(Error::invalid_parameter(
-                DEVICE_FIELD,
-                format!("must be a device ID (text), got {}", describe_value(other)),
-            ))
-        }
-    };
-    if value.is_empty() {
-        return Err(Error::invalid_parameter(
-            DEVICE_FIELD,
-            "is empty; choose a number from the list, or give its device ID",
-        ));
+    const EMPTY: &str = "is empty; choose a number from the list, or give its device ID";
+    let bad = |problem: String| Err(Error::invalid_parameter(DEVICE_FIELD, problem));
+    match device {
+        Some(Value::String(id)) if is_device_id(id) => Ok(id.clone()),
+        None | Some(Value::Null) => bad(EMPTY.into()),
+        Some(Value::String(id)) if id.is_empty() => bad(EMPTY.into()),
+        Some(value @ Value::String(_)) => bad(format!(
+            "{} is not a device ID; a device ID is 24 lowercase hexadecimal characters, e.g. 6523a1f0c2d4e5f60718293a",
+            describe_value(value)
+        )),
+        Some(other) => bad(format!(
+            "must be a device ID (text), got {}",
+            describe_value(other)
+        )),
     }
-    if !is_device_id(value) {
-        return Err(Error::invalid_parameter(
-            DEVICE_FIELD,
-            format!(
-                "{} is not a device ID; a device ID is 24 lowercase hexadecimal characters, e.g. 6523a1f0c2d4e5f60718293a",
-                describe_value(&Value::String(value.to_string()))
-            ),
-        ));
-    }
-    Ok(value.to_string())
 }
 
 /// The operation's options, mapped onto the request body.

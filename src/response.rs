@@ -281,10 +281,9 @@ fn network_cause(code: Option<&str>, during_body: bool) -> String {
 fn is_tls_code(code: &str) -> bool {
     code.starts_with("ERR_TLS")
         || code.starts_with("ERR_SSL")
-        || code.starts_with("CERT_")
+        || code.starts_with("UNABLE_TO_")
         || code.contains("CERT")
         || code.contains("SELF_SIGNED")
-        || code.starts_with("UNABLE_TO_")
 }
 
 /// Checks that `body` is one JSON object, without building it (the shim parses it once, in JS).

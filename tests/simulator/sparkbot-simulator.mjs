@@ -1,5 +1,5 @@
 // SparkBot API simulator: a local HTTP server that implements the v1 wire contract
-// (/work/shared/sparkbot-api.md) plus test hooks — injectable faults, a request log and control
+// (summarised in the project README) plus test hooks — injectable faults, a request log and control
 // endpoints under /__sim/ for other processes. Node 20+, no dependencies beyond node: modules.
 
 import http from 'node:http';
