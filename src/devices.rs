@@ -45,10 +45,10 @@ impl DeviceCollector {
         }
     }
 
-    /// The options in a stable order: by label (case-insensitive), then by ID.
+    /// The options in a stable order: by label (ASCII case-insensitive), then by ID.
     pub fn into_options(self) -> Vec<DeviceOption> {
         let mut options: Vec<DeviceOption> = self.by_id.into_values().collect();
-        options.sort_by_cached_key(|o| (o.name.to_lowercase(), o.value.clone()));
+        options.sort_by_cached_key(|o| (o.name.to_ascii_lowercase(), o.value.clone()));
         options
     }
 }

@@ -272,7 +272,7 @@ pub fn describe_value(value: &Value) -> String {
         Value::Number(n) => format!("the number {n}"),
         Value::String(s) if s.is_empty() => "an empty text".to_string(),
         Value::String(s) => {
-            let shown = sanitize(&s.escape_debug().to_string(), 60);
+            let shown = sanitize(s, 60);
             format!("\"{shown}\"")
         }
         Value::Array(_) => "a list".to_string(),
