@@ -1,0 +1,73 @@
+// Building blocks shared by the end-to-end tests: the built package as a tarball, and the
+// credential / workflow objects n8n's CLI imports.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { run } from '../../scripts/n8n/processes.mjs';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const NODE_TYPE = 'n8n-nodes-sparkbot.sparkBot';
+export const CREDENTIAL_TYPE = 'sparkBotApi';
+
+/** `node scripts/build.mjs --quiet` → dist/ (stdout/stderr pass through: its one summary line). */
+export function buildPackage() {
+	return new Promise((resolvePromise, reject) => {
+		const child = spawn(process.execPath, ['scripts/build.mjs', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+		child.on('error', reject);
+		child.on('exit', (code, signal) =>
+			code === 0 ? resolvePromise() : reject(new Error(`build failed (${signal ?? `exit ${code}`})`)),
+		);
+	});
+}
+
+/** `npm pack ./dist` into a fresh temporary folder; returns the tarball's absolute path. */
+export async function packPackage(destination = mkdtempSync(join(tmpdir(), 'sparkbot-pack-'))) {
+	const result = await run('npm', ['pack', './dist', '--pack-destination', destination, '--json', '--silent'], {
+		cwd: ROOT,
+		timeoutMs: 120_000,
+	});
+	if (result.code !== 0) throw new Error(`npm pack failed:\n${result.stderr || result.stdout}`);
+	const [{ filename }] = JSON.parse(result.stdout);
+	return join(destination, filename);
+}
+
+/** A SparkBot credential for importCredentials(), pointing at `baseUrl`. */
+export function sparkBotCredential({ apiKey, baseUrl, name = 'SparkBot (simulator)', id } = {}) {
+	return { ...(id ? { id } : {}), name, type: CREDENTIAL_TYPE, data: { apiKey, baseUrl } };
+}
+
+/**
+ * Manual Trigger → SparkBot, ready for importWorkflow(). `credential` is `{ id, name }` of an
+ * imported SparkBot credential; `parameters` the SparkBot node's parameters.
+ */
+export function sparkBotWorkflow({ name = 'SparkBot e2e', credential, parameters, nodeName = 'SparkBot', id } = {}) {
+	return {
+		...(id ? { id } : {}),
+		name,
+		nodes: [
+			{
+				name: 'When clicking ‘Execute workflow’',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
+			},
+			{
+				name: nodeName,
+				type: NODE_TYPE,
+				typeVersion: 1,
+				position: [220, 0],
+				parameters,
+				credentials: { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } },
+			},
+		],
+		connections: {
+			'When clicking ‘Execute workflow’': { main: [[{ node: nodeName, type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
