@@ -4,6 +4,9 @@
 //   2. the package build (dist/) and the TypeScript type check (strict)
 //   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
 //   4. node:test suites: the simulator itself and the built package in dist/
+//   5. end to end in a real n8n 2.30.8 (installed once into .runtime/): CLI executions, the
+//      editor's REST API and a headless-Chromium session; then the CLI and REST part again on
+//      the last n8n 1.x
 import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const E2E_SUITES = ['tests/e2e/n8n.test.mjs'];
 
 /** Runs a command without blocking this process (the simulator lives in it). */
 function run(title, command, args, env = {}) {
@@ -49,6 +53,14 @@ try {
 	sim = undefined;
 
 	await run('package tests (dist/ against the simulator)', 'node', ['--test', '--test-concurrency=1', 'tests/simulator/', 'tests/dist/']);
+	await run('end to end in n8n 2.30.8 (Node 24)', 'node', ['--test', '--test-concurrency=1', ...E2E_SUITES], {
+		SPARKBOT_E2E_N8N: '2.30.8',
+		SPARKBOT_E2E_NODE: '24',
+	});
+	await run('end to end in n8n 1.123.81 (Node 22)', 'node', ['--test', 'tests/e2e/n8n.test.mjs'], {
+		SPARKBOT_E2E_N8N: '1.123.81',
+		SPARKBOT_E2E_NODE: '22',
+	});
 } catch (error) {
 	console.error(`\n✗ ${error.message}`);
 	process.exitCode = 1;

@@ -1,0 +1,327 @@
+// End-to-end: the packed package installed into a real, throwaway n8n (as the UI installs
+// community packages), credentials imported, the SparkBot simulator running. Workflows run with
+// `n8n import:workflow` + `n8n execute --id`; then `n8n start` serves the editor's REST API.
+//
+// n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { ensureRuntime } from '../../scripts/n8n/runtime.mjs';
+import {
+	createUserFolder,
+	executeWorkflow,
+	getNodeTypes,
+	importCredentials,
+	importWorkflow,
+	installPackage,
+	loadOptions,
+	removeUserFolder,
+	restRequest,
+	setupOwner,
+	startN8n,
+} from '../../scripts/n8n/instance.mjs';
+import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { CREDENTIAL_TYPE, NODE_TYPE, ROOT, packPackage, sparkBotCredential } from './fixtures.mjs';
+
+const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
+const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
+const SECRET = 'sk-e2e-5c1d9b7a-NEVER-IN-OUTPUT';
+const EXTRA_DEVICES = 150; // the dropdown must read several pages
+
+const [sales, support, , , , billing] = DEMO_DEVICES; // online · stopped · … · forbidden
+const UNKNOWN = 'ffffffffffffffffffffffff';
+const TRIGGER = 'When clicking ‘Execute workflow’';
+
+let runtime;
+let userFolder;
+let sim;
+let good;
+let wrong;
+const workflows = {};
+const executions = {};
+
+// ─── workflow builders ───────────────────────────────────────────────────────────────────────
+
+let position = 0;
+function node(name, type, parameters, extra = {}) {
+	position += 220;
+	return { name, type, typeVersion: extra.typeVersion ?? 1, position: [position, 0], parameters, ...extra };
+}
+
+function sparkBot(name, operation, device, options = {}, extra = {}) {
+	return node(name, NODE_TYPE, { resource: 'whatsappSession', operation, device, options }, {
+		credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } },
+		...extra,
+	});
+}
+
+/** A Code node emitting `items` (JSON objects), one n8n item each. */
+function items(name, list) {
+	return node(name, 'n8n-nodes-base.code', { jsCode: `return ${JSON.stringify(list.map((json) => ({ json })))};` }, { typeVersion: 2 });
+}
+
+/** Nodes in a chain, Manual Trigger first; `branches` adds extra connections { from: [[to, outputIndex]] }. */
+function workflow(name, chain, branches = {}) {
+	const nodes = [node(TRIGGER, 'n8n-nodes-base.manualTrigger', {}), ...chain];
+	const connections = {};
+	for (let i = 0; i < nodes.length - 1; i++) {
+		if (branches[nodes[i].name]) continue;
+		connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
+	}
+	for (const [from, targets] of Object.entries(branches)) {
+		const main = [];
+		for (const [to, output] of targets) (main[output] ??= []).push({ node: to, type: 'main', index: 0 });
+		connections[from] = { main: main.map((list) => list ?? []) };
+	}
+	return { name, nodes, connections, settings: { executionOrder: 'v1' } };
+}
+
+function posts(device) {
+	return sim.requests.filter((r) => r.method === 'POST' && (!device || r.path.includes(device)));
+}
+
+/** Items on output `index` of `nodeName`'s last run, with their pairing: [{ json, pairedItem }]. */
+function itemsOf(run, nodeName, index = 0) {
+	const runs = run.data.resultData.runData[nodeName];
+	assert.ok(runs?.length, `${nodeName} ran`);
+	return runs.at(-1).data.main[index] ?? [];
+}
+
+async function execute(key) {
+	sim.clearRequests();
+	const result = await executeWorkflow(runtime, userFolder, workflows[key].id);
+	executions[key] = result;
+	return result;
+}
+
+// ─── setup ───────────────────────────────────────────────────────────────────────────────────
+
+before(async () => {
+	assert.ok(existsSync(join(ROOT, 'dist/package.json')), 'dist/ is missing: run `npm run build` first');
+	runtime = await ensureRuntime({ n8nVersion: N8N_VERSION, nodeMajor: NODE_MAJOR, log: (line) => console.log(`# ${line}`) });
+	userFolder = createUserFolder({ removeOnExit: true });
+	await installPackage(userFolder, await packPackage());
+	sim = await startSimulator({ apiKey: SECRET, devices: EXTRA_DEVICES, timeScale: 0.01, waitMs: 20 });
+	[good, wrong] = await importCredentials(runtime, userFolder, [
+		sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: `${sim.baseUrl}/` }),
+		sparkBotCredential({ name: 'SparkBot (wrong key)', apiKey: 'not-the-key', baseUrl: sim.baseUrl }),
+	]);
+
+	const numbers = [
+		{ deviceId: sales.id, force: false },
+		{ deviceId: support.id, force: true },
+		{ deviceId: DEMO_DEVICES[2].id, force: false },
+	];
+	const mixed = [
+		{ deviceId: sales.id },
+		{ deviceId: 'not-a-device-id' },
+		{ deviceId: UNKNOWN },
+		{ deviceId: billing.id },
+		{ deviceId: DEMO_DEVICES[3].id },
+	];
+	const list = {
+		options: workflow('e2e: every option', [
+			sparkBot('Reboot (defaults)', 'reboot', sales.id),
+			sparkBot('Reboot (force, sync, wait)', 'reboot', support.id, { forceReboot: true, forceSync: true, waitForSession: true, timeout: 60 }),
+			sparkBot('Reset (defaults)', 'reset', sales.id),
+			sparkBot('Reset (delete, empty, wait)', 'reset', DEMO_DEVICES[3].id, { deleteAllData: true, emptyQueue: true, waitForSession: true }),
+		]),
+		expressions: workflow('e2e: per-item expressions', [
+			items('Numbers', numbers),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { forceReboot: '={{ $json.force }}' }),
+		]),
+		continueRegular: workflow('e2e: continue (regular output)', [
+			items('Numbers', mixed),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueRegularOutput' }),
+		]),
+		continueErrorOutput: workflow(
+			'e2e: continue (error output)',
+			[
+				items('Numbers', mixed),
+				sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueErrorOutput' }),
+				node('Succeeded', 'n8n-nodes-base.noOp', {}),
+				node('Failed', 'n8n-nodes-base.noOp', {}),
+			],
+			{ 'Reboot each': [['Succeeded', 0], ['Failed', 1]] },
+		),
+		stop: workflow('e2e: stop on error', [
+			items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: DEMO_DEVICES[3].id }]),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
+		]),
+	};
+	const imported = await importWorkflow(runtime, userFolder, Object.values(list));
+	Object.keys(list).forEach((key, i) => {
+		workflows[key] = imported[i];
+	});
+});
+
+after(async () => {
+	await sim?.close();
+	removeUserFolder(userFolder);
+});
+
+// ─── n8n execute ─────────────────────────────────────────────────────────────────────────────
+
+describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () => {
+	test('Reboot and Reset with every option send the contract bodies and pass the answers through', async () => {
+		const result = await execute('options');
+		assert.ok(result.ok, `the run succeeded: ${JSON.stringify(result.error)}`);
+		assert.deepEqual(
+			posts().map((r) => [r.path, r.body]),
+			[
+				[`/v1/devices/${sales.id}/reboot`, { force: false, sync: false, wait: false }],
+				[`/v1/devices/${support.id}/reboot`, { force: true, sync: true, wait: true }],
+				[`/v1/devices/${sales.id}/reset`, { deleteAllData: false, emptyQueue: false, wait: false }],
+				[`/v1/devices/${DEMO_DEVICES[3].id}/reset`, { deleteAllData: true, emptyQueue: true, wait: true }],
+			],
+		);
+		const [forced] = result.output('Reboot (force, sync, wait)');
+		assert.equal(forced.operation, 'reboot');
+		assert.equal(forced.status, 'online');
+		assert.equal(forced.waited, true);
+		assert.equal(forced.synced, true);
+		assert.deepEqual(forced.meta, { region: 'sim', simulated: true }, 'unknown nested fields arrive');
+		const [wiped] = result.output('Reset (delete, empty, wait)');
+		assert.equal(wiped.deletedData, true);
+		assert.equal(wiped.waited, true);
+	});
+
+	test('several items, each with its own number and options from expressions', async () => {
+		const result = await execute('expressions');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const out = itemsOf(result.run, 'Reboot each');
+		assert.deepEqual(out.map((item) => item.json.id), [sales.id, support.id, DEMO_DEVICES[2].id]);
+		out.forEach((item, i) => assert.deepEqual(item.pairedItem, { item: i }));
+		assert.deepEqual(posts().map((r) => r.body.force), [false, true, false], 'Force Reboot per item');
+	});
+
+	test('On Error "Continue": failed items become { error }, the others run, all paired', async () => {
+		const result = await execute('continueRegular');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const out = itemsOf(result.run, 'Reboot each');
+		assert.equal(out.length, 5);
+		out.forEach((item, i) => assert.deepEqual(item.pairedItem, { item: i }));
+		assert.equal(out[0].json.operation, 'reboot');
+		assert.match(out[1].json.error, /^WhatsApp Number: "not-a-device-id" is not a device ID/);
+		assert.match(out[2].json.error, new RegExp(`^Device ${UNKNOWN} not found`));
+		assert.match(out[3].json.error, /may not manage the WhatsApp number/);
+		for (const i of [1, 2, 3]) assert.deepEqual(Object.keys(out[i].json), ['error']);
+		assert.equal(out[4].json.operation, 'reboot');
+		assert.equal(posts().length, 4, 'the invalid number was never sent');
+	});
+
+	test('On Error "Continue (using error output)": failed items on the error branch, good ones on success', async () => {
+		const result = await execute('continueErrorOutput');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const success = itemsOf(result.run, 'Reboot each', 0);
+		const failed = itemsOf(result.run, 'Reboot each', 1);
+		assert.deepEqual(success.map((item) => item.pairedItem), [{ item: 0 }, { item: 4 }]);
+		assert.deepEqual(failed.map((item) => item.pairedItem), [{ item: 1 }, { item: 2 }, { item: 3 }]);
+		assert.deepEqual(success.map((item) => item.json.id), [sales.id, DEMO_DEVICES[3].id]);
+		for (const item of failed) assert.equal(typeof item.json.error, 'string');
+		assert.equal(itemsOf(result.run, 'Failed').length, 3);
+		assert.equal(itemsOf(result.run, 'Succeeded').length, 2);
+	});
+
+	test('without continue-on-fail the run fails with the node\'s message and stops at that item', async () => {
+		const result = await execute('stop');
+		assert.equal(result.ok, false);
+		assert.equal(result.status, 'error');
+		assert.equal(result.error.message, `Device ${UNKNOWN} not found in this SparkBot account`);
+		assert.equal(String(result.error.httpCode), '404');
+		assert.equal(result.error.node?.name ?? result.run.data.resultData.lastNodeExecuted, 'Reboot each');
+		assert.equal(posts().length, 2, 'the item after the failed one was not sent');
+	});
+});
+
+// ─── n8n start ───────────────────────────────────────────────────────────────────────────────
+
+describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
+	let n8n;
+	let cookie;
+
+	before(async () => {
+		n8n = await startN8n({ runtime, userFolder });
+		({ cookie } = await setupOwner(n8n.url));
+	});
+
+	after(async () => {
+		await n8n?.stop();
+	});
+
+	test('n8n lists the node type with its full description', async () => {
+		const types = await getNodeTypes(n8n.url, cookie);
+		const type = types.find((t) => t.name === NODE_TYPE);
+		assert.ok(type, `${NODE_TYPE} among ${types.length} node types`);
+		assert.equal(type.displayName, 'SparkBot');
+		assert.equal(type.description, 'Interact with SparkBot WhatsApp API');
+		assert.deepEqual(type.credentials.map((c) => c.name), ['sparkBotApi']);
+		const property = (name, operation) =>
+			type.properties.find((p) => p.name === name && (!operation || p.displayOptions?.show?.operation?.includes(operation)));
+		// n8n appends its own "Custom API Call" (for the credential's generic auth) after ours.
+		assert.deepEqual(property('operation').options.map((o) => o.value).slice(0, 2), ['reboot', 'reset']);
+		assert.equal(property('device').typeOptions.loadOptionsMethod, 'getDevices');
+		assert.deepEqual(property('options', 'reboot').options.map((o) => o.name), ['forceReboot', 'forceSync', 'timeout', 'waitForSession']);
+		assert.deepEqual(property('options', 'reset').options.map((o) => o.name), ['deleteAllData', 'emptyQueue', 'timeout', 'waitForSession']);
+	});
+
+	test('the WhatsApp Number dropdown lists every device of the account', async () => {
+		sim.clearRequests();
+		const options = await loadOptions(n8n.url, cookie, {
+			nodeType: NODE_TYPE,
+			methodName: 'getDevices',
+			path: 'device',
+			credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } },
+			parameters: { resource: 'whatsappSession', operation: 'reboot', device: '', options: {} },
+		});
+		assert.equal(options.length, DEMO_DEVICES.length + EXTRA_DEVICES);
+		assert.deepEqual(new Set(options.map((o) => o.value)), new Set([...sim.devices.keys()]));
+		assert.ok(options.some((o) => o.name === `${sales.alias} (${sales.phone})`));
+		assert.ok(sim.requests.filter((r) => r.path === '/v1/devices').length >= 2, 'read every page');
+	});
+
+	test('with a wrong key the dropdown gets the readable error', async () => {
+		await assert.rejects(
+			loadOptions(n8n.url, cookie, {
+				nodeType: NODE_TYPE,
+				methodName: 'getDevices',
+				path: 'device',
+				credentials: { [CREDENTIAL_TYPE]: { id: wrong.id, name: wrong.name } },
+				parameters: { resource: 'whatsappSession', operation: 'reboot', device: '', options: {} },
+			}),
+			(error) => {
+				assert.match(JSON.stringify(error.body), /Authentication failed: check the API key of the SparkBot credential/);
+				return true;
+			},
+		);
+	});
+
+	for (const [name, apiKey, status] of [
+		['passes with the right key', SECRET, 'OK'],
+		['fails clearly with a wrong key', 'not-the-key', 'Error'],
+	]) {
+		test(`the credential test ${name}`, async () => {
+			sim.clearRequests();
+			const result = await restRequest(n8n.url, cookie, 'POST', '/rest/credentials/test', {
+				credentials: { id: good.id, name: good.name, type: CREDENTIAL_TYPE, data: { apiKey, baseUrl: sim.baseUrl } },
+			});
+			assert.equal(result.status, status, JSON.stringify(result));
+			if (status === 'Error') assert.match(result.message, /401|[Aa]uthori[sz]|[Ff]orbidden|credentials/);
+			const [request] = sim.requests;
+			assert.equal(request.path, '/v1/devices');
+			assert.deepEqual(request.query, { size: '1' });
+		});
+	}
+});
+
+describe('secrets', () => {
+	test('the API key appears in no execution output or error', () => {
+		assert.ok(Object.keys(executions).length >= 5);
+		for (const [key, result] of Object.entries(executions)) {
+			assert.ok(!JSON.stringify(result.run).includes(SECRET), `${key}: the run holds the key`);
+			assert.ok(!result.stdout.includes(SECRET) && !result.stderr.includes(SECRET), `${key}: n8n's output holds the key`);
+		}
+	});
+});
