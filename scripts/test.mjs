@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const E2E_SUITES = ['tests/e2e/n8n.test.mjs'];
+const E2E_SUITES = ['tests/e2e/n8n.test.mjs', 'tests/e2e/browser.test.mjs'];
 
 /** Runs a command without blocking this process (the simulator lives in it). */
 function run(title, command, args, env = {}) {
