@@ -1,0 +1,412 @@
+#!/usr/bin/env node
+// `npm start`: a real n8n with this package installed, wired to the SparkBot simulator.
+//
+//   1. build dist/ (node scripts/build.mjs) and `npm pack` it        (--no-build: use dist/ as is)
+//   2. n8n 2.30.8 on Node 24 in .runtime/ (installed on first use, ~7 min; cached afterwards)
+//   3. the SparkBot simulator, in this process, with demo timing (Wait For Session takes 3 s,
+//      a reboot/reset without it keeps the number busy for 2 s): port 8787, or any free port
+//   4. the n8n user folder .runtime/demo/ (kept between runs: your workflows and executions stay):
+//      the tarball installed into .n8n/nodes like a community package, the credential
+//      "SparkBot (simulator)" (→ the simulator) and the workflows in examples/ imported with
+//      fixed ids — so each start refreshes exactly those and nothing else
+//   5. `n8n start` on 127.0.0.1:5678 (or a free port), the demo owner created on the first run
+//
+// Ctrl+C (or SIGTERM) stops n8n, its task runner and the simulator. If n8n dies on its own, this
+// exits 1 with the end of n8n's log.
+//
+// Options (after `npm start --`):
+//   --no-build        use the dist/ there is (no cargo/wasm toolchain needed)
+//   --port N          n8n's port (default 5678, or a free one if 5678 is taken)
+//   --sim-port N      the simulator's port (default 8787, or a free one if taken)
+//   --verbose         show n8n's own output
+//   --quiet-sim       do not print one line per simulator request
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { basename, dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { DEMO_DEVICES, startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
+import { packPackage } from '../tests/e2e/fixtures.mjs';
+import { atExit, run } from './n8n/processes.mjs';
+import { ROOT, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
+import { importCredentials, importWorkflow, installPackage, login, setupOwner, startN8n } from './n8n/instance.mjs';
+
+/** The login `npm start` creates on the first run (n8n wants 8+ characters, a digit, an upper-case letter). */
+export const DEMO_OWNER = Object.freeze({
+	email: 'demo@sparkbot.local',
+	password: 'SparkBot-demo-1',
+	firstName: 'Demo',
+	lastName: 'User',
+});
+/** The credential the examples use; imported with this id on every start (its URL may change). */
+export const DEMO_CREDENTIAL = Object.freeze({ id: 'SparkBotSimCreds', name: 'SparkBot (simulator)', type: 'sparkBotApi' });
+export const USER_FOLDER = join(RUNTIME_DIR, 'demo');
+/** Holds `{ pid, url }` of the `npm start` using USER_FOLDER. */
+const LOCK = join(USER_FOLDER, 'start.lock.json');
+const EXAMPLES_DIR = join(ROOT, 'examples');
+const DEFAULT_PORT = 5678;
+const DEFAULT_SIM_PORT = 8787;
+/** Simulator timing that feels like the real service: held answers take 3 s, busy for 2 s after. */
+const SIM_TIMING = Object.freeze({ waitMs: 3000, settleMs: 2000 });
+
+const { values: flags } = parseArgs({
+	options: {
+		'no-build': { type: 'boolean', default: false },
+		port: { type: 'string' },
+		'sim-port': { type: 'string' },
+		verbose: { type: 'boolean', default: false },
+		'quiet-sim': { type: 'boolean', default: false },
+		help: { type: 'boolean', short: 'h', default: false },
+	},
+});
+if (flags.help) {
+	// the comment at the top of this file
+	const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+	console.log(lines.slice(0, lines.findIndex((line) => !line.startsWith('//'))).map((line) => line.slice(3)).join('\n'));
+	process.exit(0);
+}
+const port = portOption('--port', flags.port);
+const simPort = portOption('--sim-port', flags['sim-port']);
+
+// ─── shutdown ─────────────────────────────────────────────────────────────────────────────
+
+let sim;
+let n8n;
+let stopping; // the shutdown in progress (a promise), once a signal came or n8n died
+let firstSignalAt = 0;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Registered before anything is started, so it runs first. While setting up, processes.mjs's own
+ * handler (registered when a child is running) kills the child groups at once; once n8n runs we
+ * take the signals over (takeOverSignals) so that n8n gets a graceful SIGTERM instead.
+ */
+function onSignal(signal) {
+	if (stopping) {
+		// `npm start` forwards the terminal's Ctrl+C, so the same key press arrives twice; a press
+		// later than that means "now": exiting kills what is left (processes.mjs's exit hook).
+		if (Date.now() - firstSignalAt > 1_000) {
+			console.log('\nforced stop');
+			process.exit(130);
+		}
+		return;
+	}
+	firstSignalAt = Date.now();
+	console.log(`\n${signal === 'SIGINT' ? 'Ctrl+C' : signal}: stopping n8n and the simulator …`);
+	stopAll(0);
+}
+for (const signal of SIGNALS) process.on(signal, onSignal);
+
+function takeOverSignals() {
+	for (const signal of SIGNALS) {
+		for (const listener of process.listeners(signal)) if (listener !== onSignal) process.off(signal, listener);
+	}
+}
+
+function stopAll(exitCode) {
+	stopping ??= (async () => {
+		const started = performance.now();
+		await n8n?.stop();
+		await sim?.close();
+		removeImportFiles();
+		removeLock();
+		if (exitCode === 0) console.log(`stopped (${seconds(started)}); nothing left running`);
+		process.exit(exitCode);
+	})();
+	return stopping;
+}
+
+// ─── steps ────────────────────────────────────────────────────────────────────────────────
+
+const totalStarted = performance.now();
+let dropTarball; // removes the packed tarball's temporary folder
+let stepNumber = 0;
+const STEPS = 6;
+
+async function step(title, fn) {
+	console.log(`\n━━ ${++stepNumber}/${STEPS} ${title}`);
+	return await fn();
+}
+const say = (line = '') => console.log(line === '' ? '' : `   ${line}`);
+
+try {
+	console.log('SparkBot × n8n: a local n8n with the SparkBot node and the SparkBot simulator');
+	checkNotRunning();
+
+	await step(flags['no-build'] ? 'package: using dist/ as it is (--no-build)' : 'build the package (node scripts/build.mjs)', async () => {
+		if (flags['no-build']) {
+			if (!existsSync(join(ROOT, 'dist', 'package.json'))) fail('dist/ is empty: run without --no-build (or `npm run build`) first');
+			return;
+		}
+		await ensureDevDependencies();
+		const started = performance.now();
+		const result = await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], {
+			cwd: ROOT,
+			onLine: (line) => say(line),
+		});
+		if (result.code !== 0) {
+			fail(`the build failed (${result.signal ?? `exit ${result.code}`}); fix it, or start with \`npm start -- --no-build\` to use the dist/ there is`);
+		}
+		say(`done (${seconds(started)})`);
+	});
+
+	const tarball = await step('pack the package (npm pack ./dist)', async () => {
+		const path = await packPackage();
+		const removeTarball = () => rmSync(dirname(path), { recursive: true, force: true });
+		dropTarball = { remove: removeTarball, unregister: atExit(removeTarball) }; // also on Ctrl+C
+		say(basename(path));
+		return path;
+	});
+
+	const runtime = await step('n8n runtime in .runtime/ (the first time: installs n8n, ~7 minutes)', async () => {
+		const started = performance.now();
+		const result = await ensureRuntime({ log: (line) => say(line.trim()) });
+		say(`n8n ${result.n8nVersion} on Node ${result.nodeVersion} (${seconds(started)})`);
+		return result;
+	});
+
+	await step('SparkBot simulator', async () => {
+		sim = await startSimulatorOn(simPort);
+		say(`${sim.baseUrl}  (API key ${sim.apiKey}; Wait For Session takes ${SIM_TIMING.waitMs / 1000} s)`);
+		say(`numbers: ${DEMO_DEVICES.map((device) => `${device.alias || device.phone} (${device.session.status})`).join(', ')}`);
+	});
+
+	const examples = await step(`n8n user folder ${rel(USER_FOLDER)} (kept between runs)`, async () => {
+		mkdirSync(join(USER_FOLDER, '.n8n'), { recursive: true });
+		writeLock();
+		removeImportFiles();
+		const installed = await installPackage(USER_FOLDER, tarball);
+		dropTarball.remove();
+		dropTarball.unregister();
+		say(`installed ${installed.name}@${installed.version} into ${rel(join(USER_FOLDER, '.n8n', 'nodes'))}`);
+
+		let started = performance.now();
+		await importCredentials(runtime, USER_FOLDER, [{ ...DEMO_CREDENTIAL, data: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } }]);
+		say(`credential "${DEMO_CREDENTIAL.name}" → ${sim.baseUrl} (${seconds(started)})`);
+
+		const workflows = readExamples();
+		started = performance.now();
+		if (workflows.length > 0) await importWorkflow(runtime, USER_FOLDER, workflows);
+		say(`example workflows (from examples/, re-imported each start; ${seconds(started)}):`);
+		for (const workflow of workflows) say(`  "${workflow.name}"`);
+		return workflows;
+	});
+
+	const { login: demoLogin } = await step('n8n start', async () => {
+		if (port && !(await isPortFree(port))) fail(`port ${port} (--port) is in use`);
+		const wanted = port ?? ((await isPortFree(DEFAULT_PORT)) ? DEFAULT_PORT : undefined); // undefined: any free port
+		if (wanted === undefined) say(`port ${DEFAULT_PORT} is in use; using a free one`);
+		const logFile = join(USER_FOLDER, 'n8n.log');
+		if (existsSync(logFile)) renameSync(logFile, join(USER_FOLDER, 'n8n.previous.log'));
+		const started = performance.now();
+		n8n = await startN8n({
+			runtime,
+			userFolder: USER_FOLDER,
+			port: wanted,
+			logFile,
+			onLine: flags.verbose ? (line) => console.log(`   n8n │ ${line}`) : undefined,
+		});
+		takeOverSignals();
+		n8n.exited.then((how) => {
+			if (stopping) return;
+			console.error(`\n✗ n8n stopped unexpectedly (${how.signal ?? `exit code ${how.code}`}). The end of ${rel(logFile)}:\n`);
+			console.error(tail(n8n.output(), 40).replace(/^/gm, '  │ '));
+			stopAll(1);
+		});
+		say(`ready on ${n8n.url} (${seconds(started)})`);
+		writeLock(n8n.url);
+		return { login: await ensureOwner(n8n.url) };
+	});
+
+	printBanner({ url: n8n.url, examples, demoLogin });
+	if (!flags['quiet-sim']) console.log('Simulator requests:');
+} catch (error) {
+	if (!stopping) {
+		console.error(`\n✗ ${error.expected ? error.message : (error.stack ?? error)}`);
+		await stopAll(1);
+	}
+}
+
+// ─── helpers ──────────────────────────────────────────────────────────────────────────────
+
+function printBanner({ url, examples, demoLogin }) {
+	const line = '─'.repeat(78);
+	console.log(`\n${line}`);
+	console.log(`  n8n with the SparkBot node is running  (started in ${seconds(totalStarted)})\n`);
+	console.log(`  Editor      ${url}/`);
+	if (demoLogin === 'ok') console.log(`  Login       ${DEMO_OWNER.email}  /  ${DEMO_OWNER.password}`);
+	else console.log(`  Login       your own (the demo login ${DEMO_OWNER.email} no longer works: its password was changed)`);
+	console.log(`  Simulator   ${sim.baseUrl}   API key: ${sim.apiKey}`);
+	console.log(`              (the credential "${DEMO_CREDENTIAL.name}" points here; request log: ${sim.origin}/__sim/requests)`);
+	console.log('\n  Open one of the examples and click "Execute workflow":');
+	for (const workflow of examples) console.log(`    ${workflow.name}\n      ${url}/workflow/${workflow.id}`);
+	console.log(`\n  Your own workflows stay in ${rel(USER_FOLDER)}/ (the examples are re-imported on each start).`);
+	console.log(`  n8n's log: ${rel(join(USER_FOLDER, 'n8n.log'))}`);
+	console.log('\n  Ctrl+C stops n8n and the simulator.');
+	console.log(`${line}\n`);
+}
+
+/**
+ * Creates the demo owner on the first run (n8n then shows its setup page to nobody); later runs
+ * only check that the demo login still works. Returns 'ok' or 'changed'.
+ */
+async function ensureOwner(url) {
+	const settings = await (await fetch(`${url}/rest/settings`)).json();
+	if (settings?.data?.userManagement?.showSetupOnFirstLoad) {
+		await setupOwner(url, DEMO_OWNER);
+		say(`created the owner ${DEMO_OWNER.email} (first run)`);
+		return 'ok';
+	}
+	try {
+		await login(url, DEMO_OWNER);
+		return 'ok';
+	} catch {
+		return 'changed';
+	}
+}
+
+/** Every examples/*.json with an id (n8n workflow JSON); the credential reference is by id and name. */
+function readExamples() {
+	if (!existsSync(EXAMPLES_DIR)) return [];
+	return readdirSync(EXAMPLES_DIR)
+		.filter((file) => file.endsWith('.json'))
+		.sort()
+		.map((file) => {
+			const workflow = JSON.parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8'));
+			if (!workflow.id || !Array.isArray(workflow.nodes)) fail(`examples/${file} is not a workflow with an "id"`);
+			return workflow;
+		});
+}
+
+/** The simulator on `wanted` (--sim-port) or 8787, or on any free port if 8787 is taken. */
+async function startSimulatorOn(wanted) {
+	const options = {
+		...SIM_TIMING,
+		devices: 0,
+		verbose: !flags['quiet-sim'],
+		// `[sparkbot-sim] POST /v1/devices/…/reset -> 200 (3004 ms) Token=***` → `12:00:01 simulator │ POST …`
+		logger: (line) => console.log(`   ${time()} simulator │ ${line.replace(/^\[sparkbot-sim\] /, '').replace(/ Token=\*{3}$/, '')}`),
+	};
+	try {
+		return await startSimulator({ ...options, port: wanted ?? DEFAULT_SIM_PORT });
+	} catch (error) {
+		if (error.code !== 'EADDRINUSE') throw error;
+		if (wanted) fail(`port ${wanted} (--sim-port) is in use`);
+		say(`port ${DEFAULT_SIM_PORT} is in use; using a free one`);
+		return await startSimulator({ ...options, port: 0 });
+	}
+}
+
+/**
+ * Installs the workspace's dev dependencies when the build's own tools (esbuild, wasm-opt) are
+ * missing, as in a fresh clone: `npm ci`, or — if npm refuses the lock file — `npm install
+ * --no-save`, which installs from the same lock file without rewriting it.
+ */
+async function ensureDevDependencies() {
+	const needed = [join(ROOT, 'node_modules', 'esbuild', 'package.json'), join(ROOT, 'node_modules', '.bin', 'wasm-opt')];
+	if (needed.every((file) => existsSync(file))) return;
+	for (const args of [['ci'], ['install', '--no-save']]) {
+		const started = performance.now();
+		say(`node_modules/ is incomplete: npm ${args.join(' ')} (about a minute) …`);
+		const result = await run('npm', [...args, '--no-audit', '--no-fund'], { cwd: ROOT });
+		if (result.code === 0) {
+			say(`done (${seconds(started)})`);
+			return;
+		}
+		const output = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => /npm error/.test(line) && !/^npm error\s*$/.test(line));
+		say(`npm ${args[0]} failed (${result.signal ?? `exit ${result.code}`}):`);
+		for (const line of output.slice(0, 6)) say(`  ${line}`);
+	}
+	fail('could not install the dev dependencies (see above)');
+}
+
+/**
+ * The temporary files n8n's CLI imports from (instance.mjs writes them into the user folder and
+ * removes them when the import is done) that an interrupted import left behind.
+ */
+function removeImportFiles() {
+	if (!existsSync(USER_FOLDER)) return;
+	for (const file of readdirSync(USER_FOLDER)) {
+		if (/^import-(credentials|workflow)-.*\.json$/.test(file)) rmSync(join(USER_FOLDER, file), { force: true });
+	}
+}
+
+function isPortFree(candidate) {
+	return new Promise((resolvePromise) => {
+		const server = createServer();
+		server.unref();
+		server.once('error', () => resolvePromise(false));
+		server.listen(candidate, '127.0.0.1', () => server.close(() => resolvePromise(true)));
+	});
+}
+
+function portOption(name, value) {
+	if (value === undefined) return undefined;
+	const number = Number(value);
+	if (!Number.isInteger(number) || number < 1 || number > 65535) {
+		console.error(`${name} wants a port number (1-65535), got "${value}"`);
+		process.exit(2);
+	}
+	return number;
+}
+
+// One `npm start` per user folder: two n8n processes on one SQLite file would trip over each other.
+function checkNotRunning() {
+	let lock;
+	try {
+		lock = JSON.parse(readFileSync(LOCK, 'utf8'));
+	} catch {
+		return;
+	}
+	if (lock.pid !== process.pid && isAlive(lock.pid)) {
+		fail(`already running (pid ${lock.pid}${lock.url ? `, ${lock.url}` : ''}); stop that one first (Ctrl+C)`);
+	}
+}
+
+function writeLock(url) {
+	writeFileSync(LOCK, `${JSON.stringify({ pid: process.pid, url })}\n`);
+}
+
+function removeLock() {
+	try {
+		if (JSON.parse(readFileSync(LOCK, 'utf8')).pid === process.pid) rmSync(LOCK);
+	} catch {
+		// none
+	}
+}
+
+function isAlive(pid) {
+	if (!Number.isInteger(pid)) return false;
+	try {
+		process.kill(pid, 0);
+	} catch (error) {
+		if (error.code !== 'EPERM') return false;
+	}
+	// A recycled pid that is not ours any more: only a node process counts.
+	const ps = spawnSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' });
+	return ps.status !== 0 || /node/.test(ps.stdout);
+}
+
+/** An error that needs no stack trace. */
+function fail(message) {
+	const error = new Error(message);
+	error.expected = true;
+	throw error;
+}
+
+function rel(path) {
+	return relative(process.cwd(), path) || '.';
+}
+
+function seconds(since) {
+	return `${((performance.now() - since) / 1000).toFixed(1)} s`;
+}
+
+function time() {
+	return new Date().toTimeString().slice(0, 8);
+}
+
+function tail(text, lines) {
+	return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
