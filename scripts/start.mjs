@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 
 import { DEMO_DEVICES, startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
 import { packPackage } from '../tests/e2e/fixtures.mjs';
-import { atExit, run } from './n8n/processes.mjs';
+import { atExit, delegateSignals, run } from './n8n/processes.mjs';
 import { ROOT, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
 import { importCredentials, importWorkflow, installPackage, login, setupOwner, startN8n } from './n8n/instance.mjs';
 
@@ -80,7 +80,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /**
  * Registered before anything is started, so it runs first. While setting up, processes.mjs's own
  * handler (registered when a child is running) kills the child groups at once; once n8n runs we
- * take the signals over (takeOverSignals) so that n8n gets a graceful SIGTERM instead.
+ * take the signals over (delegateSignals) so that n8n gets a graceful SIGTERM instead.
  */
 function onSignal(signal) {
 	if (stopping) {
@@ -98,11 +98,6 @@ function onSignal(signal) {
 }
 for (const signal of SIGNALS) process.on(signal, onSignal);
 
-function takeOverSignals() {
-	for (const signal of SIGNALS) {
-		for (const listener of process.listeners(signal)) if (listener !== onSignal) process.off(signal, listener);
-	}
-}
 
 function stopAll(exitCode) {
 	stopping ??= (async () => {
@@ -207,7 +202,7 @@ try {
 			logFile,
 			onLine: flags.verbose ? (line) => console.log(`   n8n │ ${line}`) : undefined,
 		});
-		takeOverSignals();
+		delegateSignals();
 		n8n.exited.then((how) => {
 			if (stopping) return;
 			console.error(`\n✗ n8n stopped unexpectedly (${how.signal ?? `exit code ${how.code}`}). The end of ${rel(logFile)}:\n`);

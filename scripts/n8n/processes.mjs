@@ -49,7 +49,19 @@ function cleanUpNow() {
 	cleanups.clear();
 }
 
+let signalsDelegated = false;
+
+/**
+ * From now on SIGINT/SIGTERM/SIGHUP no longer kill the tracked groups at once: the caller stops
+ * them gracefully itself (e.g. `npm start` gives n8n a SIGTERM). The exit hook and the watchdogs
+ * stay, so nothing outlives this process.
+ */
+export function delegateSignals() {
+	signalsDelegated = true;
+}
+
 function onSignal(signal) {
+	if (signalsDelegated) return;
 	cleanUpNow();
 	removeHooks();
 	// Exit as the signal would have (128 + number) — unless someone else handles it.
