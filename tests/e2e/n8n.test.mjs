@@ -4,7 +4,7 @@
 //
 // n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -40,6 +40,11 @@ let sim;
 let good;
 let wrong;
 const workflows = {};
+/** examples/*.json, as users import them; they use the credential id below. */
+const EXAMPLES = readdirSync(join(ROOT, 'examples'))
+	.filter((file) => file.endsWith('.json'))
+	.map((file) => JSON.parse(readFileSync(join(ROOT, 'examples', file), 'utf8')));
+const EXAMPLE_CREDENTIAL_ID = 'SparkBotSimCreds';
 const executions = {};
 
 // ─── workflow builders ───────────────────────────────────────────────────────────────────────
@@ -151,6 +156,11 @@ before(async () => {
 			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
 		]),
 	};
+	await importCredentials(runtime, userFolder, {
+		...sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: sim.baseUrl }),
+		id: EXAMPLE_CREDENTIAL_ID,
+	});
+	await importWorkflow(runtime, userFolder, EXAMPLES);
 	const imported = await importWorkflow(runtime, userFolder, Object.values(list));
 	Object.keys(list).forEach((key, i) => {
 		workflows[key] = imported[i];
@@ -236,6 +246,36 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 	});
 });
 
+describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
+	test('every example references the example credential and runs', async () => {
+		assert.ok(EXAMPLES.length >= 2);
+		for (const example of EXAMPLES) {
+			for (const n of example.nodes.filter((n) => n.type === NODE_TYPE)) {
+				assert.equal(n.credentials?.[CREDENTIAL_TYPE]?.id, EXAMPLE_CREDENTIAL_ID, `${example.name}: ${n.name}`);
+			}
+			sim.clearRequests();
+			const result = await executeWorkflow(runtime, userFolder, example.id);
+			executions[`example ${example.id}`] = result;
+			assert.ok(result.ok, `${example.name}: ${JSON.stringify(result.error)}`);
+			assert.ok(posts().length >= 1, `${example.name} called SparkBot`);
+		}
+	});
+
+	test('failed send → Reset Session: the failed items reach SparkBot through the error output', async () => {
+		sim.reset();
+		sim.clearRequests();
+		const example = EXAMPLES.find((w) => w.nodes.some((n) => n.name === 'Reset Session'));
+		const result = await executeWorkflow(runtime, userFolder, example.id);
+		executions['example reset chain'] = result;
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const notOnline = DEMO_DEVICES.filter((d) => d.session.status !== 'online').map((d) => d.id);
+		assert.deepEqual(itemsOf(result.run, 'Send message', 1).map((i) => i.json.error !== undefined), notOnline.map(() => true));
+		assert.deepEqual(posts().map((r) => [r.path, r.body.wait]), notOnline.map((id) => [`/v1/devices/${id}/reset`, true]));
+		assert.equal(itemsOf(result.run, 'Could not reset').length, 1, 'the forbidden number lands on the error branch');
+		assert.equal(itemsOf(result.run, 'Retry send').length, notOnline.length - 1);
+	});
+});
+
 // ─── n8n start ───────────────────────────────────────────────────────────────────────────────
 
 describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
@@ -318,7 +358,7 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 
 describe('secrets', () => {
 	test('the API key appears in no execution output or error', () => {
-		assert.ok(Object.keys(executions).length >= 5);
+		assert.ok(Object.keys(executions).length >= 7);
 		for (const [key, result] of Object.entries(executions)) {
 			assert.ok(!JSON.stringify(result.run).includes(SECRET), `${key}: the run holds the key`);
 			assert.ok(!result.stdout.includes(SECRET) && !result.stderr.includes(SECRET), `${key}: n8n's output holds the key`);
