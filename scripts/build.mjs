@@ -2,6 +2,8 @@
 // Builds the installable n8n community package into dist/:
 //   Rust → wasm (cargo) → JS glue (wasm-bindgen, pinned) → wasm-opt -Oz → embedded as base64
 //   → one CommonJS file per node/credential (esbuild) → package.json, icons, codex, docs.
+// dist/ is the package root (package.json, README, LICENSE); the code lives in dist/dist/, the
+// layout n8n's lint and community-package scanner require (`n8n.nodes` entries start with dist/).
 // Prints the sizes that matter (final .wasm, gzipped, packed tarball).
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,8 @@ import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
+/** Where the compiled files go inside the package. */
+const code = join(dist, 'dist');
 const glue = join(root, 'target', 'glue');
 const crateName = 'sparkbot_node';
 const quiet = process.argv.includes('--quiet');
@@ -69,6 +73,7 @@ run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
 ]);
 const wasmBytes = readFileSync(optWasm);
 writeFileSync(join(glue, 'wasm-bytes.js'), `export const wasmBase64 = ${JSON.stringify(wasmBytes.toString('base64'))};\n`);
+writeFileSync(join(glue, 'wasm-bytes.d.ts'), '/** The optimized wasm module, base64-encoded. */\nexport declare const wasmBase64: string;\n');
 
 log('› esbuild → dist/');
 rmSync(dist, { recursive: true, force: true });
@@ -77,26 +82,32 @@ await build({
 		'nodes/SparkBot/SparkBot.node': join(root, 'pkg-template/nodes/SparkBot/SparkBot.node.ts'),
 		'credentials/SparkBotApi.credentials': join(root, 'pkg-template/credentials/SparkBotApi.credentials.ts'),
 	},
-	outdir: dist,
+	outdir: code,
 	bundle: true,
 	platform: 'node',
 	format: 'cjs',
 	target: 'node20',
 	external: ['n8n-workflow'],
-	alias: {
-		'sparkbot-wasm-glue': join(glue, `${crateName}.js`),
-		'sparkbot-wasm-bytes': join(glue, 'wasm-bytes.js'),
-		'sparkbot-descriptor': join(root, 'node-descriptor', 'SparkBot.description.json'),
+	define: {
+		// The glue only reads import.meta.url when no module is passed to init; we always pass one.
+		'import.meta.url': 'undefined',
+		// js-sys looks up the global object (globalThis, self, window, global — in that order) for
+		// one thing only: whether `queueMicrotask` exists, to schedule Rust futures. The glue gets
+		// a frozen scope holding just that function instead of the real global object, so the wasm
+		// side can reach nothing else through it (and the package uses no restricted global).
+		globalThis: 'wasmGlobalScope',
+		global: 'undefined',
 	},
-	// The glue only reads import.meta.url when no module is passed to init; we always pass one.
-	define: { 'import.meta.url': 'undefined' },
+	inject: [join(root, 'pkg-template/nodes/SparkBot/wasm-global-scope.ts')],
+	// The glue's only console calls warn about deprecated init() parameters, which we never pass.
+	drop: ['console'],
 	legalComments: 'none',
 	logLevel: 'warning',
 });
 
 const template = join(root, 'pkg-template');
 for (const file of ['nodes/SparkBot/SparkBot.node.json', 'nodes/SparkBot/sparkbot.svg', 'nodes/SparkBot/sparkbot.dark.svg']) {
-	cpSync(join(template, file), join(dist, file));
+	cpSync(join(template, file), join(code, file));
 }
 cpSync(join(root, 'README.md'), join(dist, 'README.md'));
 cpSync(join(root, 'LICENSE'), join(dist, 'LICENSE'));
@@ -109,7 +120,7 @@ mkdirSync(packDir, { recursive: true });
 const packed = JSON.parse(
 	execFileSync('npm', ['pack', dist, '--pack-destination', packDir, '--json', '--silent'], { cwd: root, encoding: 'utf8' }),
 )[0];
-const nodeFile = statSync(join(dist, 'nodes/SparkBot/SparkBot.node.js')).size;
+const nodeFile = statSync(join(code, 'nodes/SparkBot/SparkBot.node.js')).size;
 console.log(
 	`built dist/: wasm ${kb(wasmBytes.length)} (gzip ${kb(gzipSync(wasmBytes, { level: 9 }).length)}), ` +
 		`SparkBot.node.js ${kb(nodeFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files)`,

@@ -27,7 +27,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DEMO_DEVICES, startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
-import { packPackage } from '../tests/e2e/fixtures.mjs';
+import { EXAMPLE_CREDENTIAL, packPackage, readExamples } from '../tests/e2e/fixtures.mjs';
 import { atExit, delegateSignals, run } from './n8n/processes.mjs';
 import { ROOT, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
 import { importCredentials, importWorkflow, installPackage, login, setupOwner, startN8n } from './n8n/instance.mjs';
@@ -40,11 +40,10 @@ export const DEMO_OWNER = Object.freeze({
 	lastName: 'User',
 });
 /** The credential the examples use; imported with this id on every start (its URL may change). */
-export const DEMO_CREDENTIAL = Object.freeze({ id: 'SparkBotSimCreds', name: 'SparkBot (simulator)', type: 'sparkBotApi' });
+export const DEMO_CREDENTIAL = EXAMPLE_CREDENTIAL;
 export const USER_FOLDER = join(RUNTIME_DIR, 'demo');
 /** Holds `{ pid, url }` of the `npm start` using USER_FOLDER. */
 const LOCK = join(USER_FOLDER, 'start.lock.json');
-const EXAMPLES_DIR = join(ROOT, 'examples');
 const DEFAULT_PORT = 5678;
 const DEFAULT_SIM_PORT = 8787;
 /** Simulator timing that feels like the real service: held answers take 3 s, busy for 2 s after. */
@@ -180,7 +179,12 @@ try {
 		await importCredentials(runtime, USER_FOLDER, [{ ...DEMO_CREDENTIAL, data: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } }]);
 		say(`credential "${DEMO_CREDENTIAL.name}" → ${sim.baseUrl} (${seconds(started)})`);
 
-		const workflows = readExamples();
+		let workflows;
+		try {
+			workflows = readExamples({ baseUrl: sim.baseUrl });
+		} catch (error) {
+			fail(error.message);
+		}
 		started = performance.now();
 		if (workflows.length > 0) await importWorkflow(runtime, USER_FOLDER, workflows);
 		say(`example workflows (from examples/, re-imported each start; ${seconds(started)}):`);
@@ -259,19 +263,6 @@ async function ensureOwner(url) {
 	} catch {
 		return 'changed';
 	}
-}
-
-/** Every examples/*.json with an id (n8n workflow JSON); the credential reference is by id and name. */
-function readExamples() {
-	if (!existsSync(EXAMPLES_DIR)) return [];
-	return readdirSync(EXAMPLES_DIR)
-		.filter((file) => file.endsWith('.json'))
-		.sort()
-		.map((file) => {
-			const workflow = JSON.parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8'));
-			if (!workflow.id || !Array.isArray(workflow.nodes)) fail(`examples/${file} is not a workflow with an "id"`);
-			return workflow;
-		});
 }
 
 /** The simulator on `wanted` (--sim-port) or 8787, or on any free port if 8787 is taken. */

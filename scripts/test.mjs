@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm test`: every check of the project, in order, stopping at the first failure.
-//   1. Rust: cargo fmt --check, clippy -D warnings (native and wasm32), native core tests
-//   2. the package build (dist/) and the TypeScript type check (strict)
+//   1. Rust: cargo fmt --check, clippy -D warnings (native and wasm32), cargo doc without
+//      warnings, native core tests
+//   2. the package build (dist/), the TypeScript type check (strict), n8n's lint (`n8n-node
+//      lint`, cloud rules, no warnings) and n8n's community-package scanner on the tarball
 //   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
 //   4. node:test suites: the simulator itself and the built package in dist/
 //   5. end to end in a real n8n 2.30.8 (installed once into .runtime/): CLI executions, the
@@ -40,9 +42,14 @@ try {
 	await run('rustfmt', 'cargo', ['fmt', '--check']);
 	await run('clippy (native)', 'cargo', ['clippy', '--quiet', '--all-targets', '--', '-D', 'warnings']);
 	await run('clippy (wasm32)', 'cargo', ['clippy', '--quiet', '--all-targets', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']);
+	for (const target of [[], ['--target', 'wasm32-unknown-unknown']]) {
+		await run(`cargo doc (${target.length ? 'wasm32' : 'native'})`, 'cargo', ['doc', '--quiet', '--no-deps', ...target], { RUSTDOCFLAGS: '-D warnings' });
+	}
 	await run('native core tests', 'cargo', ['test', '--quiet']);
 	await run('build', 'node', ['scripts/build.mjs', '--quiet']);
 	await run('typecheck', 'node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+	await run('n8n lint (n8n-node lint, cloud rules)', 'npm', ['run', '--silent', 'lint']);
+	await run("n8n's community-package scanner", 'node', ['scripts/scan.mjs']);
 
 	sim = await startSimulator({ timeScale: 0.01 });
 	await run('wasm-bindgen tests (Node)', 'cargo', ['test', '--target', 'wasm32-unknown-unknown', '--test', 'wasm'], {

@@ -2,7 +2,7 @@
 //!
 //! Each export does the same three steps — decode the JS values, call the core (and the
 //! transport), encode the result — and turns every [`Error`] into a JS `Error` in exactly one
-//! function, [`to_js_error`], which also removes the API key from everything it lets through.
+//! function, `to_js_error`, which also removes the API key from everything it lets through.
 
 use js_sys::Reflect;
 use serde::Serialize;

@@ -23,8 +23,8 @@ export function loadClass(relativePath) {
 	return new Class();
 }
 
-export const NODE_PATH = 'nodes/SparkBot/SparkBot.node.js';
-export const CREDENTIAL_PATH = 'credentials/SparkBotApi.credentials.js';
+export const NODE_PATH = 'dist/nodes/SparkBot/SparkBot.node.js';
+export const CREDENTIAL_PATH = 'dist/credentials/SparkBotApi.credentials.js';
 
 const node = {
 	id: 'f2d8e1c4-0000-4000-8000-000000000001',

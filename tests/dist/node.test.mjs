@@ -85,7 +85,7 @@ describe('package', () => {
 		assert.ok(packageJson.keywords.includes('n8n-community-node-package'));
 		assert.equal(packageJson.dependencies, undefined, 'no runtime dependencies');
 		assert.ok(packageJson.peerDependencies['n8n-workflow']);
-		for (const file of [NODE_PATH, CREDENTIAL_PATH, 'nodes/SparkBot/sparkbot.svg', 'nodes/SparkBot/sparkbot.dark.svg', 'nodes/SparkBot/SparkBot.node.json']) {
+		for (const file of [NODE_PATH, CREDENTIAL_PATH, 'dist/nodes/SparkBot/sparkbot.svg', 'dist/nodes/SparkBot/sparkbot.dark.svg', 'dist/nodes/SparkBot/SparkBot.node.json']) {
 			assert.ok(existsSync(join(dist, file)), file);
 		}
 	});

@@ -51,7 +51,7 @@ describe('SparkBot node in the n8n editor (chromium)', () => {
 	before(
 		async () => {
 			const manifest = join(ROOT, 'dist', 'package.json');
-			const nodeFile = join(ROOT, 'dist', 'nodes', 'SparkBot', 'SparkBot.node.js');
+			const nodeFile = join(ROOT, 'dist', 'dist', 'nodes', 'SparkBot', 'SparkBot.node.js');
 			if (!existsSync(manifest) || !existsSync(nodeFile)) {
 				throw new Error(`dist/ is missing or incomplete (${existsSync(manifest) ? nodeFile : manifest}): run \`node scripts/build.mjs --quiet\` first`);
 			}

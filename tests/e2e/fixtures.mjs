@@ -1,7 +1,7 @@
 // Building blocks shared by the end-to-end tests: the built package as a tarball, and the
 // credential / workflow objects n8n's CLI imports.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,28 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export const NODE_TYPE = 'n8n-nodes-sparkbot.sparkBot';
 export const CREDENTIAL_TYPE = 'sparkBotApi';
+
+/** The credential every example workflow refers to (imported under this id by `npm start`). */
+export const EXAMPLE_CREDENTIAL = Object.freeze({ id: 'SparkBotSimCreds', name: 'SparkBot (simulator)', type: CREDENTIAL_TYPE });
+/** The SparkBot base URL the examples' HTTP Request steps name: `npm start`'s default simulator. */
+export const EXAMPLE_BASE_URL = 'http://127.0.0.1:8787/v1';
+
+/**
+ * The workflows in examples/, sorted by file name, as users import them — except that
+ * EXAMPLE_BASE_URL is replaced by `baseUrl`, the simulator actually running (its port may differ).
+ */
+export function readExamples({ baseUrl = EXAMPLE_BASE_URL } = {}) {
+	const dir = join(ROOT, 'examples');
+	return readdirSync(dir)
+		.filter((file) => file.endsWith('.json'))
+		.sort()
+		.map((file) => {
+			const text = readFileSync(join(dir, file), 'utf8').replaceAll(EXAMPLE_BASE_URL, baseUrl.replace(/\/+$/, ''));
+			const workflow = JSON.parse(text);
+			if (!workflow.id || !Array.isArray(workflow.nodes)) throw new Error(`examples/${file} is not a workflow with an "id"`);
+			return workflow;
+		});
+}
 
 /** `node scripts/build.mjs --quiet` → dist/ (stdout/stderr pass through: its one summary line). */
 export function buildPackage() {

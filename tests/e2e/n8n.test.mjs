@@ -4,7 +4,7 @@
 //
 // n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -23,7 +23,7 @@ import {
 	startN8n,
 } from '../../scripts/n8n/instance.mjs';
 import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
-import { CREDENTIAL_TYPE, NODE_TYPE, ROOT, packPackage, sparkBotCredential } from './fixtures.mjs';
+import { CREDENTIAL_TYPE, EXAMPLE_CREDENTIAL, NODE_TYPE, ROOT, packPackage, readExamples, sparkBotCredential } from './fixtures.mjs';
 
 const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
 const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
@@ -40,11 +40,8 @@ let sim;
 let good;
 let wrong;
 const workflows = {};
-/** examples/*.json, as users import them; they use the credential id below. */
-const EXAMPLES = readdirSync(join(ROOT, 'examples'))
-	.filter((file) => file.endsWith('.json'))
-	.map((file) => JSON.parse(readFileSync(join(ROOT, 'examples', file), 'utf8')));
-const EXAMPLE_CREDENTIAL_ID = 'SparkBotSimCreds';
+/** examples/*.json, read once the simulator runs; they use EXAMPLE_CREDENTIAL. */
+let EXAMPLES;
 const executions = {};
 
 // ─── workflow builders ───────────────────────────────────────────────────────────────────────
@@ -158,8 +155,9 @@ before(async () => {
 	};
 	await importCredentials(runtime, userFolder, {
 		...sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: sim.baseUrl }),
-		id: EXAMPLE_CREDENTIAL_ID,
+		id: EXAMPLE_CREDENTIAL.id,
 	});
+	EXAMPLES = readExamples({ baseUrl: sim.baseUrl });
 	await importWorkflow(runtime, userFolder, EXAMPLES);
 	const imported = await importWorkflow(runtime, userFolder, Object.values(list));
 	Object.keys(list).forEach((key, i) => {
@@ -251,7 +249,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		assert.ok(EXAMPLES.length >= 2);
 		for (const example of EXAMPLES) {
 			for (const n of example.nodes.filter((n) => n.type === NODE_TYPE)) {
-				assert.equal(n.credentials?.[CREDENTIAL_TYPE]?.id, EXAMPLE_CREDENTIAL_ID, `${example.name}: ${n.name}`);
+				assert.equal(n.credentials?.[CREDENTIAL_TYPE]?.id, EXAMPLE_CREDENTIAL.id, `${example.name}: ${n.name}`);
 			}
 			sim.clearRequests();
 			const result = await executeWorkflow(runtime, userFolder, example.id);

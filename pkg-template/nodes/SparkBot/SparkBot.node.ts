@@ -10,9 +10,10 @@ import type {
 	JsonObject,
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import generatedDescription from 'sparkbot-descriptor';
 
-import { isCoreError, loadCore } from './wasm';
+import generatedDescription from '../../../node-descriptor/SparkBot.description.json';
+
+import { type Core, isCoreError, loadCore } from './wasm';
 
 /**
  * SparkBot: reboot or reset the WhatsApp session of a SparkBot number.
@@ -21,7 +22,17 @@ import { isCoreError, loadCore } from './wasm';
  * HTTP, error shaping — runs in the Rust core. This class only adapts n8n's calling convention.
  */
 export class SparkBot implements INodeType {
-	description = generatedDescription as unknown as INodeTypeDescription;
+	/**
+	 * The description generated from Rust. `icon`, `subtitle` and `usableAsTool` are repeated here
+	 * because n8n's lint reads them from this class; the package tests check they equal the
+	 * generated ones.
+	 */
+	description: INodeTypeDescription = {
+		...(generatedDescription as unknown as INodeTypeDescription),
+		icon: { light: 'file:sparkbot.svg', dark: 'file:sparkbot.dark.svg' },
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		usableAsTool: true,
+	};
 
 	methods = {
 		loadOptions: {
@@ -29,7 +40,7 @@ export class SparkBot implements INodeType {
 			async getDevices(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 				const credentials = await this.getCredentials('sparkBotApi');
 				try {
-					const core = await loadCore();
+					const core = loadCore();
 					return (await core.loadDevices(credentials)) as INodePropertyOptions[];
 				} catch (error) {
 					throw toNodeError(this.getNode(), error);
@@ -41,7 +52,12 @@ export class SparkBot implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const credentials = await this.getCredentials('sparkBotApi');
-		const core = await loadCore();
+		let core: Core;
+		try {
+			core = loadCore();
+		} catch (error) {
+			throw toNodeError(this.getNode(), error);
+		}
 		const results: INodeExecutionData[] = [];
 
 		for (let i = 0; i < items.length; i++) {

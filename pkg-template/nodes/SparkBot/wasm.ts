@@ -2,9 +2,12 @@
  * Loads the Rust core: the wasm module is embedded in this file (base64), compiled on first use
  * and reused for the life of the process. Nothing is read from the file system or the
  * environment, and loading the package compiles nothing.
+ *
+ * Both imports are written by the build (`scripts/build.mjs`): wasm-bindgen's glue and the
+ * optimized module as base64.
  */
-import initCore, { executeItem, loadDevices } from 'sparkbot-wasm-glue';
-import { wasmBase64 } from 'sparkbot-wasm-bytes';
+import { executeItem, initSync, loadDevices } from '../../../target/glue/sparkbot_node';
+import { wasmBase64 } from '../../../target/glue/wasm-bytes';
 
 /** The exports of the Rust core. */
 export interface Core {
@@ -21,17 +24,17 @@ export interface CoreError extends Error {
 }
 
 const core: Core = { executeItem, loadDevices };
-let ready: Promise<unknown> | undefined;
+let ready = false;
 
-/** Compiles and instantiates the module once; concurrent callers share the same promise. */
-export async function loadCore(): Promise<Core> {
-	if (ready === undefined) {
-		ready = initCore({ module_or_path: decodeBase64(wasmBase64) }).catch((error: unknown) => {
-			ready = undefined;
-			throw error;
-		});
+/**
+ * Compiles and instantiates the module on first use, synchronously (a few milliseconds for this
+ * module), and returns the same instance afterwards. A failure is thrown and retried next time.
+ */
+export function loadCore(): Core {
+	if (!ready) {
+		initSync({ module: decodeBase64(wasmBase64) });
+		ready = true;
 	}
-	await ready;
 	return core;
 }
 
