@@ -16,7 +16,7 @@ export class SparkBotApi implements ICredentialType {
 		dark: 'file:../nodes/SparkBot/sparkbot.dark.svg',
 	} as const;
 
-	documentationUrl = 'https://github.com/sparkbot/n8n-nodes-sparkbot#credential';
+	documentationUrl = 'https://github.com/sparkbot/n8n-nodes-sparkbot#credential-sparkbot-api';
 
 	properties: INodeProperties[] = [
 		{

@@ -23,6 +23,7 @@ import {
 	startN8n,
 } from '../../scripts/n8n/instance.mjs';
 import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { startMockOpenAi } from './mock-openai.mjs';
 import { CREDENTIAL_TYPE, EXAMPLE_CREDENTIAL, NODE_TYPE, ROOT, packPackage, readExamples, sparkBotCredential } from './fixtures.mjs';
 
 const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
@@ -37,6 +38,8 @@ const TRIGGER = 'When clicking ‘Execute workflow’';
 let runtime;
 let userFolder;
 let sim;
+/** The scripted LLM behind the AI Agent workflow. */
+let llm;
 let good;
 let wrong;
 const workflows = {};
@@ -62,6 +65,37 @@ function sparkBot(name, operation, device, options = {}, extra = {}) {
 /** A Code node emitting `items` (JSON objects), one n8n item each. */
 function items(name, list) {
 	return node(name, 'n8n-nodes-base.code', { jsCode: `return ${JSON.stringify(list.map((json) => ({ json })))};` }, { typeVersion: 2 });
+}
+
+/**
+ * Manual Trigger → AI Agent, whose chat model is the mock LLM (`openAi`: its imported credential)
+ * and whose one tool is the SparkBot node's tool variant, rebooting the number and deciding
+ * Force Reboot through $fromAI().
+ */
+function agentWorkflow(openAi) {
+	const trigger = node(TRIGGER, 'n8n-nodes-base.manualTrigger', {});
+	const agent = node('AI Agent', '@n8n/n8n-nodes-langchain.agent', { promptType: 'define', text: `Reboot the WhatsApp session of the number ${sales.id}, even if it is stopped.`, options: {} }, { typeVersion: 3 });
+	const model = node('OpenAI Chat Model', '@n8n/n8n-nodes-langchain.lmChatOpenAi', {
+		model: { __rl: true, mode: 'id', value: 'gpt-mock' },
+		responsesApiEnabled: false,
+		options: {},
+	}, { typeVersion: 1.3, credentials: { openAiApi: { id: openAi.id, name: openAi.name } } });
+	const tool = node('SparkBot', `${NODE_TYPE}Tool`, {
+		resource: 'whatsappSession',
+		operation: 'reboot',
+		device: "={{ $fromAI('device', 'The 24-character ID of the WhatsApp number', 'string') }}",
+		options: { forceReboot: "={{ $fromAI('forceReboot', 'Whether to reboot even a stopped session', 'boolean') }}" },
+	}, { credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } } });
+	return {
+		name: 'e2e: SparkBot as an AI Agent tool',
+		nodes: [trigger, agent, model, tool],
+		connections: {
+			[TRIGGER]: { main: [[{ node: agent.name, type: 'main', index: 0 }]] },
+			[model.name]: { ai_languageModel: [[{ node: agent.name, type: 'ai_languageModel', index: 0 }]] },
+			[tool.name]: { ai_tool: [[{ node: agent.name, type: 'ai_tool', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
 }
 
 /** Nodes in a chain, Manual Trigger first; `branches` adds extra connections { from: [[to, outputIndex]] }. */
@@ -106,9 +140,12 @@ before(async () => {
 	userFolder = createUserFolder({ removeOnExit: true });
 	await installPackage(userFolder, await packPackage());
 	sim = await startSimulator({ apiKey: SECRET, devices: EXTRA_DEVICES, timeScale: 0.01, waitMs: 20 });
-	[good, wrong] = await importCredentials(runtime, userFolder, [
+	llm = await startMockOpenAi({ toolMatch: /^SparkBot$/, toolArguments: { device: sales.id, forceReboot: true } });
+	let openAi;
+	[good, wrong, openAi] = await importCredentials(runtime, userFolder, [
 		sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: `${sim.baseUrl}/` }),
 		sparkBotCredential({ name: 'SparkBot (wrong key)', apiKey: 'not-the-key', baseUrl: sim.baseUrl }),
+		{ name: 'OpenAI (mock LLM)', type: 'openAiApi', data: { apiKey: 'sk-mock', url: llm.baseUrl } },
 	]);
 
 	const numbers = [
@@ -148,6 +185,7 @@ before(async () => {
 			],
 			{ 'Reboot each': [['Succeeded', 0], ['Failed', 1]] },
 		),
+		agent: agentWorkflow(openAi),
 		stop: workflow('e2e: stop on error', [
 			items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: DEMO_DEVICES[3].id }]),
 			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
@@ -167,6 +205,7 @@ before(async () => {
 
 after(async () => {
 	await sim?.close();
+	await llm?.close();
 	removeUserFolder(userFolder);
 });
 
@@ -244,6 +283,33 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 	});
 });
 
+describe(`SparkBot as a tool of an AI Agent in n8n ${N8N_VERSION}`, () => {
+	test('the agent calls the generated SparkBot tool; $fromAI() gives the number and Force Reboot', async () => {
+		llm.requests.length = 0;
+		const result = await execute('agent');
+		assert.ok(result.ok, `the run succeeded: ${JSON.stringify(result.error)}`);
+
+		const offered = llm.requests[0]?.tools?.map((t) => t.function) ?? [];
+		const tool = offered.find((f) => f.name === 'SparkBot');
+		assert.ok(tool, `n8n offered the SparkBot tool to the model (offered: ${offered.map((f) => f.name).join(', ') || 'none'})`);
+		assert.match(tool.description, /Reboot a WhatsApp session/, 'the tool is described by the operation it runs');
+		assert.deepEqual(Object.keys(tool.parameters.properties).sort(), ['device', 'forceReboot'], 'the $fromAI() parameters, and only them');
+		assert.equal(tool.parameters.properties.forceReboot.type, 'boolean');
+
+		assert.deepEqual(
+			posts().map((r) => [r.path, r.body]),
+			[[`/v1/devices/${sales.id}/reboot`, { force: true, sync: false, wait: false }]],
+			'the values the model chose reached SparkBot',
+		);
+		const toolRun = result.run.data.resultData.runData.SparkBot?.at(-1);
+		const [toolItem] = toolRun?.data?.ai_tool?.[0] ?? [];
+		assert.equal(toolItem?.json.operation, 'reboot', 'the tool returned the reboot answer to the agent');
+		assert.equal(toolItem.json.id, sales.id);
+		const [answer] = result.output('AI Agent');
+		assert.match(answer.output, /"status":\s*"rebooting"/, 'the model saw the tool result');
+	});
+});
+
 describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 	test('every example references the example credential and runs', async () => {
 		assert.ok(EXAMPLES.length >= 2);
@@ -257,6 +323,32 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 			assert.ok(result.ok, `${example.name}: ${JSON.stringify(result.error)}`);
 			assert.ok(posts().length >= 1, `${example.name} called SparkBot`);
 		}
+	});
+
+	test('nightly reboot: Force Reboot and Wait For Session on the Sales number', async () => {
+		sim.reset();
+		sim.clearRequests();
+		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
+		const result = await executeWorkflow(runtime, userFolder, example.id);
+		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.deepEqual(posts().map((r) => [r.path, r.body]), [[`/v1/devices/${sales.id}/reboot`, { force: true, sync: false, wait: true }]]);
+		assert.equal(result.output('Reboot Sales session')[0].status, 'online');
+	});
+
+	test('reboot every number: every page of the account listed, one reboot per operative number', async () => {
+		sim.reset();
+		sim.clearRequests();
+		const example = EXAMPLES.find((w) => w.id === 'SparkBotExRebootAll');
+		const result = await executeWorkflow(runtime, userFolder, example.id);
+		executions['example reboot all'] = result;
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const pages = sim.requests.filter((r) => r.method === 'GET' && r.path === '/v1/devices');
+		assert.equal(pages.length, 2, `${DEMO_DEVICES.length + EXTRA_DEVICES} numbers are two pages of 100`);
+		const operative = [...sim.devices.values()].filter((d) => d.status === 'operative').map((d) => d.id);
+		assert.deepEqual(new Set(posts().map((r) => r.path)), new Set(operative.map((id) => `/v1/devices/${id}/reboot`)));
+		assert.ok(posts().every((r) => r.body.force === true), 'Force Reboot on every call');
+		assert.equal(itemsOf(result.run, 'Rebooted').length, operative.length);
+		assert.equal(result.run.data.resultData.runData['Could not reboot'], undefined, 'no number failed');
 	});
 
 	test('failed send → Reset Session: the failed items reach SparkBot through the error output', async () => {
@@ -303,6 +395,17 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		assert.equal(property('device').typeOptions.loadOptionsMethod, 'getDevices');
 		assert.deepEqual(property('options', 'reboot').options.map((o) => o.name), ['forceReboot', 'forceSync', 'timeout', 'waitForSession']);
 		assert.deepEqual(property('options', 'reset').options.map((o) => o.name), ['deleteAllData', 'emptyQueue', 'timeout', 'waitForSession']);
+	});
+
+	test('n8n generates the SparkBot Tool node type for AI Agents (usableAsTool)', async () => {
+		const types = await getNodeTypes(n8n.url, cookie);
+		const tool = types.find((t) => t.name === `${NODE_TYPE}Tool`);
+		assert.ok(tool, `${NODE_TYPE}Tool among the node types`);
+		assert.deepEqual(tool.outputs, ['ai_tool']);
+		assert.deepEqual(tool.credentials.map((c) => c.name), ['sparkBotApi']);
+		for (const name of ['resource', 'operation', 'device', 'options']) {
+			assert.ok(tool.properties.some((p) => p.name === name), `the tool keeps the ${name} parameter`);
+		}
 	});
 
 	test('the WhatsApp Number dropdown lists every device of the account', async () => {
