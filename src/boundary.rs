@@ -9,30 +9,71 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
+use crate::batch::{exchange, run_batch, BatchSettings, Pause};
 use crate::credentials::{Credentials, RawCredentials};
 use crate::devices::{is_last_page, DeviceCollector, MAX_DEVICE_PAGES};
 use crate::error::{redact, Error, ErrorKind};
-use crate::plan::{plan_device_page, plan_item, RawItem, DEVICE_FIELD};
-use crate::response::{interpret_action, interpret_device_page};
-use crate::transport;
+use crate::plan::{parse_concurrency, plan_device_page, plan_item, RawItem, DEVICE_FIELD};
+use crate::response::interpret_device_page;
+use crate::transport::FetchExchange;
 
-/// Runs one item: plans the reboot or reset from `item` (`{ resource, operation, device,
-/// options }` as read with `getNodeParameter`), sends it with `credentials` (`{ apiKey,
-/// baseUrl }`) and resolves to the response object, unchanged. Rejects with an `Error` carrying
-/// `code`, `kind` (`"operation"` or `"api"`), `httpCode` and `description`.
-#[wasm_bindgen(js_name = executeItem)]
-pub async fn execute_item(item: JsValue, credentials: JsValue) -> Result<JsValue, JsValue> {
-    let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None))?;
-    let secret = Some(credentials.api_key.expose());
-    let run = async {
-        let plan = plan_item(&decode_item(&item)?, &credentials)?;
-        let outcome = transport::send(&plan, &credentials.api_key).await;
-        let body = interpret_action(&plan.context, outcome)?;
-        js_sys::JSON::parse(&body).map_err(|_| Error::InvalidResponse {
-            problem: "the JSON object could not be read".to_string(),
-        })
+/// Runs the reboot or reset of every item of a node execution, in one call.
+///
+/// `items` holds each item's parameters as read with `getNodeParameter` (`{ resource,
+/// operation, device, options }`), `credentials` is `{ apiKey, baseUrl }`. Resolves to one entry
+/// per item, in input order: the response object, unchanged; or an `Error` carrying `code`,
+/// `kind` (`"operation"` or `"api"`), `httpCode` and `description`; or `undefined` for an item
+/// that was not run because `stopOnError` was set and an earlier item failed. Every item is
+/// planned (validated) before anything is sent; the first item's Concurrency option sets how
+/// many requests are in flight at once.
+#[wasm_bindgen(js_name = executeItems)]
+pub async fn execute_items(
+    items: Vec<JsValue>,
+    credentials: JsValue,
+    stop_on_error: bool,
+) -> Vec<JsValue> {
+    let credentials = match decode_credentials(&credentials) {
+        Ok(credentials) => credentials,
+        Err(error) => return vec![to_js_error(&error, None); items.len()],
     };
-    run.await.map_err(|e| to_js_error(&e, secret))
+    let secret = Some(credentials.api_key.expose());
+    let raw: Vec<Result<RawItem, Error>> = items.iter().map(decode_item).collect();
+    let first_options = raw
+        .first()
+        .and_then(|item| item.as_ref().ok()?.options.as_ref());
+    let concurrency = match parse_concurrency(first_options) {
+        Ok(concurrency) => concurrency,
+        Err(error) => return vec![to_js_error(&error, secret); items.len()],
+    };
+    let plans = raw
+        .into_iter()
+        .map(|item| plan_item(&item?, &credentials))
+        .collect();
+    let settings = BatchSettings {
+        concurrency,
+        stop_on_error,
+    };
+    let exchange = FetchExchange {
+        api_key: &credentials.api_key,
+    };
+    run_batch(&exchange, plans, settings)
+        .await
+        .into_iter()
+        .map(
+            |result| match result.map(|r| r.and_then(|body| parse_object(&body))) {
+                None => JsValue::UNDEFINED,
+                Some(Ok(object)) => object,
+                Some(Err(error)) => to_js_error(&error, secret),
+            },
+        )
+        .collect()
+}
+
+/// The response body (already checked to be a JSON object) as a JS object.
+fn parse_object(body: &str) -> Result<JsValue, Error> {
+    js_sys::JSON::parse(body).map_err(|_| Error::InvalidResponse {
+        problem: "the JSON object could not be read".to_string(),
+    })
 }
 
 /// Lists every device of the account (all pages) as n8n dropdown options
@@ -42,10 +83,14 @@ pub async fn load_devices(credentials: JsValue) -> Result<JsValue, JsValue> {
     let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None))?;
     let secret = Some(credentials.api_key.expose());
     let run = async {
+        let fetch = FetchExchange {
+            api_key: &credentials.api_key,
+        };
+        let pause = Pause::default();
         let mut collector = DeviceCollector::default();
         for page in 0..MAX_DEVICE_PAGES {
             let plan = plan_device_page(page, &credentials);
-            let outcome = transport::send(&plan, &credentials.api_key).await;
+            let outcome = exchange(&fetch, &plan, &pause).await;
             let devices = interpret_device_page(&plan.context, outcome)?;
             collector.add_page(&devices);
             if is_last_page(devices.len()) {
@@ -83,6 +128,12 @@ fn field(object: &JsValue, name: &str) -> Result<Option<Value>, String> {
 }
 
 fn decode_item(item: &JsValue) -> Result<RawItem, Error> {
+    if !item.is_object() {
+        return Err(Error::invalid_parameter(
+            "Parameters",
+            "could not be read for this item",
+        ));
+    }
     let read = |name, display_name: &str| {
         field(item, name).map_err(|problem| Error::invalid_parameter(display_name, problem))
     };

@@ -8,9 +8,11 @@
 use serde_json::{json, Value};
 
 use crate::operation::{
-    BooleanOption, Operation, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TIMEOUT_OPTION,
+    BooleanOption, Operation, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
+    MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
 };
 use crate::plan::RESOURCE;
+use crate::retry::MAX_ATTEMPTS;
 
 /// Path of the checked-in description, relative to the crate root.
 pub const DESCRIPTOR_PATH: &str = "node-descriptor/SparkBot.description.json";
@@ -74,13 +76,16 @@ pub fn node_description() -> Value {
     })
 }
 
-/// The `options` collection of one operation: its booleans and Timeout, sorted by display name.
+/// The `options` collection of one operation: its booleans, then the settings both operations
+/// share (Concurrency, Retry, Timeout), sorted by display name.
 fn options_collection(op: Operation) -> Value {
     let mut options: Vec<(&str, Value)> = op
         .options()
         .iter()
         .map(|option| (option.display_name, boolean_option(option)))
         .collect();
+    options.push(("Concurrency", concurrency_option()));
+    options.push(("Retry", retry_option()));
     options.push(("Timeout", timeout_option(op)));
     options.sort_by(|a, b| a.0.cmp(b.0));
     json!({
@@ -101,6 +106,31 @@ fn boolean_option(option: &BooleanOption) -> Value {
         "type": "boolean",
         "default": false,
         "description": option.description,
+    })
+}
+
+fn concurrency_option() -> Value {
+    json!({
+        "displayName": "Concurrency",
+        "name": CONCURRENCY_OPTION,
+        "type": "number",
+        "default": 1,
+        "typeOptions": { "minValue": 1, "maxValue": MAX_CONCURRENCY, "numberPrecision": 0 },
+        "description": format!(
+            "How many items are sent to SparkBot at once, 1 to {MAX_CONCURRENCY}. Outputs keep the order of the input items. A setting of the node: the first item's value applies.",
+        ),
+    })
+}
+
+fn retry_option() -> Value {
+    json!({
+        "displayName": "Retry",
+        "name": RETRY_OPTION,
+        "type": "boolean",
+        "default": true,
+        "description": format!(
+            "Whether to try again, up to {MAX_ATTEMPTS} attempts within the timeout, when SparkBot answers that it did not act (429 rate limited, 503 unavailable). Every item then waits as long as SparkBot asks. Other failures are never retried, so a reboot or reset is not sent twice.",
+        ),
     })
 }
 
@@ -164,7 +194,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["deleteAllData", "emptyQueue", "timeout", "waitForSession"]
+            [
+                "concurrency",
+                "deleteAllData",
+                "emptyQueue",
+                "retry",
+                "timeout",
+                "waitForSession"
+            ]
         );
         let text = node_description_file();
         assert!(text.contains("up to 2 minutes") && text.contains("up to 90 seconds"));

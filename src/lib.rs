@@ -7,11 +7,14 @@
 //! - [`operation`]: the operations and their options, as data.
 //! - [`credentials`], [`plan`]: node parameters and credential → a validated request plan.
 //! - [`response`]: what came back → the item's output or a typed [`error::Error`].
+//! - [`retry`], [`batch`]: which answers are retried, and how a node execution's requests run
+//!   (concurrency, input order, a pause shared by every request after a `429`).
 //! - [`devices`]: device list pages → the WhatsApp Number dropdown.
 //! - [`description`]: the node description n8n shows, generated from the same tables.
 //! - `transport` (wasm only): the one place that performs HTTP, through gloo-net and `fetch`.
 //! - `boundary` (wasm only): the `#[wasm_bindgen]` exports the JavaScript shim calls.
 
+pub mod batch;
 pub mod credentials;
 pub mod description;
 pub mod devices;
@@ -19,6 +22,7 @@ pub mod error;
 pub mod operation;
 pub mod plan;
 pub mod response;
+pub mod retry;
 
 #[cfg(target_arch = "wasm32")]
 pub mod boundary;

@@ -13,6 +13,12 @@ pub const MAX_TIMEOUT_SECS: u64 = 300;
 
 /// Parameter name of the Timeout option, shared by both operations.
 pub const TIMEOUT_OPTION: &str = "timeout";
+/// Parameter name of the Retry option, shared by both operations.
+pub const RETRY_OPTION: &str = "retry";
+/// Parameter name of the Concurrency option, shared by both operations.
+pub const CONCURRENCY_OPTION: &str = "concurrency";
+/// Largest Concurrency a user may set.
+pub const MAX_CONCURRENCY: u64 = 50;
 /// Parameter name of the Wait For Session option, shared by both operations.
 pub const WAIT_OPTION: &str = "waitForSession";
 

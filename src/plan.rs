@@ -7,7 +7,10 @@ use serde_json::{Map, Value};
 
 use crate::credentials::Credentials;
 use crate::error::{sanitize, Error};
-use crate::operation::{Operation, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TIMEOUT_OPTION};
+use crate::operation::{
+    Operation, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY, MAX_TIMEOUT_SECS,
+    RETRY_OPTION, TIMEOUT_OPTION,
+};
 
 /// Value of the only resource.
 pub const RESOURCE: &str = "whatsappSession";
@@ -73,8 +76,11 @@ pub struct RequestPlan {
     pub url: String,
     /// JSON body text, for `POST`.
     pub body: Option<String>,
-    /// Time budget for the whole exchange (headers and body), in milliseconds.
+    /// Time budget for the whole exchange (headers and body), in milliseconds; it covers every
+    /// attempt and every pause when the request is retried.
     pub timeout_ms: u32,
+    /// Whether answers in which SparkBot says it did not act (429, 503) may be retried.
+    pub retry: bool,
     /// What the request is about.
     pub context: RequestContext,
 }
@@ -101,6 +107,7 @@ pub fn plan_item(item: &RawItem, credentials: &Credentials) -> Result<RequestPla
             .join(&format!("/devices/{device}/{}", operation.value())),
         body: Some(body),
         timeout_ms: secs_to_ms(timeout_secs),
+        retry: options.retry,
         context: RequestContext {
             host: credentials.base_url.host().to_string(),
             device: Some(device),
@@ -119,6 +126,7 @@ pub fn plan_device_page(page: usize, credentials: &Credentials) -> RequestPlan {
             .join(&format!("/devices?page={page}&size={DEVICE_PAGE_SIZE}")),
         body: None,
         timeout_ms: secs_to_ms(DEFAULT_TIMEOUT_SECS as f64),
+        retry: true,
         context: RequestContext {
             host: credentials.base_url.host().to_string(),
             ..RequestContext::default()
@@ -198,10 +206,37 @@ fn parse_device(device: Option<&Value>) -> Result<String, Error> {
     }
 }
 
+/// How many items a node execution sends at once: the Concurrency option of the first item (it
+/// is a setting of the node, not of an item). Absent means 1, one after another.
+pub fn parse_concurrency(options: Option<&Value>) -> Result<usize, Error> {
+    let value = match options {
+        Some(Value::Object(map)) => map.get(CONCURRENCY_OPTION),
+        _ => None,
+    };
+    match value {
+        None | Some(Value::Null) => Ok(1),
+        Some(Value::Number(number)) => match number.as_u64() {
+            Some(n @ 1..=MAX_CONCURRENCY) => Ok(n as usize),
+            _ => Err(Error::invalid_parameter(
+                "Concurrency",
+                format!("{number} is out of range; use a whole number from 1 to {MAX_CONCURRENCY}"),
+            )),
+        },
+        Some(other) => Err(Error::invalid_parameter(
+            "Concurrency",
+            format!(
+                "must be a whole number from 1 to {MAX_CONCURRENCY}, got {}",
+                describe_value(other)
+            ),
+        )),
+    }
+}
+
 /// The operation's options, mapped onto the request body.
 struct ParsedOptions {
     body: Map<String, Value>,
     timeout_secs: Option<f64>,
+    retry: bool,
 }
 
 impl ParsedOptions {
@@ -239,6 +274,16 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
         };
         body.insert(option.wire_field.to_string(), Value::Bool(value));
     }
+    let retry = match given.get(RETRY_OPTION) {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(value)) => *value,
+        Some(other) => {
+            return Err(Error::invalid_parameter(
+                "Retry",
+                format!("must be true or false, got {}", describe_value(other)),
+            ))
+        }
+    };
     let timeout_secs = match given.get(TIMEOUT_OPTION) {
         None | Some(Value::Null) => None,
         Some(Value::Number(number)) => match number.as_f64() {
@@ -260,7 +305,11 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
             ))
         }
     };
-    Ok(ParsedOptions { body, timeout_secs })
+    Ok(ParsedOptions {
+        body,
+        timeout_secs,
+        retry,
+    })
 }
 
 /// Describes a value for an error message: its type, and the value itself when it is short text
@@ -438,6 +487,7 @@ mod tests {
             (json!({"timeout": "10"}), "Timeout"),
             (json!({"timeout": -1}), "Timeout"),
             (json!({"timeout": 301}), "Timeout"),
+            (json!({"retry": "no"}), "Retry"),
             (json!("fast"), "Options"),
         ] {
             let message = error(item("reboot", ID, options));
@@ -448,6 +498,35 @@ mod tests {
             message,
             "Delete All Data: must be true or false, got \"true\""
         );
+    }
+
+    #[test]
+    fn retry_is_on_unless_turned_off() {
+        assert!(plan("reboot", json!({})).retry);
+        assert!(!plan("reset", json!({"retry": false})).retry);
+    }
+
+    #[test]
+    fn concurrency_is_a_whole_number_from_1_to_50() {
+        assert_eq!(parse_concurrency(None).ok(), Some(1));
+        assert_eq!(parse_concurrency(Some(&json!({}))).ok(), Some(1));
+        assert_eq!(
+            parse_concurrency(Some(&json!({"concurrency": 50}))).ok(),
+            Some(50)
+        );
+        for bad in [
+            json!(0),
+            json!(51),
+            json!(2.5),
+            json!(-3),
+            json!("10"),
+            json!(true),
+        ] {
+            match parse_concurrency(Some(&json!({ "concurrency": bad }))) {
+                Err(error) => assert!(error.message().starts_with("Concurrency: "), "{bad}"),
+                Ok(n) => panic!("{bad} was accepted as {n}"),
+            }
+        }
     }
 
     #[test]

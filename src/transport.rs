@@ -1,5 +1,6 @@
 //! The one place that performs HTTP: a [`RequestPlan`] in, an [`HttpReply`] or a
-//! [`TransportFailure`] out.
+//! [`TransportFailure`] out. [`FetchExchange`] also gives the batch its clock, sleep and
+//! randomness (see [`crate::batch::Exchange`]).
 //!
 //! Requests are built with gloo-net and sent with the global `fetch` (Node's undici inside n8n).
 //! The exchange is sent by a binding of our own rather than `gloo_net::http::Request::send`,
@@ -8,12 +9,13 @@
 //! promise rejects with something that is not an `Error`. The body is read exactly once, as text.
 
 use gloo_net::http::{Method as GlooMethod, RequestBuilder};
-use js_sys::{Date, Promise, Reflect};
+use js_sys::{Date, Math, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
+use crate::batch::Exchange;
 use crate::credentials::ApiKey;
 use crate::plan::{Method, RequestPlan};
 use crate::response::{HttpReply, TransportFailure};
@@ -25,10 +27,47 @@ extern "C" {
     fn global_fetch(request: &web_sys::Request) -> Result<Promise, JsValue>;
 }
 
-/// Sends `plan` and reads the whole answer. The plan's time budget covers connecting, waiting for
-/// the headers and reading the body; when it runs out the request is aborted, not abandoned.
-pub async fn send(plan: &RequestPlan, api_key: &ApiKey) -> Result<HttpReply, TransportFailure> {
-    let signal = AbortSignal::timeout_with_u32(plan.timeout_ms);
+/// The real world for a batch: `fetch` with the API key, `Date.now`, `Math.random`, and sleeps
+/// made of `AbortSignal.timeout` (the package may not use timer globals).
+pub struct FetchExchange<'a> {
+    /// The key sent as the `Token` header.
+    pub api_key: &'a ApiKey,
+}
+
+impl Exchange for FetchExchange<'_> {
+    async fn send(
+        &self,
+        plan: &RequestPlan,
+        budget_ms: u32,
+    ) -> Result<HttpReply, TransportFailure> {
+        send(plan, self.api_key, budget_ms).await
+    }
+
+    async fn sleep(&self, ms: u64) {
+        let signal = AbortSignal::timeout_with_u32(u32::try_from(ms).unwrap_or(u32::MAX));
+        let fired = Promise::new(&mut |resolve, _reject| signal.set_onabort(Some(&resolve)));
+        // `signal` stays referenced until it fires, so Node cannot collect it (and its timer).
+        let _ = JsFuture::from(fired).await;
+        drop(signal);
+    }
+
+    fn now_ms(&self) -> f64 {
+        Date::now()
+    }
+
+    fn random(&self) -> f64 {
+        Math::random()
+    }
+}
+
+/// Sends `plan` and reads the whole answer. `budget_ms` covers connecting, waiting for the
+/// headers and reading the body; when it runs out the request is aborted, not abandoned.
+pub async fn send(
+    plan: &RequestPlan,
+    api_key: &ApiKey,
+    budget_ms: u32,
+) -> Result<HttpReply, TransportFailure> {
+    let signal = AbortSignal::timeout_with_u32(budget_ms);
     let started = Date::now();
     let failure =
         |error: JsValue, during_body: bool| classify(&error, &signal, started, during_body);

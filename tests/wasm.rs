@@ -12,11 +12,12 @@
 
 use js_sys::{Array, Reflect};
 use serde_json::{json, Value};
-use sparkbot_node::boundary::{execute_item, load_devices};
+use sparkbot_node::batch::Exchange;
+use sparkbot_node::boundary::{execute_items, load_devices};
 use sparkbot_node::credentials::{Credentials, RawCredentials};
 use sparkbot_node::plan::{plan_device_page, plan_item, RawItem};
 use sparkbot_node::response::TransportFailure;
-use sparkbot_node::transport::send;
+use sparkbot_node::transport::{send, FetchExchange};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -64,7 +65,9 @@ async fn control(method: &str, path: &str, body: Option<Value>) -> Value {
 
 async fn first_device_id() -> String {
     let plan = plan_device_page(0, &sim_credentials());
-    let reply = send(&plan, &sim_credentials().api_key).await.unwrap();
+    let reply = send(&plan, &sim_credentials().api_key, plan.timeout_ms)
+        .await
+        .unwrap();
     let devices: Value = serde_json::from_str(&reply.body).unwrap();
     devices[0]["id"].as_str().unwrap().to_string()
 }
@@ -89,7 +92,7 @@ async fn transport_sends_the_contract_headers_and_body() {
         &creds,
     )
     .unwrap();
-    let reply = send(&plan, &creds.api_key).await.unwrap();
+    let reply = send(&plan, &creds.api_key, plan.timeout_ms).await.unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body: Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(body["operation"], "reboot");
@@ -114,9 +117,13 @@ async fn transport_sends_the_contract_headers_and_body() {
 #[wasm_bindgen_test]
 async fn transport_reports_http_errors_as_replies() {
     let plan = plan_device_page(0, &credentials("wrong-key", &sim_url()));
-    let reply = send(&plan, &credentials("wrong-key", &sim_url()).api_key)
-        .await
-        .unwrap();
+    let reply = send(
+        &plan,
+        &credentials("wrong-key", &sim_url()).api_key,
+        plan.timeout_ms,
+    )
+    .await
+    .unwrap();
     assert_eq!(reply.status, 401);
 }
 
@@ -131,7 +138,7 @@ async fn transport_gives_up_when_the_budget_runs_out() {
     .await;
     let creds = sim_credentials();
     let plan = plan_item(&item("reboot", &device, json!({"timeout": 0.3})), &creds).unwrap();
-    match send(&plan, &creds.api_key).await {
+    match send(&plan, &creds.api_key, plan.timeout_ms).await {
         Err(TransportFailure::TimedOut { elapsed_ms }) => {
             assert!((250..2_000).contains(&elapsed_ms), "{elapsed_ms} ms")
         }
@@ -144,7 +151,8 @@ async fn transport_gives_up_when_the_budget_runs_out() {
 async fn transport_names_the_cause_of_a_refused_connection() {
     // Port 1 is on fetch's list of bad ports, so use an unprivileged port nobody listens on.
     let creds = credentials("k", "http://127.0.0.1:45999/v1");
-    match send(&plan_device_page(0, &creds), &creds.api_key).await {
+    let plan = plan_device_page(0, &creds);
+    match send(&plan, &creds.api_key, plan.timeout_ms).await {
         Err(TransportFailure::Network { code, detail, .. }) => {
             assert_eq!(code.as_deref(), Some("ECONNREFUSED"), "{detail}");
             assert!(detail.contains("127.0.0.1:45999"), "{detail}");
@@ -167,6 +175,18 @@ fn sim_credentials_js() -> JsValue {
 
 fn prop(error: &JsValue, name: &str) -> JsValue {
     Reflect::get(error, &JsValue::from_str(name)).unwrap()
+}
+
+/// `executeItems` with one item: the response object, or the error it resolved to.
+async fn execute_item(item: JsValue, credentials: JsValue) -> Result<JsValue, JsValue> {
+    let mut results = execute_items(vec![item], credentials, false).await;
+    assert_eq!(results.len(), 1);
+    let result = results.remove(0);
+    if result.is_instance_of::<js_sys::Error>() {
+        Err(result)
+    } else {
+        Ok(result)
+    }
 }
 
 #[wasm_bindgen_test]
@@ -250,4 +270,67 @@ async fn load_devices_lists_every_device_as_options() {
             .unwrap()
             .starts_with("Session: "));
     }
+}
+
+#[wasm_bindgen_test]
+async fn execute_items_answers_per_item_in_order_and_stops_after_a_failure() {
+    control("POST", "/__sim/reset", None).await;
+    let device = first_device_id().await;
+    let reboot = |device: &str, concurrency: u32| {
+        js(
+            json!({"resource": "whatsappSession", "operation": "reboot", "device": device,
+                  "options": {"concurrency": concurrency}}),
+        )
+    };
+    let unknown = "ffffffffffffffffffffffff";
+    let results = execute_items(
+        vec![reboot(&device, 3), reboot(unknown, 3), reboot(&device, 3)],
+        sim_credentials_js(),
+        false,
+    )
+    .await;
+    assert_eq!(results.len(), 3);
+    assert_eq!(prop(&results[0], "id"), device.as_str());
+    assert_eq!(prop(&results[1], "code"), "SPARKBOT_DEVICE_NOT_FOUND");
+    // The first reboot may still be in progress: a reboot or a 409, never a missing entry.
+    assert!(!results[2].is_undefined());
+
+    control("POST", "/__sim/reset", None).await;
+    let results = execute_items(
+        vec![reboot(unknown, 1), reboot(&device, 1)],
+        sim_credentials_js(),
+        true,
+    )
+    .await;
+    assert_eq!(prop(&results[0], "code"), "SPARKBOT_DEVICE_NOT_FOUND");
+    assert!(results[1].is_undefined(), "not run after the failure");
+}
+
+#[wasm_bindgen_test]
+async fn fetch_exchange_sleeps_without_timer_globals() {
+    // The sleep is an `AbortSignal.timeout`, whose timer does not keep Node alive by itself (n8n
+    // always has other handles: its server, task broker or queue connection). Here a request the
+    // simulator holds for 400 ms is that handle.
+    control(
+        "POST",
+        "/__sim/faults",
+        Some(json!({"route": "list", "fault": "delay", "delayMs": 400, "times": 1})),
+    )
+    .await;
+    let creds = sim_credentials();
+    let exchange = FetchExchange {
+        api_key: &creds.api_key,
+    };
+    let plan = plan_device_page(0, &creds);
+    let started = exchange.now_ms();
+    let held = send(&plan, &creds.api_key, plan.timeout_ms);
+    let slept = async {
+        exchange.sleep(120).await;
+        exchange.now_ms() - started
+    };
+    let (reply, slept) = futures_util::future::join(held, slept).await;
+    assert_eq!(reply.map(|r| r.status).ok(), Some(200));
+    assert!((110.0..390.0).contains(&slept), "slept {slept} ms");
+    let r = exchange.random();
+    assert!((0.0..1.0).contains(&r));
 }

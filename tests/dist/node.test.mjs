@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
-import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import {
 	CREDENTIAL_PATH,
 	NODE_PATH,
@@ -325,7 +325,8 @@ describe('errors', () => {
 	]) {
 		test(`${fault}: the service's message and httpCode ${status}`, async () => {
 			sim.setFault({ route: 'reboot', fault, retryAfter: 3 });
-			const error = await apiFailure(params('reboot', online.id));
+			const error = await apiFailure(params('reboot', online.id, { retry: false }));
+			assert.equal(posts().length, 1, 'Retry off: one attempt');
 			assert.equal(error.httpCode, status);
 			assert.match(error.message, message);
 			assert.ok(error.description.length > 20);
@@ -334,8 +335,43 @@ describe('errors', () => {
 
 	test('429 says how long to wait', async () => {
 		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 7 });
-		const error = await apiFailure(params('reboot', online.id));
+		const error = await apiFailure(params('reboot', online.id, { retry: false }));
 		assert.match(error.description, /Wait 7 s/);
+	});
+
+	for (const fault of ['rateLimit', 'unavailable']) {
+		test(`${fault} once: retried after Retry-After, and the item succeeds`, async () => {
+			sim.setFault({ route: 'reboot', fault, retryAfter: 1, times: 1 });
+			const started = performance.now();
+			const [[out]] = await run([params('reboot', online.id)]);
+			assert.equal(out.json.status, 'rebooting');
+			assert.equal(posts().length, 2);
+			assert.ok(performance.now() - started >= 950, 'waited Retry-After before the second attempt');
+		});
+	}
+
+	test('a 429 that persists: three attempts, then the error', async () => {
+		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 1 });
+		const error = await apiFailure(params('reboot', online.id));
+		assert.equal(error.httpCode, '429');
+		assert.equal(posts().length, 3);
+	});
+
+	test('no retry that would end past the time budget', async () => {
+		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 5 });
+		const error = await apiFailure(params('reboot', online.id, { timeout: 2 }));
+		assert.equal(error.httpCode, '429');
+		assert.equal(posts().length, 1);
+	});
+
+	test('other failures are never retried: a reboot is not sent twice', async () => {
+		for (const fault of ['internal', 'html502', 'drop']) {
+			sim.clearRequests();
+			sim.setFault({ route: 'reboot', fault, times: 1 });
+			await apiFailure(params('reboot', online.id));
+			assert.equal(posts().length, 1, fault);
+			sim.clearFaults();
+		}
 	});
 
 	for (const [fault, message] of [
@@ -425,6 +461,68 @@ describe('continue on fail', () => {
 		assert.ok(thrown instanceof NodeApiError);
 		assert.equal(thrown.context.itemIndex, 1);
 		assert.equal(posts().length, 2, 'the third item was never sent');
+	});
+});
+
+describe('concurrency', () => {
+	const numbers = Array.from({ length: 40 }, (_, i) => generatedDevice(i + 1).id);
+
+	test('Concurrency 10: outputs in input order, each paired, errors on their own items', async () => {
+		const items = numbers.map((id) => params('reboot', id, { waitForSession: true, concurrency: 10 }));
+		items[5] = params('reboot', UNKNOWN_ID, { concurrency: 10 });
+		items[17] = params('reboot', 'not-a-device', { concurrency: 10 });
+		const started = performance.now();
+		const [out] = await run(items, { continueOnFail: true });
+		const elapsed = performance.now() - started;
+		assert.equal(out.length, items.length);
+		out.forEach((o, i) => assert.deepEqual(o.pairedItem, { item: i }));
+		out.forEach((o, i) => {
+			if (i === 5) assert.match(o.json.error, /not found/);
+			else if (i === 17) assert.match(o.json.error, /^WhatsApp Number: /);
+			else assert.equal(o.json.id, numbers[i], `item ${i} carries its own answer`);
+		});
+		assert.equal(posts().length, 39, 'the invalid item sent nothing');
+		// Each held answer takes 20 ms on this simulator: 38 of them one after another take 760 ms.
+		assert.ok(elapsed < 400, `ran in parallel: ${elapsed.toFixed(0)} ms`);
+	});
+
+	test('without continue-on-fail the first failed item in input order is thrown', async () => {
+		const items = numbers.slice(0, 12).map((id) => params('reboot', id, { concurrency: 4 }));
+		items[6] = params('reboot', UNKNOWN_ID, { concurrency: 4 });
+		items[9] = params('reboot', forbidden.id, { concurrency: 4 });
+		let thrown;
+		try {
+			await run(items);
+		} catch (e) {
+			thrown = e;
+		}
+		assert.ok(thrown instanceof NodeApiError);
+		assert.equal(thrown.context.itemIndex, 6);
+		assert.ok(posts().length <= 6 + 4, `nothing started after the failure was seen (${posts().length} sent)`);
+	});
+
+	for (const [value, message] of [
+		[0, /^Concurrency: 0 is out of range; use a whole number from 1 to 50$/],
+		[51, /^Concurrency: 51 is out of range/],
+		[2.5, /^Concurrency: 2.5 is out of range/],
+		['ten', /^Concurrency: must be a whole number from 1 to 50, got "ten"$/],
+	]) {
+		test(`Concurrency ${JSON.stringify(value)}: a clear error, nothing sent`, async () => {
+			const error = await failure(params('reboot', online.id, { concurrency: value }));
+			assert.ok(error instanceof NodeOperationError);
+			assert.match(error.message, message);
+			assert.equal(posts().length, 0);
+		});
+	}
+
+	test('a 429 slows every item down instead of failing any', async () => {
+		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 1, times: 2 });
+		const items = numbers.slice(0, 20).map((id) => params('reboot', id, { concurrency: 10 }));
+		const started = performance.now();
+		const [out] = await run(items, { continueOnFail: true });
+		assert.ok(out.every((o, i) => o.json.id === numbers[i]), JSON.stringify(out.filter((o) => o.json.error)));
+		assert.equal(posts().length, 22, 'the two rate-limited calls were sent again');
+		assert.ok(performance.now() - started >= 950, 'everyone waited out Retry-After');
 	});
 });
 

@@ -52,28 +52,46 @@ export class SparkBot implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const credentials = await this.getCredentials('sparkBotApi');
+		const continueOnFail = this.continueOnFail();
+		const node = this.getNode();
 		let core: Core;
 		try {
 			core = loadCore();
 		} catch (error) {
-			throw toNodeError(this.getNode(), error);
+			throw toNodeError(node, error);
 		}
-		const results: INodeExecutionData[] = [];
 
+		// Every item's parameters first (expressions are resolved here), then one call into the
+		// core, which validates them all, sends them (Concurrency at once) and answers per item.
+		const parameters: Array<IDataObject | null> = [];
+		const unreadable = new Map<number, NodeApiError | NodeOperationError>();
 		for (let i = 0; i < items.length; i++) {
 			try {
-				const item = {
+				parameters.push({
 					resource: this.getNodeParameter('resource', i),
 					operation: this.getNodeParameter('operation', i),
 					device: this.getNodeParameter('device', i),
 					options: this.getNodeParameter('options', i, {}),
-				};
-				const json = (await core.executeItem(item, credentials)) as IDataObject;
-				results.push({ json, pairedItem: { item: i } });
+				});
 			} catch (error) {
-				const nodeError = toNodeError(this.getNode(), error, i);
-				if (!this.continueOnFail()) throw nodeError;
+				const nodeError = toNodeError(node, error, i);
+				if (!continueOnFail) throw nodeError;
+				unreadable.set(i, nodeError);
+				parameters.push(null); // the core sends nothing for it
+			}
+		}
+		const outcomes = await core.executeItems(parameters, credentials, !continueOnFail);
+
+		const results: INodeExecutionData[] = [];
+		for (let i = 0; i < items.length; i++) {
+			const outcome: unknown = unreadable.get(i) ?? outcomes[i];
+			if (outcome === undefined) break; // not run: an earlier item failed and stops the run
+			if (outcome instanceof Error) {
+				const nodeError = toNodeError(node, outcome, i);
+				if (!continueOnFail) throw nodeError;
 				results.push({ json: { error: nodeError.message }, pairedItem: { item: i } });
+			} else {
+				results.push({ json: outcome as IDataObject, pairedItem: { item: i } });
 			}
 		}
 		return [results];

@@ -6,12 +6,12 @@
  * Both imports are written by the build (`scripts/build.mjs`): wasm-bindgen's glue and the
  * optimized module as base64.
  */
-import { executeItem, initSync, loadDevices } from '../../../target/glue/sparkbot_node';
+import { executeItems, initSync, loadDevices } from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
 
 /** The exports of the Rust core. */
 export interface Core {
-	executeItem: typeof executeItem;
+	executeItems: typeof executeItems;
 	loadDevices: typeof loadDevices;
 }
 
@@ -23,7 +23,7 @@ export interface CoreError extends Error {
 	description: string;
 }
 
-const core: Core = { executeItem, loadDevices };
+const core: Core = { executeItems, loadDevices };
 let ready = false;
 
 /**

@@ -1,0 +1,403 @@
+//! Runs the requests of one node execution: at most `concurrency` at a time, results in input
+//! order, and a `429`/`503` slows every request of the batch down instead of failing items.
+//!
+//! The scheduling is pure Rust over an [`Exchange`] — the one thing that talks to the outside
+//! (HTTP, clock, sleep, randomness) — so it is tested natively with a fake exchange; the wasm
+//! build plugs in `transport::FetchExchange`.
+
+use std::cell::Cell;
+use std::future::{self, Future};
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::error::Error;
+use crate::plan::RequestPlan;
+use crate::response::{interpret_action, HttpReply, TransportFailure};
+use crate::retry::retry_delay_ms;
+
+/// What the batch needs from the outside world.
+pub trait Exchange {
+    /// Sends `plan`, giving up (and aborting the request) after `budget_ms`.
+    fn send(
+        &self,
+        plan: &RequestPlan,
+        budget_ms: u32,
+    ) -> impl Future<Output = Result<HttpReply, TransportFailure>>;
+    /// Resolves after `ms` milliseconds.
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
+    /// A monotonic-enough clock, in milliseconds.
+    fn now_ms(&self) -> f64;
+    /// A random number in `[0, 1)`, for backoff jitter.
+    fn random(&self) -> f64;
+}
+
+/// How a batch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// How many requests may be in flight at once (1 = one after another).
+    pub concurrency: usize,
+    /// Stop starting requests after the first failed item (n8n without continue-on-fail): the
+    /// run fails with that item's error, so later items must not act on SparkBot.
+    pub stop_on_error: bool,
+}
+
+/// A pause that every request of a batch waits out before it is sent: set when SparkBot answers
+/// one of them `429` or `503` with a time to come back.
+#[derive(Debug, Default)]
+pub struct Pause {
+    until_ms: Cell<f64>,
+}
+
+impl Pause {
+    async fn wait_out<E: Exchange>(&self, exchange: &E) {
+        loop {
+            let left = self.until_ms.get() - exchange.now_ms();
+            if left <= 0.0 {
+                return;
+            }
+            exchange.sleep(left.ceil() as u64).await;
+        }
+    }
+
+    fn extend_to(&self, until_ms: f64) {
+        if until_ms > self.until_ms.get() {
+            self.until_ms.set(until_ms);
+        }
+    }
+}
+
+/// Sends `plan` and returns the final outcome: retried (when `plan.retry` allows) while SparkBot
+/// says it did not act, within the plan's time budget, which covers every attempt and pause.
+pub async fn exchange<E: Exchange>(
+    exchange: &E,
+    plan: &RequestPlan,
+    pause: &Pause,
+) -> Result<HttpReply, TransportFailure> {
+    let started = exchange.now_ms();
+    let deadline = started + f64::from(plan.timeout_ms);
+    let elapsed = |now: f64| (now - started).max(0.0) as u64;
+    let mut attempts = 0;
+    loop {
+        pause.wait_out(exchange).await;
+        let now = exchange.now_ms();
+        if deadline - now < 1.0 {
+            return Err(TransportFailure::TimedOut {
+                elapsed_ms: elapsed(now),
+            });
+        }
+        attempts += 1;
+        let outcome = match exchange.send(plan, (deadline - now) as u32).await {
+            Err(TransportFailure::TimedOut { .. }) => Err(TransportFailure::TimedOut {
+                elapsed_ms: elapsed(exchange.now_ms()),
+            }),
+            other => other,
+        };
+        if plan.retry {
+            if let Some(delay) = retry_delay_ms(&outcome, attempts, exchange.random()) {
+                let resume = exchange.now_ms() + delay as f64;
+                if resume < deadline {
+                    pause.extend_to(resume);
+                    continue;
+                }
+            }
+        }
+        return outcome;
+    }
+}
+
+/// Runs one reboot/reset per planned item and returns each item's result in input order: the
+/// response body, or the error. An item whose plan failed keeps its error and sends nothing.
+/// With `stop_on_error`, nothing is sent when any plan failed, and no request starts after an
+/// item failed; items that did not run are `None`.
+pub async fn run_batch<E: Exchange>(
+    exchange_with: &E,
+    plans: Vec<Result<RequestPlan, Error>>,
+    settings: BatchSettings,
+) -> Vec<Option<Result<String, Error>>> {
+    let mut results: Vec<Option<Result<String, Error>>> = plans.iter().map(|_| None).collect();
+    let mut runnable = Vec::with_capacity(plans.len());
+    for (index, plan) in plans.into_iter().enumerate() {
+        match plan {
+            Ok(plan) => runnable.push((index, plan)),
+            Err(error) => {
+                if let Some(slot) = results.get_mut(index) {
+                    *slot = Some(Err(error));
+                }
+                if settings.stop_on_error {
+                    return results;
+                }
+            }
+        }
+    }
+
+    let pause = Pause::default();
+    let failed = Cell::new(false);
+    let (pause, failed) = (&pause, &failed);
+    let mut finished = stream::iter(runnable)
+        .take_while(|_| future::ready(!(settings.stop_on_error && failed.get())))
+        .map(|(index, plan)| async move {
+            let result =
+                interpret_action(&plan.context, exchange(exchange_with, &plan, pause).await);
+            if result.is_err() {
+                failed.set(true);
+            }
+            (index, result)
+        })
+        .buffered(settings.concurrency.max(1));
+    while let Some((index, result)) = finished.next().await {
+        if let Some(slot) = results.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::pin::{pin, Pin};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::*;
+    use crate::plan::{Method, RequestContext};
+
+    /// Polls `future` to completion; the fake exchange's futures wake themselves.
+    fn block_on<F: Future>(future: F) -> F::Output {
+        struct Noop;
+        impl Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        let waker = Waker::from(Arc::new(Noop));
+        let mut context = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+        }
+    }
+
+    /// Pending on the first poll, ready on the second: lets other requests start meanwhile.
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            context.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    /// The status SparkBot answers for a URL on its n-th attempt (0-based).
+    type Script = Box<dyn Fn(&str, usize) -> u16>;
+
+    /// A scripted SparkBot on a virtual clock: each request takes 10 ms; `script` answers by URL.
+    struct Fake {
+        clock: Cell<f64>,
+        in_flight: Cell<usize>,
+        most_in_flight: Cell<usize>,
+        sent: RefCell<Vec<(String, f64)>>,
+        script: Script,
+    }
+
+    impl Fake {
+        fn new(script: impl Fn(&str, usize) -> u16 + 'static) -> Fake {
+            Fake {
+                clock: Cell::new(0.0),
+                in_flight: Cell::new(0),
+                most_in_flight: Cell::new(0),
+                sent: RefCell::new(Vec::new()),
+                script: Box::new(script),
+            }
+        }
+        fn sent_urls(&self) -> Vec<String> {
+            self.sent
+                .borrow()
+                .iter()
+                .map(|(url, _)| url.clone())
+                .collect()
+        }
+    }
+
+    impl Exchange for Fake {
+        async fn send(
+            &self,
+            plan: &RequestPlan,
+            _budget_ms: u32,
+        ) -> Result<HttpReply, TransportFailure> {
+            let attempt = self
+                .sent
+                .borrow()
+                .iter()
+                .filter(|(url, _)| *url == plan.url)
+                .count();
+            self.sent
+                .borrow_mut()
+                .push((plan.url.clone(), self.clock.get()));
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.most_in_flight
+                .set(self.most_in_flight.get().max(self.in_flight.get()));
+            YieldOnce(false).await;
+            self.in_flight.set(self.in_flight.get() - 1);
+            self.clock.set(self.clock.get() + 10.0);
+            let status = (self.script)(&plan.url, attempt);
+            Ok(HttpReply {
+                status,
+                content_type: Some("application/json".into()),
+                retry_after: (status == 429).then(|| "2".to_string()),
+                body: match status {
+                    200 => format!("{{\"url\":\"{}\"}}", plan.url),
+                    _ => format!("{{\"status\":{status},\"error\":\"x\",\"message\":\"m\"}}"),
+                },
+                elapsed_ms: 10,
+            })
+        }
+        async fn sleep(&self, ms: u64) {
+            self.clock.set(self.clock.get() + ms as f64);
+        }
+        fn now_ms(&self) -> f64 {
+            self.clock.get()
+        }
+        fn random(&self) -> f64 {
+            0.5
+        }
+    }
+
+    fn plan(n: usize) -> RequestPlan {
+        RequestPlan {
+            method: Method::Post,
+            url: format!("u{n}"),
+            body: Some("{}".into()),
+            timeout_ms: 30_000,
+            retry: true,
+            context: RequestContext {
+                device: Some(format!("d{n}")),
+                ..RequestContext::default()
+            },
+        }
+    }
+
+    fn plans(n: usize) -> Vec<Result<RequestPlan, Error>> {
+        (0..n).map(|i| Ok(plan(i))).collect()
+    }
+
+    fn settings(concurrency: usize, stop_on_error: bool) -> BatchSettings {
+        BatchSettings {
+            concurrency,
+            stop_on_error,
+        }
+    }
+
+    fn statuses(results: &[Option<Result<String, Error>>]) -> Vec<Option<u16>> {
+        results
+            .iter()
+            .map(|r| {
+                r.as_ref().map(|r| match r {
+                    Ok(_) => 200,
+                    Err(e) => e.http_code().unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_stay_in_input_order_and_concurrency_is_bounded() {
+        for concurrency in [1, 3, 50] {
+            let fake = Fake::new(|_, _| 200);
+            let results = block_on(run_batch(&fake, plans(10), settings(concurrency, false)));
+            let bodies: Vec<String> = results.into_iter().flatten().flatten().collect();
+            let expected: Vec<String> = (0..10).map(|i| format!("{{\"url\":\"u{i}\"}}")).collect();
+            assert_eq!(bodies, expected);
+            assert_eq!(fake.most_in_flight.get(), concurrency.min(10));
+        }
+    }
+
+    #[test]
+    fn errors_stay_with_their_items_and_the_others_run() {
+        let fake = Fake::new(|url, _| if url == "u1" { 404 } else { 200 });
+        let mut all = plans(3);
+        all.insert(
+            0,
+            Err(Error::invalid_parameter("WhatsApp Number", "is empty")),
+        );
+        let results = block_on(run_batch(&fake, all, settings(2, false)));
+        assert_eq!(
+            statuses(&results),
+            [Some(0), Some(200), Some(404), Some(200)]
+        );
+        assert_eq!(fake.sent_urls(), ["u0", "u1", "u2"]);
+    }
+
+    #[test]
+    fn stop_on_error_sends_nothing_when_a_plan_is_invalid() {
+        let fake = Fake::new(|_, _| 200);
+        let mut all = plans(3);
+        all.insert(
+            2,
+            Err(Error::invalid_parameter("WhatsApp Number", "is empty")),
+        );
+        let results = block_on(run_batch(&fake, all, settings(1, true)));
+        assert_eq!(statuses(&results), [None, None, Some(0), None]);
+        assert!(fake.sent_urls().is_empty());
+    }
+
+    #[test]
+    fn stop_on_error_starts_nothing_after_a_failed_item() {
+        let fake = Fake::new(|url, _| if url == "u1" { 404 } else { 200 });
+        let results = block_on(run_batch(&fake, plans(4), settings(1, true)));
+        assert_eq!(statuses(&results), [Some(200), Some(404), None, None]);
+        assert_eq!(fake.sent_urls(), ["u0", "u1"]);
+    }
+
+    #[test]
+    fn a_rate_limit_pauses_every_request_and_the_item_is_retried() {
+        // u0 is rate-limited once (Retry-After: 2 s); everything sent afterwards waits.
+        let fake = Fake::new(|url, attempt| {
+            if url == "u0" && attempt == 0 {
+                429
+            } else {
+                200
+            }
+        });
+        let results = block_on(run_batch(&fake, plans(3), settings(2, true)));
+        assert_eq!(statuses(&results), [Some(200), Some(200), Some(200)]);
+        let sent = fake.sent.borrow().clone();
+        assert_eq!(sent.len(), 4, "u0 twice: {sent:?}");
+        let (_, limited_at) = sent[0];
+        for (url, at) in sent.iter().skip(2) {
+            assert!(
+                *at >= limited_at + 2_000.0,
+                "{url} waited for the pause: {sent:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retries_stop_after_three_attempts_or_when_turned_off() {
+        let fake = Fake::new(|_, _| 429);
+        let results = block_on(run_batch(&fake, plans(1), settings(1, false)));
+        assert_eq!(statuses(&results), [Some(429)]);
+        assert_eq!(fake.sent_urls().len(), 3);
+
+        let fake = Fake::new(|_, _| 429);
+        let mut no_retry = plan(0);
+        no_retry.retry = false;
+        let results = block_on(run_batch(&fake, vec![Ok(no_retry)], settings(1, false)));
+        assert_eq!(statuses(&results), [Some(429)]);
+        assert_eq!(fake.sent_urls().len(), 1);
+    }
+
+    #[test]
+    fn retries_never_go_past_the_time_budget() {
+        let fake = Fake::new(|_, _| 429);
+        let mut short = plan(0);
+        short.timeout_ms = 1_500; // a 2 s Retry-After does not fit
+        let results = block_on(run_batch(&fake, vec![Ok(short)], settings(1, false)));
+        assert_eq!(statuses(&results), [Some(429)]);
+        assert_eq!(fake.sent_urls().len(), 1);
+    }
+}
