@@ -5,18 +5,22 @@
 //! (HTTP, clock, sleep, randomness) — so it is tested natively with a fake exchange; the wasm
 //! build plugs in `transport::FetchExchange`.
 
-use std::cell::Cell;
-use std::future::{self, Future};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use futures_util::stream::{self, StreamExt};
+use serde_json::Value;
 
 use crate::error::Error;
 use crate::plan::RequestPlan;
-use crate::response::{interpret_action, HttpReply, TransportFailure};
+use crate::response::{expect_object, interpret_action, HttpReply, JsonType, TransportFailure};
 use crate::retry::retry_delay_ms;
 
 /// What the batch needs from the outside world.
 pub trait Exchange {
+    /// A parsed JSON object in the form the caller hands on (a JS object in the wasm build).
+    type Object;
     /// Sends `plan`, giving up (and aborting the request) after `budget_ms`.
     fn send(
         &self,
@@ -29,6 +33,20 @@ pub trait Exchange {
     fn now_ms(&self) -> f64;
     /// A random number in `[0, 1)`, for backoff jitter.
     fn random(&self) -> f64;
+    /// Parses JSON text into a [`Value`] (error bodies, device pages).
+    fn parse(&self, text: &str) -> Result<Value, String>;
+    /// Parses a success body once, into the caller's form, and says what kind of value it is.
+    fn parse_body(&self, text: &str) -> Result<(JsonType, Self::Object), String>;
+}
+
+/// Interprets the final outcome of a reboot or reset: the response object, or the error.
+pub fn action_result<E: Exchange>(
+    exchange: &E,
+    plan: &RequestPlan,
+    outcome: Result<HttpReply, TransportFailure>,
+) -> Result<E::Object, Error> {
+    let body = interpret_action(&plan.context, outcome, &|text| exchange.parse(text))?;
+    expect_object(exchange.parse_body(&body), &body)
 }
 
 /// How a batch runs.
@@ -106,15 +124,15 @@ pub async fn exchange<E: Exchange>(
 }
 
 /// Runs one reboot/reset per planned item and returns each item's result in input order: the
-/// response body, or the error. An item whose plan failed keeps its error and sends nothing.
+/// response object, or the error. An item whose plan failed keeps its error and sends nothing.
 /// With `stop_on_error`, nothing is sent when any plan failed, and no request starts after an
 /// item failed; items that did not run are `None`.
 pub async fn run_batch<E: Exchange>(
     exchange_with: &E,
     plans: Vec<Result<RequestPlan, Error>>,
     settings: BatchSettings,
-) -> Vec<Option<Result<String, Error>>> {
-    let mut results: Vec<Option<Result<String, Error>>> = plans.iter().map(|_| None).collect();
+) -> Vec<Option<Result<E::Object, Error>>> {
+    let mut results: Vec<Option<Result<E::Object, Error>>> = plans.iter().map(|_| None).collect();
     let mut runnable = Vec::with_capacity(plans.len());
     for (index, plan) in plans.into_iter().enumerate() {
         match plan {
@@ -130,34 +148,69 @@ pub async fn run_batch<E: Exchange>(
         }
     }
 
+    // `concurrency` workers take the next item in input order until none is left (or, with
+    // `stop_on_error`, until an item failed); each writes its item's result into its own slot.
     let pause = Pause::default();
     let failed = Cell::new(false);
-    let (pause, failed) = (&pause, &failed);
-    let mut finished = stream::iter(runnable)
-        .take_while(|_| future::ready(!(settings.stop_on_error && failed.get())))
-        .map(|(index, plan)| async move {
-            let result =
-                interpret_action(&plan.context, exchange(exchange_with, &plan, pause).await);
+    let queue = RefCell::new(runnable.into_iter());
+    let results = RefCell::new(results);
+    let worker = || async {
+        loop {
+            if settings.stop_on_error && failed.get() {
+                return;
+            }
+            let Some((index, plan)) = queue.borrow_mut().next() else {
+                return;
+            };
+            let outcome = exchange(exchange_with, &plan, &pause).await;
+            let result = action_result(exchange_with, &plan, outcome);
             if result.is_err() {
                 failed.set(true);
             }
-            (index, result)
-        })
-        .buffered(settings.concurrency.max(1));
-    while let Some((index, result)) = finished.next().await {
-        if let Some(slot) = results.get_mut(index) {
-            *slot = Some(result);
+            if let Some(slot) = results.borrow_mut().get_mut(index) {
+                *slot = Some(result);
+            }
+        }
+    };
+    JoinAll(
+        (0..settings.concurrency.max(1))
+            .map(|_| Some(Box::pin(worker()) as _))
+            .collect(),
+    )
+    .await;
+    results.into_inner()
+}
+
+/// Polls every future until all are done (the batch's workers: at most 50).
+struct JoinAll<'a>(Vec<Option<Pin<Box<dyn Future<Output = ()> + 'a>>>>);
+
+impl Future for JoinAll<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
+        let mut done = true;
+        for slot in self.get_mut().0.iter_mut() {
+            if let Some(future) = slot {
+                if future.as_mut().poll(context).is_ready() {
+                    *slot = None;
+                } else {
+                    done = false;
+                }
+            }
+        }
+        if done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
-    results
 }
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::pin::{pin, Pin};
+    use std::pin::pin;
     use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
+    use std::task::{Wake, Waker};
 
     use super::*;
     use crate::plan::{Method, RequestContext};
@@ -224,6 +277,8 @@ mod tests {
     }
 
     impl Exchange for Fake {
+        type Object = Value;
+
         async fn send(
             &self,
             plan: &RequestPlan,
@@ -265,6 +320,12 @@ mod tests {
         fn random(&self) -> f64 {
             0.5
         }
+        fn parse(&self, text: &str) -> Result<Value, String> {
+            serde_json::from_str(text).map_err(|e| e.to_string())
+        }
+        fn parse_body(&self, text: &str) -> Result<(JsonType, Value), String> {
+            self.parse(text).map(|value| (JsonType::of(&value), value))
+        }
     }
 
     fn plan(n: usize) -> RequestPlan {
@@ -292,7 +353,7 @@ mod tests {
         }
     }
 
-    fn statuses(results: &[Option<Result<String, Error>>]) -> Vec<Option<u16>> {
+    fn statuses(results: &[Option<Result<Value, Error>>]) -> Vec<Option<u16>> {
         results
             .iter()
             .map(|r| {
@@ -309,8 +370,10 @@ mod tests {
         for concurrency in [1, 3, 50] {
             let fake = Fake::new(|_, _| 200);
             let results = block_on(run_batch(&fake, plans(10), settings(concurrency, false)));
-            let bodies: Vec<String> = results.into_iter().flatten().flatten().collect();
-            let expected: Vec<String> = (0..10).map(|i| format!("{{\"url\":\"u{i}\"}}")).collect();
+            let bodies: Vec<Value> = results.into_iter().flatten().flatten().collect();
+            let expected: Vec<Value> = (0..10)
+                .map(|i| serde_json::json!({ "url": format!("u{i}") }))
+                .collect();
             assert_eq!(bodies, expected);
             assert_eq!(fake.most_in_flight.get(), concurrency.min(10));
         }

@@ -4,15 +4,15 @@
 //! transport), encode the result — and turns every [`Error`] into a JS `Error` in exactly one
 //! function, `to_js_error`, which also removes the API key from everything it lets through.
 
-use js_sys::Reflect;
-use serde::Serialize;
+use js_sys::{Array, Object, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::batch::{exchange, run_batch, BatchSettings, Pause};
+use crate::batch::{exchange, run_batch, BatchSettings, Exchange, Pause};
 use crate::credentials::{Credentials, RawCredentials};
-use crate::devices::{is_last_page, DeviceCollector, MAX_DEVICE_PAGES};
+use crate::devices::{is_last_page, DeviceCollector, DeviceOption, MAX_DEVICE_PAGES};
 use crate::error::{redact, Error, ErrorKind};
+use crate::js::to_json;
 use crate::plan::{parse_concurrency, plan_device_page, plan_item, RawItem, DEVICE_FIELD};
 use crate::response::interpret_device_page;
 use crate::transport::FetchExchange;
@@ -59,21 +59,12 @@ pub async fn execute_items(
     run_batch(&exchange, plans, settings)
         .await
         .into_iter()
-        .map(
-            |result| match result.map(|r| r.and_then(|body| parse_object(&body))) {
-                None => JsValue::UNDEFINED,
-                Some(Ok(object)) => object,
-                Some(Err(error)) => to_js_error(&error, secret),
-            },
-        )
+        .map(|result| match result {
+            None => JsValue::UNDEFINED,
+            Some(Ok(object)) => object,
+            Some(Err(error)) => to_js_error(&error, secret),
+        })
         .collect()
-}
-
-/// The response body (already checked to be a JSON object) as a JS object.
-fn parse_object(body: &str) -> Result<JsValue, Error> {
-    js_sys::JSON::parse(body).map_err(|_| Error::InvalidResponse {
-        problem: "the JSON object could not be read".to_string(),
-    })
 }
 
 /// Lists every device of the account (all pages) as n8n dropdown options
@@ -91,24 +82,34 @@ pub async fn load_devices(credentials: JsValue) -> Result<JsValue, JsValue> {
         for page in 0..MAX_DEVICE_PAGES {
             let plan = plan_device_page(page, &credentials);
             let outcome = exchange(&fetch, &plan, &pause).await;
-            let devices = interpret_device_page(&plan.context, outcome)?;
+            let devices = interpret_device_page(&plan.context, outcome, &|text| fetch.parse(text))?;
             collector.add_page(&devices);
             if is_last_page(devices.len()) {
                 break;
             }
         }
-        encode(&collector.into_options())
+        Ok(options_to_js(collector.into_options()))
     };
     run.await.map_err(|e| to_js_error(&e, secret))
 }
 
-/// The one serializer: plain objects and arrays, `null` for missing values.
-fn encode<T: Serialize>(value: &T) -> Result<JsValue, Error> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::InvalidResponse {
-            problem: format!("the result could not be encoded ({e})"),
-        })
+/// Dropdown options as the plain objects n8n expects: `[{ name, value, description }]`. Built
+/// directly: serde-wasm-bindgen's serializer cost 4 KB of the module for these three fields.
+fn options_to_js(options: Vec<DeviceOption>) -> JsValue {
+    let list = Array::new_with_length(options.len() as u32);
+    for (index, option) in options.into_iter().enumerate() {
+        let object = Object::new();
+        for (key, value) in [
+            ("name", option.name),
+            ("value", option.value),
+            ("description", option.description),
+        ] {
+            // Defining a property on a fresh plain object cannot fail.
+            let _ = Reflect::set(&object, &JsValue::from_str(key), &JsValue::from(value));
+        }
+        list.set(index as u32, object.into());
+    }
+    list.into()
 }
 
 /// Reads one property of a JS object as loosely typed JSON; `undefined` becomes `None`.
@@ -122,9 +123,7 @@ fn field(object: &JsValue, name: &str) -> Result<Option<Value>, String> {
     if value.is_undefined() {
         return Ok(None);
     }
-    serde_wasm_bindgen::from_value(value)
-        .map(Some)
-        .map_err(|e| format!("could not be read as JSON ({e})"))
+    to_json(&value).map(Some)
 }
 
 fn decode_item(item: &JsValue) -> Result<RawItem, Error> {

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::sanitize;
@@ -12,7 +11,7 @@ use crate::plan::{is_device_id, DEVICE_PAGE_SIZE};
 pub const MAX_DEVICE_PAGES: usize = 1_000;
 
 /// One entry of an n8n options list (`INodePropertyOptions`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceOption {
     /// Label: "alias (phone)", with fallbacks.
     pub name: String,

@@ -13,6 +13,7 @@
 //! - [`description`]: the node description n8n shows, generated from the same tables.
 //! - `transport` (wasm only): the one place that performs HTTP, through gloo-net and `fetch`.
 //! - `boundary` (wasm only): the `#[wasm_bindgen]` exports the JavaScript shim calls.
+//! - `js` (wasm only): JS values and JSON text read as JSON, with the runtime's `JSON.parse`.
 
 pub mod batch;
 pub mod credentials;
@@ -26,5 +27,7 @@ pub mod retry;
 
 #[cfg(target_arch = "wasm32")]
 pub mod boundary;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;

@@ -92,20 +92,17 @@ pub fn plan_item(item: &RawItem, credentials: &Credentials) -> Result<RequestPla
     let device = parse_device(item.device.as_ref())?;
     let options = parse_options(operation, item.options.as_ref())?;
 
-    let wait = options.get("wait") == Some(&Value::Bool(true));
+    let wait = options.is_on("wait");
     let (timeout_secs, custom_timeout) = match options.timeout_secs {
         Some(secs) => (secs, true),
         None => (operation.automatic_timeout_secs(wait) as f64, false),
     };
-    let body = serde_json::to_string(&options.body).map_err(|e| {
-        Error::invalid_parameter("Options", format!("could not be encoded as JSON ({e})"))
-    })?;
     Ok(RequestPlan {
         method: Method::Post,
         url: credentials
             .base_url
             .join(&format!("/devices/{device}/{}", operation.value())),
-        body: Some(body),
+        body: Some(options.body()),
         timeout_ms: secs_to_ms(timeout_secs),
         retry: options.retry,
         context: RequestContext {
@@ -234,14 +231,28 @@ pub fn parse_concurrency(options: Option<&Value>) -> Result<usize, Error> {
 
 /// The operation's options, mapped onto the request body.
 struct ParsedOptions {
-    body: Map<String, Value>,
+    /// Every body field of the operation (wire name, value), in the operation's order.
+    fields: Vec<(&'static str, bool)>,
     timeout_secs: Option<f64>,
     retry: bool,
 }
 
 impl ParsedOptions {
-    fn get(&self, wire_field: &str) -> Option<&Value> {
-        self.body.get(wire_field)
+    fn is_on(&self, wire_field: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|&(field, on)| field == wire_field && on)
+    }
+
+    /// The request body: every field of the operation, e.g. `{"force":false,"sync":true,"wait":false}`.
+    /// The names are fixed identifiers and the values booleans, so nothing needs escaping.
+    fn body(&self) -> String {
+        let fields: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(field, on)| format!("\"{field}\":{on}"))
+            .collect();
+        format!("{{{}}}", fields.join(","))
     }
 }
 
@@ -260,7 +271,7 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
             ))
         }
     };
-    let mut body = Map::new();
+    let mut fields = Vec::with_capacity(operation.options().len());
     for option in operation.options() {
         let value = match given.get(option.name) {
             None | Some(Value::Null) => false,
@@ -272,7 +283,7 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
                 ))
             }
         };
-        body.insert(option.wire_field.to_string(), Value::Bool(value));
+        fields.push((option.wire_field, value));
     }
     let retry = match given.get(RETRY_OPTION) {
         None | Some(Value::Null) => true,
@@ -306,7 +317,7 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
         }
     };
     Ok(ParsedOptions {
-        body,
+        fields,
         timeout_secs,
         retry,
     })

@@ -3,9 +3,6 @@
 //! The transport reports either an [`HttpReply`] (any status, body read as text) or a
 //! [`TransportFailure`]; this module alone decides what that means for the user.
 
-use std::fmt;
-
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::error::{sanitize, ConflictReason, Error, TimeoutSource};
@@ -48,33 +45,99 @@ pub enum TransportFailure {
     },
 }
 
-/// Interprets the answer to a reboot or reset: on success the body, which must be a JSON object,
-/// is returned as is so that every field (unknown and nested ones too) reaches the output
-/// unchanged and in order.
+/// Reads JSON text into a [`Value`], or says why it could not. The wasm build passes the
+/// runtime's `JSON.parse` (serde_json's own parser would add a sixth to the module); native code
+/// and tests pass `serde_json::from_str`.
+pub type ParseJson<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
+
+/// The kind of a JSON value, as named in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    /// `{…}`.
+    Object,
+    /// `[…]`.
+    Array,
+    /// `null`.
+    Null,
+    /// A string.
+    Text,
+    /// A number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl JsonType {
+    /// The kind of `value`.
+    pub fn of(value: &Value) -> JsonType {
+        match value {
+            Value::Null => JsonType::Null,
+            Value::Bool(_) => JsonType::Boolean,
+            Value::Number(_) => JsonType::Number,
+            Value::String(_) => JsonType::Text,
+            Value::Array(_) => JsonType::Array,
+            Value::Object(_) => JsonType::Object,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            JsonType::Object => "an object",
+            JsonType::Array => "a list",
+            JsonType::Null => "null",
+            JsonType::Text => "a text",
+            JsonType::Number => "a number",
+            JsonType::Boolean => "a boolean",
+        }
+    }
+}
+
+/// Interprets the answer to a reboot or reset: on success its body text, which the caller parses
+/// once and checks with [`expect_object`], so that every field (unknown and nested ones too)
+/// reaches the output unchanged and in order.
 pub fn interpret_action(
     context: &RequestContext,
     outcome: Result<HttpReply, TransportFailure>,
+    parse: ParseJson,
 ) -> Result<String, Error> {
-    let reply = check_status(context, outcome)?;
-    match check_json_object(&reply.body) {
-        Ok(()) => Ok(reply.body),
-        Err(problem) => Err(Error::InvalidResponse { problem }),
-    }
+    check_status(context, outcome, parse).map(|reply| reply.body)
+}
+
+/// Accepts a parsed 2xx body only if it is one JSON object. `parsed` is the kind of value the
+/// runtime's parser found and the value in the caller's form, or the parser's complaint.
+pub fn expect_object<T>(parsed: Result<(JsonType, T), String>, body: &str) -> Result<T, Error> {
+    let problem = match parsed {
+        Ok((JsonType::Object, object)) => return Ok(object),
+        Ok((other, _)) => format!("expected a JSON object, got {}", other.name()),
+        Err(_) if body.trim().is_empty() => "the body is empty, expected a JSON object".to_string(),
+        Err(reason) => format!(
+            "the body is not valid JSON ({})",
+            sanitize(&reason, MAX_SERVICE_MESSAGE_CHARS)
+        ),
+    };
+    Err(Error::InvalidResponse { problem })
 }
 
 /// Interprets one page of `GET /devices`: a JSON array of device objects.
 pub fn interpret_device_page(
     context: &RequestContext,
     outcome: Result<HttpReply, TransportFailure>,
+    parse: ParseJson,
 ) -> Result<Vec<Value>, Error> {
-    let reply = check_status(context, outcome)?;
-    match serde_json::from_str::<Value>(&reply.body) {
+    let reply = check_status(context, outcome, parse)?;
+    match parse(&reply.body) {
         Ok(Value::Array(devices)) => Ok(devices),
         Ok(other) => Err(Error::InvalidResponse {
-            problem: format!("expected a list of devices, got {}", json_type(&other)),
+            problem: format!(
+                "expected a list of devices, got {}",
+                JsonType::of(&other).name()
+            ),
         }),
         Err(e) => Err(Error::InvalidResponse {
-            problem: format!("the device list is not valid JSON ({e})"),
+            problem: format!(
+                "the device list is not valid JSON ({})",
+                sanitize(&e, MAX_SERVICE_MESSAGE_CHARS)
+            ),
         }),
     }
 }
@@ -83,6 +146,7 @@ pub fn interpret_device_page(
 fn check_status(
     context: &RequestContext,
     outcome: Result<HttpReply, TransportFailure>,
+    parse: ParseJson,
 ) -> Result<HttpReply, Error> {
     let reply = match outcome {
         Ok(reply) => reply,
@@ -110,7 +174,7 @@ fn check_status(
     if (200..300).contains(&reply.status) {
         return Ok(reply);
     }
-    let body = ErrorBody::parse(&reply);
+    let body = ErrorBody::parse(&reply, parse);
     let device = context.device.clone();
     Err(match reply.status {
         400 => Error::BadRequest {
@@ -175,7 +239,7 @@ enum BodyShape {
 }
 
 impl ErrorBody {
-    fn parse(reply: &HttpReply) -> ErrorBody {
+    fn parse(reply: &HttpReply, parse: ParseJson) -> ErrorBody {
         let trimmed = reply.body.trim();
         if trimmed.is_empty() {
             return ErrorBody {
@@ -184,7 +248,7 @@ impl ErrorBody {
                 shape: BodyShape::Empty,
             };
         }
-        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed) {
+        if let Ok(Value::Object(map)) = parse(trimmed) {
             let text = |key: &str| {
                 map.get(key)
                     .and_then(Value::as_str)
@@ -286,55 +350,6 @@ fn is_tls_code(code: &str) -> bool {
         || code.contains("SELF_SIGNED")
 }
 
-/// Checks that `body` is one JSON object, without building it (the shim parses it once, in JS).
-pub fn check_json_object(body: &str) -> Result<(), String> {
-    struct ObjectOnly;
-    impl<'de> Visitor<'de> for ObjectOnly {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(())
-        }
-    }
-    if body.trim().is_empty() {
-        return Err("the body is empty, expected a JSON object".to_string());
-    }
-    let mut de = serde_json::Deserializer::from_str(body);
-    de.deserialize_any(ObjectOnly)
-        .and_then(|()| de.end())
-        .map_err(|e| {
-            if e.is_data() {
-                format!("expected a JSON object, got {}", leading_type(body))
-            } else {
-                format!("the body is not valid JSON ({e})")
-            }
-        })
-}
-
-fn leading_type(body: &str) -> &'static str {
-    match body.trim_start().chars().next() {
-        Some('[') => "a list",
-        Some('"') => "a text",
-        Some('n') => "null",
-        Some('t' | 'f') => "a boolean",
-        _ => "a number",
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a text",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,8 +376,21 @@ mod tests {
         })
     }
 
+    /// serde_json as the JSON reader, as native callers use it.
+    fn parse(text: &str) -> Result<Value, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// What the batch does with an answer: interpret it, then parse a success as an object.
+    fn action(outcome: Result<HttpReply, TransportFailure>) -> Result<Value, Error> {
+        interpret_action(&ctx(), outcome, &parse).and_then(|body| {
+            let parsed = parse(&body).map(|value| (JsonType::of(&value), value));
+            expect_object(parsed, &body)
+        })
+    }
+
     fn fail(status: u16, body: &str) -> Error {
-        interpret_action(&ctx(), reply(status, body)).unwrap_err()
+        action(reply(status, body)).unwrap_err()
     }
 
     fn json_error(status: u16, code: &str, message: &str) -> String {
@@ -372,7 +400,11 @@ mod tests {
     #[test]
     fn success_passes_the_body_through_unchanged() {
         let body = r#"{"z":1,"id":"x","extra":{"nested":[1,{"deep":true}]},"a":null}"#;
-        assert_eq!(interpret_action(&ctx(), reply(200, body)).unwrap(), body);
+        assert_eq!(
+            interpret_action(&ctx(), reply(200, body), &parse).unwrap(),
+            body
+        );
+        assert!(action(reply(200, body)).is_ok());
     }
 
     #[test]
@@ -397,14 +429,27 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_checked_without_recursion() {
-        let body = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(interpret_action(&ctx(), reply(200, &body)).is_ok());
-        let unbalanced = format!("{{\"a\":{}1}}", "[".repeat(100_000));
-        assert!(matches!(
-            interpret_action(&ctx(), reply(200, &unbalanced)),
-            Err(Error::InvalidResponse { .. })
-        ));
+    fn a_parser_that_gives_up_on_deep_nesting_yields_invalid_response() {
+        // serde_json stops at 128 levels; the runtime's JSON.parse copes (tested in tests/dist).
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(1_000), "]".repeat(1_000));
+        let err = fail(200, &deep);
+        assert!(
+            err.message().contains("not valid JSON"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn an_error_body_that_cannot_be_parsed_is_described_not_trusted() {
+        let deep = format!(
+            "{{\"message\":{}1{}}}",
+            "[".repeat(1_000),
+            "]".repeat(1_000)
+        );
+        let err = fail(500, &deep);
+        assert_eq!(err.http_code(), Some(500));
+        assert!(err.message().contains("not JSON"), "{}", err.message());
     }
 
     #[test]
@@ -459,7 +504,7 @@ mod tests {
     fn rate_limit_reads_retry_after() {
         let mut r = reply(429, &json_error(429, "rate_limited", "Slow down")).unwrap();
         r.retry_after = Some("7".into());
-        let err = interpret_action(&ctx(), Ok(r)).unwrap_err();
+        let err = action(Ok(r)).unwrap_err();
         assert_eq!(err.http_code(), Some(429));
         assert!(err.message().contains("Slow down"));
         assert!(err.description().contains("Wait 7 s"));
@@ -473,7 +518,7 @@ mod tests {
         )
         .unwrap();
         r.content_type = Some("text/html".into());
-        let err = interpret_action(&ctx(), Ok(r)).unwrap_err();
+        let err = action(Ok(r)).unwrap_err();
         assert_eq!(err.http_code(), Some(502));
         assert_eq!(
             err.message(),
@@ -501,25 +546,19 @@ mod tests {
 
     #[test]
     fn transport_failures() {
-        let err = interpret_action(
-            &ctx(),
-            Err(TransportFailure::TimedOut {
-                elapsed_ms: 105_010,
-            }),
-        )
+        let err = action(Err(TransportFailure::TimedOut {
+            elapsed_ms: 105_010,
+        }))
         .unwrap_err();
         assert_eq!(err.code(), "SPARKBOT_TIMEOUT");
         assert!(err.message().contains("105 s"));
         assert!(err.description().contains("Turn off Wait For Session"));
 
-        let err = interpret_action(
-            &ctx(),
-            Err(TransportFailure::Network {
-                code: Some("ECONNREFUSED".into()),
-                detail: "connect ECONNREFUSED 127.0.0.1:9".into(),
-                during_body: false,
-            }),
-        )
+        let err = action(Err(TransportFailure::Network {
+            code: Some("ECONNREFUSED".into()),
+            detail: "connect ECONNREFUSED 127.0.0.1:9".into(),
+            during_body: false,
+        }))
         .unwrap_err();
         assert_eq!(
             err.message(),
@@ -548,9 +587,9 @@ mod tests {
             host: "h".into(),
             ..RequestContext::default()
         };
-        let err = interpret_device_page(&context, reply(404, "")).unwrap_err();
+        let err = interpret_device_page(&context, reply(404, ""), &parse).unwrap_err();
         assert!(err.message().contains("Base URL"));
-        let err = interpret_device_page(&context, reply(200, "{}")).unwrap_err();
+        let err = interpret_device_page(&context, reply(200, "{}"), &parse).unwrap_err();
         assert_eq!(err.code(), "SPARKBOT_INVALID_RESPONSE");
     }
 }

@@ -15,10 +15,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
+use serde_json::Value;
+
 use crate::batch::Exchange;
 use crate::credentials::ApiKey;
+use crate::js;
 use crate::plan::{Method, RequestPlan};
-use crate::response::{HttpReply, TransportFailure};
+use crate::response::{HttpReply, JsonType, TransportFailure};
 
 #[wasm_bindgen]
 extern "C" {
@@ -35,6 +38,8 @@ pub struct FetchExchange<'a> {
 }
 
 impl Exchange for FetchExchange<'_> {
+    type Object = JsValue;
+
     async fn send(
         &self,
         plan: &RequestPlan,
@@ -57,6 +62,14 @@ impl Exchange for FetchExchange<'_> {
 
     fn random(&self) -> f64 {
         Math::random()
+    }
+
+    fn parse(&self, text: &str) -> Result<Value, String> {
+        js::to_json(&js::parse(text)?)
+    }
+
+    fn parse_body(&self, text: &str) -> Result<(JsonType, JsValue), String> {
+        js::parse(text).map(|value| (js::json_type(&value), value))
     }
 }
 
@@ -88,7 +101,13 @@ pub async fn send(
     }
     .map_err(|e| TransportFailure::Network {
         code: None,
-        detail: format!("the request could not be built: {e}"),
+        // gloo-net's own Display would pull in the formatting of errors we never get here.
+        detail: match e {
+            gloo_net::Error::JsError(js) => {
+                format!("the request could not be built: {}", js.message)
+            }
+            _ => "the request could not be built".to_string(),
+        },
         during_body: false,
     })?;
     let request: web_sys::Request = request.into();

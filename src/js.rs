@@ -1,0 +1,90 @@
+//! Reading JS values as JSON: the runtime's `JSON.parse`, and a walker that turns a JS value into
+//! a [`serde_json::Value`] for the core.
+//!
+//! Both are written out rather than taken from serde: serde-wasm-bindgen's generic `Deserializer`
+//! and serde_json's text parser together made up about a third of the module.
+
+use js_sys::{Array, Object, JSON};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::response::JsonType;
+
+/// A JS value as JSON: what `JSON.stringify` would keep. Refuses functions, symbols, `BigInt`s,
+/// non-finite numbers and values nested more than [`MAX_DEPTH`] levels, with the problem as text.
+pub fn to_json(value: &JsValue) -> Result<Value, String> {
+    walk(value, 0)
+}
+
+/// Parses JSON text with the runtime's `JSON.parse`; the error is the runtime's message.
+pub fn parse(text: &str) -> Result<JsValue, String> {
+    JSON::parse(text)
+        .map_err(|error| String::from(error.unchecked_into::<js_sys::Error>().message()))
+}
+
+/// What kind of JSON value a parsed JS value is.
+pub fn json_type(value: &JsValue) -> JsonType {
+    if value.is_null() {
+        JsonType::Null
+    } else if Array::is_array(value) {
+        JsonType::Array
+    } else if value.is_string() {
+        JsonType::Text
+    } else if value.as_bool().is_some() {
+        JsonType::Boolean
+    } else if value.as_f64().is_some() {
+        JsonType::Number
+    } else {
+        JsonType::Object
+    }
+}
+
+/// Deepest nesting of a parameter value that is read; deeper values are refused, not recursed.
+const MAX_DEPTH: usize = 32;
+
+/// A JS value as JSON (see [`to_json`]): what `JSON.stringify` would keep (`undefined` object properties are
+/// dropped, and become `null` in arrays). Functions, symbols, `BigInt`s, non-finite numbers and
+/// nesting deeper than [`MAX_DEPTH`] are refused. Written out rather than through serde's generic
+/// `Deserializer`, which costs about a third of the module's size.
+fn walk(value: &JsValue, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("is nested more than {MAX_DEPTH} levels deep"));
+    }
+    if value.is_null() || value.is_undefined() {
+        return Ok(Value::Null);
+    }
+    if let Some(flag) = value.as_bool() {
+        return Ok(Value::Bool(flag));
+    }
+    if let Some(text) = value.as_string() {
+        return Ok(Value::String(text));
+    }
+    if let Some(number) = value.as_f64() {
+        return json_number(number).ok_or_else(|| "is not a finite number".to_string());
+    }
+    if Array::is_array(value) {
+        let array: &Array = value.unchecked_ref();
+        return array.iter().map(|item| walk(&item, depth + 1)).collect();
+    }
+    if value.is_object() && !value.is_function() {
+        let mut map = serde_json::Map::new();
+        for entry in Object::entries(value.unchecked_ref()).iter() {
+            let entry: Array = entry.unchecked_into();
+            let item = entry.get(1);
+            if let (Some(key), false) = (entry.get(0).as_string(), item.is_undefined()) {
+                map.insert(key, walk(&item, depth + 1)?);
+            }
+        }
+        return Ok(Value::Object(map));
+    }
+    Err("is not a JSON value (a function, symbol or BigInt)".to_string())
+}
+
+/// A JS number as a JSON number; whole numbers stay integers, so `10` reads as `10`, not `10.0`.
+fn json_number(number: f64) -> Option<Value> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if number.fract() == 0.0 && number.abs() <= MAX_SAFE {
+        return Some(Value::from(number as i64));
+    }
+    serde_json::Number::from_f64(number).map(Value::Number)
+}
