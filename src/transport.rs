@@ -122,7 +122,13 @@ pub async fn send(
             detail: "fetch resolved to something that is not a Response".to_string(),
             during_body: false,
         })?;
-    let header = |name: &str| response.headers().get(name).ok().flatten();
+    // The headers matter only for errors (an HTML page, Retry-After); a success skips them.
+    let failed = !response.ok();
+    let header = |name: &str| {
+        failed
+            .then(|| response.headers().get(name).ok().flatten())
+            .flatten()
+    };
     let content_type = header("content-type");
     let retry_after = header("retry-after");
 

@@ -303,8 +303,9 @@ export function findRunJson(text) {
  * and resolves when they are gone. If n8n exits or does not get ready within `timeoutMs`,
  * everything is killed and the promise rejects with the tail of n8n's output.
  * `logFile` (default `<userFolder>/n8n.log`) gets all output; `onLine(line)` sees it live.
+ * `pollMs`: how often readiness is checked (the benchmark times start-up with a short one).
  */
-export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs = 120_000, logFile, onLine } = {}) {
+export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs = 120_000, logFile, onLine, pollMs = 250 } = {}) {
 	port ??= await getFreePort();
 	const brokerPort = await getFreePort();
 	const url = `http://127.0.0.1:${port}`;
@@ -335,7 +336,7 @@ export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs 
 			}
 			if (Date.now() > deadline) throw new Error(`n8n start was not ready after ${timeoutMs / 1000} s`);
 			if (/Editor is now accessible via/.test(n8n.output()) && (await isReady(url))) break;
-			await sleep(250);
+			await sleep(pollMs);
 		}
 	} catch (error) {
 		await n8n.stop();

@@ -36,10 +36,27 @@ const node = {
 };
 
 /**
+ * The node's parameters as n8n stores them: a value that is the same for every item is stored
+ * as is; one that differs between items (or fails to resolve for one) can only come from an
+ * expression, so it is stored as one.
+ */
+function storedParameters(items) {
+	const stored = {};
+	const readable = items.filter((params) => !(params instanceof Error));
+	for (const name of new Set(readable.flatMap((params) => Object.keys(params)))) {
+		const values = readable.map((params) => JSON.stringify(params[name]));
+		const same = readable.length === items.length && values.every((value) => value === values[0]);
+		stored[name] = same ? readable[0][name] : `={{ $json.${name} }}`;
+	}
+	return stored;
+}
+
+/**
  * An execution context for `execute()`: one parameter object per item (what n8n would resolve
  * for that item, expressions included), the credential, and the node's On Error setting.
  */
 export function executeContext({ items, credentials, continueOnFail = false }) {
+	const thisNode = { ...node, parameters: storedParameters(items) };
 	return {
 		getInputData: () => items.map((_, i) => ({ json: { index: i } })),
 		getNodeParameter(name, itemIndex, fallback) {
@@ -54,7 +71,7 @@ export function executeContext({ items, credentials, continueOnFail = false }) {
 			if (type !== 'sparkBotApi') throw new Error(`unexpected credential type ${type}`);
 			return credentials;
 		},
-		getNode: () => node,
+		getNode: () => thisNode,
 		continueOnFail: () => continueOnFail,
 	};
 }

@@ -464,6 +464,23 @@ describe('continue on fail', () => {
 	});
 });
 
+describe('parameters', () => {
+	test('a parameter without an expression is read once; one with an expression for every item', async () => {
+		const numbers = [online.id, stopped.id, online.id];
+		const context = executeContext({ items: numbers.map((id) => params('reboot', id, { forceReboot: true })), credentials, continueOnFail: true });
+		const reads = {};
+		const getNodeParameter = context.getNodeParameter;
+		context.getNodeParameter = (name, ...rest) => {
+			reads[name] = (reads[name] ?? 0) + 1;
+			return getNodeParameter(name, ...rest);
+		};
+		const [out] = await sparkBot.execute.call(context);
+		assert.deepEqual(reads, { resource: 1, operation: 1, device: 3, options: 1 });
+		assert.deepEqual(out.map((o) => o.json.id), numbers);
+		assert.deepEqual(posts().map((r) => r.body.force), [true, true, true]);
+	});
+});
+
 describe('concurrency', () => {
 	const numbers = Array.from({ length: 40 }, (_, i) => generatedDevice(i + 1).id);
 

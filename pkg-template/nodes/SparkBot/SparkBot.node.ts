@@ -63,15 +63,23 @@ export class SparkBot implements INodeType {
 
 		// Every item's parameters first (expressions are resolved here), then one call into the
 		// core, which validates them all, sends them (Concurrency at once) and answers per item.
+		// A parameter without an expression is the same for every item, so it is read only once.
+		const sameForAll = new Map<string, unknown>();
+		const read = (name: string, itemIndex: number, fallback?: object): unknown => {
+			if (sameForAll.has(name)) return sameForAll.get(name);
+			const value = this.getNodeParameter(name, itemIndex, fallback);
+			if (!hasExpression(node.parameters[name])) sameForAll.set(name, value);
+			return value;
+		};
 		const parameters: Array<IDataObject | null> = [];
 		const unreadable = new Map<number, NodeApiError | NodeOperationError>();
 		for (let i = 0; i < items.length; i++) {
 			try {
 				parameters.push({
-					resource: this.getNodeParameter('resource', i),
-					operation: this.getNodeParameter('operation', i),
-					device: this.getNodeParameter('device', i),
-					options: this.getNodeParameter('options', i, {}),
+					resource: read('resource', i),
+					operation: read('operation', i),
+					device: read('device', i),
+					options: read('options', i, {}),
 				});
 			} catch (error) {
 				const nodeError = toNodeError(node, error, i);
@@ -96,6 +104,14 @@ export class SparkBot implements INodeType {
 		}
 		return [results];
 	}
+}
+
+/** Whether a parameter value holds an n8n expression anywhere (`"={{ … }}"`). */
+function hasExpression(value: unknown): boolean {
+	if (typeof value === 'string') return value.startsWith('=');
+	if (Array.isArray(value)) return value.some(hasExpression);
+	if (value !== null && typeof value === 'object') return Object.values(value).some(hasExpression);
+	return false;
 }
 
 /** The one place where errors become n8n error classes. */
