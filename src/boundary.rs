@@ -27,14 +27,11 @@ use crate::transport::FetchExchange;
 /// planned (validated) before anything is sent; the first item's Concurrency option sets how
 /// many requests are in flight at once.
 #[wasm_bindgen(js_name = executeItems)]
-pub async fn execute_items(
-    items: Vec<JsValue>,
-    credentials: JsValue,
-    stop_on_error: bool,
-) -> Vec<JsValue> {
+pub async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bool) -> Array {
+    let items: Vec<JsValue> = items.iter().collect();
     let credentials = match decode_credentials(&credentials) {
         Ok(credentials) => credentials,
-        Err(error) => return vec![to_js_error(&error, None); items.len()],
+        Err(error) => return items.iter().map(|_| to_js_error(&error, None)).collect(),
     };
     let secret = Some(credentials.api_key.expose());
     let raw: Vec<Result<RawItem, Error>> = items.iter().map(decode_item).collect();
@@ -43,7 +40,7 @@ pub async fn execute_items(
         .and_then(|item| item.as_ref().ok()?.options.as_ref());
     let concurrency = match parse_concurrency(first_options) {
         Ok(concurrency) => concurrency,
-        Err(error) => return vec![to_js_error(&error, secret); items.len()],
+        Err(error) => return items.iter().map(|_| to_js_error(&error, secret)).collect(),
     };
     let plans = raw
         .into_iter()

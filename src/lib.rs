@@ -10,13 +10,15 @@
 //! - [`retry`], [`batch`]: which answers are retried, and how a node execution's requests run
 //!   (concurrency, input order, a pause shared by every request after a `429`).
 //! - [`devices`]: device list pages → the WhatsApp Number dropdown.
-//! - [`description`]: the node description n8n shows, generated from the same tables.
+//! - `description` (native only): the node description n8n shows, generated from the same tables
+//!   into `node-descriptor/` by the `write-descriptor` binary.
 //! - `transport` (wasm only): the one place that performs HTTP, through gloo-net and `fetch`.
 //! - `boundary` (wasm only): the `#[wasm_bindgen]` exports the JavaScript shim calls.
 //! - `js` (wasm only): JS values and JSON text read as JSON, with the runtime's `JSON.parse`.
 
 pub mod batch;
 pub mod credentials;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod description;
 pub mod devices;
 pub mod error;
@@ -31,3 +33,9 @@ pub mod boundary;
 pub mod js;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;
+
+/// The module's allocator: talc, smaller and faster than the default dlmalloc in wasm32 (the
+/// module is single-threaded: no `atomics`).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -1,6 +1,6 @@
 //! The two operations and their options, as data.
 //!
-//! The node description ([`crate::description`]) and the request planner ([`crate::plan`]) both
+//! The node description (`crate::description`) and the request planner ([`crate::plan`]) both
 //! read these tables, so a parameter name, its wire field and its text cannot drift apart.
 
 /// Seconds the node waits without Wait For Session.
@@ -40,7 +40,9 @@ pub struct BooleanOption {
     pub display_name: &'static str,
     /// Field in the JSON request body.
     pub wire_field: &'static str,
-    /// Help text ("Whether …").
+    /// Help text ("Whether …"). Only the node description shows it, and that is generated
+    /// natively, so the wasm module does not carry these texts.
+    #[cfg(not(target_arch = "wasm32"))]
     pub description: &'static str,
 }
 
@@ -49,18 +51,21 @@ const REBOOT_OPTIONS: [BooleanOption; 3] = [
         name: "forceReboot",
         display_name: "Force Reboot",
         wire_field: "force",
+        #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to reboot the session even if it is stopped. Without it, a stopped session is refused with a 409 error.",
     },
     BooleanOption {
         name: "forceSync",
         display_name: "Force Sync",
         wire_field: "sync",
+        #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to force a synchronization of the session data (chats, contacts) after the reboot",
     },
     BooleanOption {
         name: WAIT_OPTION,
         display_name: "Wait For Session",
         wire_field: "wait",
+        #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to hold the response until the session is online again. This may delay the response up to 90 seconds.",
     },
 ];
@@ -70,18 +75,21 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
         name: "deleteAllData",
         display_name: "Delete All Data",
         wire_field: "deleteAllData",
+        #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to permanently delete all stored chats, messages and contacts of the number. Destructive: this cannot be undone.",
     },
     BooleanOption {
         name: "emptyQueue",
         display_name: "Empty Queue",
         wire_field: "emptyQueue",
+        #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to permanently delete every queued outbound message of the number that has not been sent yet. Destructive: this cannot be undone.",
     },
     BooleanOption {
         name: WAIT_OPTION,
         display_name: "Wait For Session",
         wire_field: "wait",
+        #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to hold the response until the number is available again. This may delay the response up to 2 minutes.",
     },
 ];

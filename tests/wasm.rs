@@ -179,9 +179,9 @@ fn prop(error: &JsValue, name: &str) -> JsValue {
 
 /// `executeItems` with one item: the response object, or the error it resolved to.
 async fn execute_item(item: JsValue, credentials: JsValue) -> Result<JsValue, JsValue> {
-    let mut results = execute_items(vec![item], credentials, false).await;
-    assert_eq!(results.len(), 1);
-    let result = results.remove(0);
+    let results = execute_items(Array::of1(&item), credentials, false).await;
+    assert_eq!(results.length(), 1);
+    let result = results.get(0);
     if result.is_instance_of::<js_sys::Error>() {
         Err(result)
     } else {
@@ -284,26 +284,30 @@ async fn execute_items_answers_per_item_in_order_and_stops_after_a_failure() {
     };
     let unknown = "ffffffffffffffffffffffff";
     let results = execute_items(
-        vec![reboot(&device, 3), reboot(unknown, 3), reboot(&device, 3)],
+        Array::of3(
+            &reboot(&device, 3),
+            &reboot(unknown, 3),
+            &reboot(&device, 3),
+        ),
         sim_credentials_js(),
         false,
     )
     .await;
-    assert_eq!(results.len(), 3);
-    assert_eq!(prop(&results[0], "id"), device.as_str());
-    assert_eq!(prop(&results[1], "code"), "SPARKBOT_DEVICE_NOT_FOUND");
+    assert_eq!(results.length(), 3);
+    assert_eq!(prop(&results.get(0), "id"), device.as_str());
+    assert_eq!(prop(&results.get(1), "code"), "SPARKBOT_DEVICE_NOT_FOUND");
     // The first reboot may still be in progress: a reboot or a 409, never a missing entry.
-    assert!(!results[2].is_undefined());
+    assert!(!results.get(2).is_undefined());
 
     control("POST", "/__sim/reset", None).await;
     let results = execute_items(
-        vec![reboot(unknown, 1), reboot(&device, 1)],
+        Array::of2(&reboot(unknown, 1), &reboot(&device, 1)),
         sim_credentials_js(),
         true,
     )
     .await;
-    assert_eq!(prop(&results[0], "code"), "SPARKBOT_DEVICE_NOT_FOUND");
-    assert!(results[1].is_undefined(), "not run after the failure");
+    assert_eq!(prop(&results.get(0), "code"), "SPARKBOT_DEVICE_NOT_FOUND");
+    assert!(results.get(1).is_undefined(), "not run after the failure");
 }
 
 #[wasm_bindgen_test]

@@ -71,7 +71,7 @@ export class SparkBot implements INodeType {
 			if (!hasExpression(node.parameters[name])) sameForAll.set(name, value);
 			return value;
 		};
-		const parameters: Array<IDataObject | null> = [];
+		const parameters: Array<Record<string, unknown> | null> = [];
 		const unreadable = new Map<number, NodeApiError | NodeOperationError>();
 		for (let i = 0; i < items.length; i++) {
 			try {
