@@ -2,14 +2,14 @@
 // same calls, and (when measured) the fleet runs against their ideal. Plain SVG, no dependencies.
 import { writeFileSync } from 'node:fs';
 
-const COLORS = { sparkbot: '#ff6d5a', http: '#7b8794', floor: '#2f9e62', ideal: '#c5cbd3' };
+const COLORS = { sparkbot: '#ff6d5a', http: '#7b8794', outside: '#ffb3a8', floor: '#2f9e62', ideal: '#c5cbd3' };
 
 function escape(text) {
 	return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 }
 
 /** Horizontal bars: [{ label, value, text, color }] scaled to the largest value. */
-function bars(rows, { x, y, width, barHeight = 22, gap = 10, labelWidth = 190 }) {
+function bars(rows, { x, y, width, barHeight = 22, gap = 10, labelWidth = 200 }) {
 	const max = Math.max(...rows.map((r) => r.value));
 	return rows
 		.map((row, i) => {
@@ -34,14 +34,17 @@ export function writeChart(file, results) {
 	parts.push(
 		bars(
 			[
-				{ label: 'SparkBot node', value: p.sparkbot, text: `${p.sparkbot.toFixed(2)} ms`, color: COLORS.sparkbot },
-				{ label: 'HTTP Request node', value: p.http, text: `${p.http.toFixed(2)} ms`, color: COLORS.http },
+				{ label: 'SparkBot node in n8n', value: p.sparkbot, text: `${p.sparkbot.toFixed(2)} ms`, color: COLORS.sparkbot },
+				{ label: 'HTTP Request node in n8n', value: p.http, text: `${p.http.toFixed(2)} ms`, color: COLORS.http },
+				...(p.outside === undefined
+					? []
+					: [{ label: 'SparkBot node outside n8n', value: p.outside, text: `${p.outside.toFixed(2)} ms`, color: COLORS.outside }]),
 				{ label: 'plain fetch loop (floor)', value: p.floor, text: `${p.floor.toFixed(2)} ms`, color: COLORS.floor },
 			],
 			{ x: 20, y, width },
 		),
 	);
-	y += 3 * 32 + 16;
+	y += (p.outside === undefined ? 3 : 4) * 32 + 16;
 	parts.push(
 		`<text x="20" y="${y}" font-size="12" fill="#555">n8n ${escape(results.n8n)}, Node ${escape(results.node)}, ${escape(results.machine)}; (T(1000) − T(1)) / 999, median of ${results.repeats}; simulator on loopback</text>`,
 	);

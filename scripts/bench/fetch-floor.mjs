@@ -1,7 +1,7 @@
 // The floor of the benchmark: the same reboot requests the SparkBot node makes, from a plain
 // `fetch` loop, one after another — no n8n, no wasm. Run with the Node that runs n8n.
 //
-//   node fetch-floor.mjs <baseUrl> <apiKey> <deviceIdsJsonFile> <N>[,<N>…]
+//   node fetch-floor.mjs <baseUrl> <apiKey> <idsJsonFile> <N>[,<N>…]
 // Prints one JSON line: { "<N>": milliseconds, … }.
 import { readFileSync } from 'node:fs';
 

@@ -7,7 +7,8 @@
 //   1. per item, Concurrency 1: workflows of N = 1, 100 and 1,000 items (Code node → the node
 //      under test), run with `n8n execute`; the node's own execution time from n8n's run data;
 //      per item = (T(1000) − T(1)) / 999 with T the median over the repeats; the floor is the
-//      same formula over a fetch loop in a separate process of the same Node;
+//      same formula over a fetch loop in a separate process of the same Node; and the packed node
+//      called outside n8n with a minimal context splits the rest into n8n's share and ours;
 //   2. peak memory (max RSS of the `n8n execute` process, from /usr/bin/time) at N = 1,000;
 //   3. start-up: `n8n start` until ready, with and without the package; the package's own
 //      require + `new SparkBot()` in a fresh Node, whether that compiles wasm, and what the
@@ -176,7 +177,14 @@ try {
 	const byKey = Object.fromEntries(workflows.map((w, i) => [w.key, { id: imported[i].id, node: w.node }]));
 
 	// 1 + 2: per item and memory. Variants alternate within each repeat, so drift hits all alike.
-	const times = { sparkbot: {}, http: {}, floor: {} };
+	const times = { sparkbot: {}, http: {}, floor: {}, outside: {} };
+	const nodeFile = join(userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-sparkbot', 'dist', 'nodes', 'SparkBot', 'SparkBot.node.js');
+	const loopEnv = { ...runtime.env, NODE_PATH: dirname(runtime.n8nDir) };
+	const loop = async (key, script, args) => {
+		const out = await run(runtime.nodeBin, [join(ROOT, 'scripts/bench', script), ...args, sim.baseUrl, API_KEY, idsFile, SIZES.join(',')], { env: loopEnv, timeoutMs: 5 * 60_000 });
+		if (out.code !== 0) throw new Error(`${script} failed: ${out.stderr}`);
+		for (const [n, ms] of Object.entries(JSON.parse(out.stdout.trim().split('\n').at(-1)))) (times[key][n] ??= []).push(ms);
+	};
 	const peak = { sparkbot: [], http: [] };
 	const idsFile = join(userFolder, 'device-ids.json');
 	writeFileSync(idsFile, JSON.stringify(deviceIds));
@@ -190,13 +198,12 @@ try {
 				if (n === 1000 && out.peakMb) peak[variant].push(out.peakMb);
 			}
 		}
-		const floor = await run(runtime.nodeBin, [join(ROOT, 'scripts/bench/fetch-floor.mjs'), sim.baseUrl, API_KEY, idsFile, SIZES.join(',')], { env: runtime.env, timeoutMs: 5 * 60_000 });
-		if (floor.code !== 0) throw new Error(`fetch floor failed: ${floor.stderr}`);
-		for (const [n, ms] of Object.entries(JSON.parse(floor.stdout))) (times.floor[n] ??= []).push(ms);
-		say(`  repeat ${repeat}/${REPEATS}: N=1000 SparkBot ${fmt(times.sparkbot[1000].at(-1), 0)}, HTTP Request ${fmt(times.http[1000].at(-1), 0)}, fetch ${fmt(times.floor[1000].at(-1), 0)}`);
+		await loop('floor', 'fetch-floor.mjs', []);
+		await loop('outside', 'node-outside-n8n.cjs', [nodeFile]);
+		say(`  repeat ${repeat}/${REPEATS}: N=1000 SparkBot ${fmt(times.sparkbot[1000].at(-1), 0)}, HTTP Request ${fmt(times.http[1000].at(-1), 0)}, fetch ${fmt(times.floor[1000].at(-1), 0)}, SparkBot outside n8n ${fmt(times.outside[1000].at(-1), 0)}`);
 	}
 	results.times = times;
-	results.perItemMs = { sparkbot: perItem(times.sparkbot), http: perItem(times.http), floor: perItem(times.floor) };
+	results.perItemMs = { sparkbot: perItem(times.sparkbot), http: perItem(times.http), floor: perItem(times.floor), outside: perItem(times.outside) };
 	results.peakMb = { sparkbot: peak.sparkbot.length ? median(peak.sparkbot) : null, http: peak.http.length ? median(peak.http) : null };
 
 	// 3: start-up and load.
@@ -212,11 +219,10 @@ try {
 			}
 		}
 		results.startupMs = { withPackage: median(startup.withPackage), without: median(startup.without), samples: startup };
-		const nodeFile = join(userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-sparkbot', 'dist', 'nodes', 'SparkBot', 'SparkBot.node.js');
 		const loads = [];
 		for (let repeat = 0; repeat < REPEATS; repeat++) {
 			const out = await run(runtime.nodeBin, [join(ROOT, 'scripts/bench/package-load.cjs'), nodeFile], {
-				env: { ...runtime.env, NODE_PATH: dirname(runtime.n8nDir) },
+				env: loopEnv,
 				timeoutMs: 60_000,
 			});
 			if (out.code !== 0) throw new Error(`package-load failed: ${out.stderr}`);
@@ -259,10 +265,11 @@ function report(r) {
 	say(`  SparkBot node        ${fmt(p.sparkbot)}`);
 	say(`  HTTP Request node    ${fmt(p.http)}`);
 	say(`  plain fetch (floor)  ${fmt(p.floor)}`);
+	say(`  SparkBot node outside n8n (minimal context) ${fmt(p.outside)}: n8n's share ${fmt(p.sparkbot - p.outside)}, the node's own ${fmt(p.outside - p.floor)}`);
 	say(`  SparkBot / HTTP Request = ${(p.sparkbot / p.http).toFixed(2)} (target ≤ 0.33)`);
 	say(`  SparkBot / floor        = ${(p.sparkbot / p.floor).toFixed(2)} (target ≤ 1.5)`);
 	for (const n of SIZES) {
-		say(`  N=${String(n).padEnd(5)} SparkBot ${fmt(median(r.times.sparkbot[n]), 1)}, HTTP Request ${fmt(median(r.times.http[n]), 1)}, fetch ${fmt(median(r.times.floor[n]), 1)}`);
+		say(`  N=${String(n).padEnd(5)} SparkBot ${fmt(median(r.times.sparkbot[n]), 1)}, HTTP Request ${fmt(median(r.times.http[n]), 1)}, fetch ${fmt(median(r.times.floor[n]), 1)}, outside n8n ${fmt(median(r.times.outside[n]), 1)}`);
 	}
 	if (r.peakMb.sparkbot) say(`Peak RSS of n8n execute at N=1000: SparkBot ${r.peakMb.sparkbot.toFixed(0)} MB, HTTP Request ${r.peakMb.http.toFixed(0)} MB`);
 	if (r.startupMs) {

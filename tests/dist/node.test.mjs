@@ -45,14 +45,19 @@ async function run(items, { continueOnFail = false, creds = credentials } = {}) 
 	}
 }
 
-/** Runs one item that must fail and returns the error n8n would show. */
-async function failure(item, options) {
+/** Runs items that must make the node throw, and returns the error n8n would show. */
+async function thrownBy(items, options) {
 	try {
-		await run([item], options);
+		await run(items, options);
 	} catch (error) {
 		return error;
 	}
 	assert.fail('expected the node to throw');
+}
+
+/** Runs one item that must fail and returns the error n8n would show. */
+function failure(item, options) {
+	return thrownBy([item], options);
 }
 
 function posts() {
@@ -452,12 +457,7 @@ describe('continue on fail', () => {
 
 	test('without continue-on-fail the run stops at the first failed item', async () => {
 		const items = [params('reboot', online.id), params('reset', UNKNOWN_ID), params('reboot', stopped.id, { forceReboot: true })];
-		let thrown;
-		try {
-			await run(items);
-		} catch (e) {
-			thrown = e;
-		}
+		const thrown = await thrownBy(items);
 		assert.ok(thrown instanceof NodeApiError);
 		assert.equal(thrown.context.itemIndex, 1);
 		assert.equal(posts().length, 2, 'the third item was never sent');
@@ -507,12 +507,7 @@ describe('concurrency', () => {
 		const items = numbers.slice(0, 12).map((id) => params('reboot', id, { concurrency: 4 }));
 		items[6] = params('reboot', UNKNOWN_ID, { concurrency: 4 });
 		items[9] = params('reboot', forbidden.id, { concurrency: 4 });
-		let thrown;
-		try {
-			await run(items);
-		} catch (e) {
-			thrown = e;
-		}
+		const thrown = await thrownBy(items);
 		assert.ok(thrown instanceof NodeApiError);
 		assert.equal(thrown.context.itemIndex, 6);
 		assert.ok(posts().length <= 6 + 4, `nothing started after the failure was seen (${posts().length} sent)`);
