@@ -86,7 +86,7 @@ impl Pause {
 
 /// Sends `plan` and returns the final outcome: retried (when `plan.retry` allows) while SparkBot
 /// says it did not act, within the plan's time budget, which covers every attempt and pause.
-pub async fn exchange<E: Exchange>(
+pub async fn send_with_retries<E: Exchange>(
     exchange: &E,
     plan: &RequestPlan,
     pause: &Pause,
@@ -128,7 +128,7 @@ pub async fn exchange<E: Exchange>(
 /// With `stop_on_error`, nothing is sent when any plan failed, and no request starts after an
 /// item failed; items that did not run are `None`.
 pub async fn run_batch<E: Exchange>(
-    exchange_with: &E,
+    exchange: &E,
     plans: Vec<Result<RequestPlan, Error>>,
     settings: BatchSettings,
 ) -> Vec<Option<Result<E::Object, Error>>> {
@@ -162,8 +162,8 @@ pub async fn run_batch<E: Exchange>(
             let Some((index, plan)) = queue.borrow_mut().next() else {
                 return;
             };
-            let outcome = exchange(exchange_with, &plan, &pause).await;
-            let result = action_result(exchange_with, &plan, outcome);
+            let outcome = send_with_retries(exchange, &plan, &pause).await;
+            let result = action_result(exchange, &plan, outcome);
             if result.is_err() {
                 failed.set(true);
             }

@@ -8,7 +8,7 @@ use js_sys::{Array, Object, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::batch::{exchange, run_batch, BatchSettings, Exchange, Pause};
+use crate::batch::{run_batch, send_with_retries, BatchSettings, Exchange, Pause};
 use crate::credentials::{Credentials, RawCredentials};
 use crate::devices::{is_last_page, DeviceCollector, DeviceOption, MAX_DEVICE_PAGES};
 use crate::error::{redact, Error, ErrorKind};
@@ -28,13 +28,12 @@ use crate::transport::FetchExchange;
 /// many requests are in flight at once.
 #[wasm_bindgen(js_name = executeItems)]
 pub async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bool) -> Array {
-    let items: Vec<JsValue> = items.iter().collect();
     let credentials = match decode_credentials(&credentials) {
         Ok(credentials) => credentials,
         Err(error) => return items.iter().map(|_| to_js_error(&error, None)).collect(),
     };
     let secret = Some(credentials.api_key.expose());
-    let raw: Vec<Result<RawItem, Error>> = items.iter().map(decode_item).collect();
+    let raw: Vec<Result<RawItem, Error>> = items.iter().map(|item| decode_item(&item)).collect();
     let first_options = raw
         .first()
         .and_then(|item| item.as_ref().ok()?.options.as_ref());
@@ -78,7 +77,7 @@ pub async fn load_devices(credentials: JsValue) -> Result<JsValue, JsValue> {
         let mut collector = DeviceCollector::default();
         for page in 0..MAX_DEVICE_PAGES {
             let plan = plan_device_page(page, &credentials);
-            let outcome = exchange(&fetch, &plan, &pause).await;
+            let outcome = send_with_retries(&fetch, &plan, &pause).await;
             let devices = interpret_device_page(&plan.context, outcome, &|text| fetch.parse(text))?;
             collector.add_page(&devices);
             if is_last_page(devices.len()) {

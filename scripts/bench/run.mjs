@@ -17,7 +17,7 @@
 //      10 and 50, against the ideal ceil(200 / c) × 1 s.
 // Results: a table on stdout, .artifacts/bench/results.json, and docs/benchmark.svg.
 //
-// Options: --repeats N (default 5)   --skip-fleet   --skip-startup   --quick-fleet (no c = 1,
+// Options: --repeats N (default 7)   --skip-fleet   --skip-startup   --quick-fleet (no c = 1,
 // which takes 200 s)   --out DIR
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -35,7 +35,7 @@ import { writeChart } from './chart.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values: flags } = parseArgs({
 	options: {
-		repeats: { type: 'string', default: '5' },
+		repeats: { type: 'string', default: '7' },
 		'skip-fleet': { type: 'boolean', default: false },
 		'skip-startup': { type: 'boolean', default: false },
 		'quick-fleet': { type: 'boolean', default: false },
@@ -56,6 +56,8 @@ const median = (values) => {
 	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const perItem = (times) => (median(times[1000]) - median(times[1])) / 999;
+/** A pause before each measurement, so that the previous process's shutdown does not overlap it. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000));
 const fmt = (ms, digits = 3) => `${ms.toFixed(digits)} ms`;
 
 // ─── workflows ────────────────────────────────────────────────────────────────────────────────
@@ -192,13 +194,16 @@ try {
 		for (const n of SIZES) {
 			for (const variant of ['sparkbot', 'http']) {
 				const { id, node } = byKey[`${variant}-${n}`];
+				await settle();
 				const out = await execute(runtime, userFolder, id, node);
 				if (out.items !== n) throw new Error(`${variant} × ${n}: ${out.items} items came out`);
 				(times[variant][n] ??= []).push(out.ms);
 				if (n === 1000 && out.peakMb) peak[variant].push(out.peakMb);
 			}
 		}
+		await settle();
 		await loop('floor', 'fetch-floor.mjs', []);
+		await settle();
 		await loop('outside', 'node-outside-n8n.cjs', [nodeFile]);
 		say(`  repeat ${repeat}/${REPEATS}: N=1000 SparkBot ${fmt(times.sparkbot[1000].at(-1), 0)}, HTTP Request ${fmt(times.http[1000].at(-1), 0)}, fetch ${fmt(times.floor[1000].at(-1), 0)}, SparkBot outside n8n ${fmt(times.outside[1000].at(-1), 0)}`);
 	}

@@ -22,7 +22,7 @@ import {
 	setupOwner,
 	startN8n,
 } from '../../scripts/n8n/instance.mjs';
-import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { startMockOpenAi } from './mock-openai.mjs';
 import { CREDENTIAL_TYPE, EXAMPLE_CREDENTIAL, NODE_TYPE, ROOT, packPackage, readExamples, sparkBotCredential } from './fixtures.mjs';
 
@@ -160,6 +160,8 @@ before(async () => {
 		{ deviceId: billing.id },
 		{ deviceId: DEMO_DEVICES[3].id },
 	];
+	const fleet = Array.from({ length: 12 }, (_, i) => generatedDevice(i + 1).id);
+	fleet[5] = UNKNOWN;
 	const list = {
 		options: workflow('e2e: every option', [
 			sparkBot('Reboot (defaults)', 'reboot', sales.id),
@@ -186,6 +188,10 @@ before(async () => {
 			{ 'Reboot each': [['Succeeded', 0], ['Failed', 1]] },
 		),
 		agent: agentWorkflow(openAi),
+		concurrent: workflow('e2e: Concurrency 4', [
+			items('Numbers', fleet.map((deviceId) => ({ deviceId }))),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { waitForSession: true, concurrency: 4 }, { onError: 'continueRegularOutput' }),
+		]),
 		stop: workflow('e2e: stop on error', [
 			items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: DEMO_DEVICES[3].id }]),
 			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
@@ -270,6 +276,19 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		for (const item of failed) assert.equal(typeof item.json.error, 'string');
 		assert.equal(itemsOf(result.run, 'Failed').length, 3);
 		assert.equal(itemsOf(result.run, 'Succeeded').length, 2);
+	});
+
+	test('Concurrency 4: every item answered in input order, paired, the error on its own item', async () => {
+		const result = await execute('concurrent');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const out = itemsOf(result.run, 'Reboot each');
+		assert.equal(out.length, 12);
+		out.forEach((item, i) => assert.deepEqual(item.pairedItem, { item: i }));
+		out.forEach((item, i) => {
+			if (i === 5) assert.match(item.json.error, /not found/);
+			else assert.equal(item.json.id, generatedDevice(i + 1).id, `item ${i}`);
+		});
+		assert.equal(posts().length, 12);
 	});
 
 	test('without continue-on-fail the run fails with the node\'s message and stops at that item', async () => {
