@@ -412,8 +412,8 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		// n8n appends its own "Custom API Call" (for the credential's generic auth) after ours.
 		assert.deepEqual(property('operation').options.map((o) => o.value).slice(0, 2), ['reboot', 'reset']);
 		assert.equal(property('device').typeOptions.loadOptionsMethod, 'getDevices');
-		assert.deepEqual(property('options', 'reboot').options.map((o) => o.name), ['forceReboot', 'forceSync', 'timeout', 'waitForSession']);
-		assert.deepEqual(property('options', 'reset').options.map((o) => o.name), ['deleteAllData', 'emptyQueue', 'timeout', 'waitForSession']);
+		assert.deepEqual(property('options', 'reboot').options.map((o) => o.name), ['concurrency', 'forceReboot', 'forceSync', 'retry', 'timeout', 'waitForSession']);
+		assert.deepEqual(property('options', 'reset').options.map((o) => o.name), ['concurrency', 'deleteAllData', 'emptyQueue', 'retry', 'timeout', 'waitForSession']);
 	});
 
 	test('n8n generates the SparkBot Tool node type for AI Agents (usableAsTool)', async () => {
