@@ -58,6 +58,8 @@ log('› wasm-bindgen --target web');
 rmSync(glue, { recursive: true, force: true });
 run('wasm-bindgen', [
 	'--target', 'web',
+	// `__wbg_reset_state()`: a fresh instance of the module after a trap (see wasm.ts).
+	'--experimental-reset-state-function',
 	'--out-dir', glue,
 	join(root, 'target', 'wasm32-unknown-unknown', 'release', `${crateName}.wasm`),
 ]);
@@ -98,6 +100,9 @@ await build({
 		// side can reach nothing else through it (and the package uses no restricted global).
 		globalThis: 'wasmGlobalScope',
 		global: 'undefined',
+		// The glue schedules every poll of a Rust future with queueMicrotask: through a wrapper that
+		// reports a task that throws (a trap) instead of leaving it uncaught (wasm-global-scope.ts).
+		queueMicrotask: 'wasmQueueMicrotask',
 	},
 	inject: [join(root, 'pkg-template/nodes/SparkBot/wasm-global-scope.ts')],
 	// The glue's only console calls warn about deprecated init() parameters, which we never pass.

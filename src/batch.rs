@@ -37,6 +37,26 @@ pub trait Exchange {
     fn parse(&self, text: &str) -> Result<Value, String>;
     /// Parses a success body once, into the caller's form, and says what kind of value it is.
     fn parse_body(&self, text: &str) -> Result<(JsonType, Self::Object), String>;
+    /// Whether the execution was cancelled: nothing more may be sent.
+    fn cancelled(&self) -> bool;
+}
+
+/// The final outcome of one request, and how many attempts it took.
+#[derive(Debug)]
+pub struct Sent {
+    /// The last attempt's outcome.
+    pub outcome: Result<HttpReply, TransportFailure>,
+    /// Requests made, the first one included (0 when none could be made).
+    pub attempts: u32,
+}
+
+/// One item's result and the number of requests it took (0 when nothing was sent).
+#[derive(Debug)]
+pub struct ItemResult<T> {
+    /// The response object, or the error.
+    pub result: Result<T, Error>,
+    /// Requests made for the item.
+    pub attempts: u32,
 }
 
 /// Interprets the final outcome of a reboot or reset: the response object, or the error.
@@ -68,7 +88,7 @@ pub struct Pause {
 
 impl Pause {
     async fn wait_out<E: Exchange>(&self, exchange: &E) {
-        loop {
+        while !exchange.cancelled() {
             let left = self.until_ms.get() - exchange.now_ms();
             if left <= 0.0 {
                 return;
@@ -85,12 +105,13 @@ impl Pause {
 }
 
 /// Sends `plan` and returns the final outcome: retried (when `plan.retry` allows) while SparkBot
-/// says it did not act, within the plan's time budget, which covers every attempt and pause.
+/// says it did not act or the connection could not be made, within the plan's time budget,
+/// which covers every attempt and pause. A cancelled execution sends nothing more.
 pub async fn send_with_retries<E: Exchange>(
     exchange: &E,
     plan: &RequestPlan,
     pause: &Pause,
-) -> Result<HttpReply, TransportFailure> {
+) -> Sent {
     let started = exchange.now_ms();
     let deadline = started + f64::from(plan.timeout_ms);
     let elapsed = |now: f64| (now - started).max(0.0) as u64;
@@ -98,10 +119,20 @@ pub async fn send_with_retries<E: Exchange>(
     loop {
         pause.wait_out(exchange).await;
         let now = exchange.now_ms();
-        if deadline - now < 1.0 {
-            return Err(TransportFailure::TimedOut {
+        let stop = if exchange.cancelled() {
+            Some(TransportFailure::Cancelled)
+        } else if deadline - now < 1.0 {
+            Some(TransportFailure::TimedOut {
                 elapsed_ms: elapsed(now),
-            });
+            })
+        } else {
+            None
+        };
+        if let Some(failure) = stop {
+            return Sent {
+                outcome: Err(failure),
+                attempts,
+            };
         }
         attempts += 1;
         let outcome = match exchange.send(plan, (deadline - now) as u32).await {
@@ -111,7 +142,8 @@ pub async fn send_with_retries<E: Exchange>(
             other => other,
         };
         if plan.retry {
-            if let Some(delay) = retry_delay_ms(&outcome, attempts, exchange.random()) {
+            let delay = retry_delay_ms(plan.method, &outcome, attempts, exchange.random());
+            if let Some(delay) = delay {
                 let resume = exchange.now_ms() + delay as f64;
                 if resume < deadline {
                     pause.extend_to(resume);
@@ -119,27 +151,31 @@ pub async fn send_with_retries<E: Exchange>(
                 }
             }
         }
-        return outcome;
+        return Sent { outcome, attempts };
     }
 }
 
 /// Runs one reboot/reset per planned item and returns each item's result in input order: the
 /// response object, or the error. An item whose plan failed keeps its error and sends nothing.
 /// With `stop_on_error`, nothing is sent when any plan failed, and no request starts after an
-/// item failed; items that did not run are `None`.
+/// item failed; items that did not run are `None`. Once the execution is cancelled no request
+/// starts, and every item not yet done ends as [`Error::Cancelled`].
 pub async fn run_batch<E: Exchange>(
     exchange: &E,
     plans: Vec<Result<RequestPlan, Error>>,
     settings: BatchSettings,
-) -> Vec<Option<Result<E::Object, Error>>> {
-    let mut results: Vec<Option<Result<E::Object, Error>>> = plans.iter().map(|_| None).collect();
+) -> Vec<Option<ItemResult<E::Object>>> {
+    let mut results: Vec<Option<ItemResult<E::Object>>> = plans.iter().map(|_| None).collect();
     let mut runnable = Vec::with_capacity(plans.len());
     for (index, plan) in plans.into_iter().enumerate() {
         match plan {
             Ok(plan) => runnable.push((index, plan)),
             Err(error) => {
                 if let Some(slot) = results.get_mut(index) {
-                    *slot = Some(Err(error));
+                    *slot = Some(ItemResult {
+                        result: Err(error),
+                        attempts: 0,
+                    });
                 }
                 if settings.stop_on_error {
                     return results;
@@ -162,13 +198,16 @@ pub async fn run_batch<E: Exchange>(
             let Some((index, plan)) = queue.borrow_mut().next() else {
                 return;
             };
-            let outcome = send_with_retries(exchange, &plan, &pause).await;
-            let result = action_result(exchange, &plan, outcome);
+            let sent = send_with_retries(exchange, &plan, &pause).await;
+            let result = action_result(exchange, &plan, sent.outcome);
             if result.is_err() {
                 failed.set(true);
             }
             if let Some(slot) = results.borrow_mut().get_mut(index) {
-                *slot = Some(result);
+                *slot = Some(ItemResult {
+                    result,
+                    attempts: sent.attempts,
+                });
             }
         }
     };
@@ -245,7 +284,8 @@ mod tests {
         }
     }
 
-    /// The status SparkBot answers for a URL on its n-th attempt (0-based).
+    /// The status SparkBot answers for a URL on its n-th attempt (0-based); `0` stands for a
+    /// refused connection, `1` for a connection reset after the request was sent.
     type Script = Box<dyn Fn(&str, usize) -> u16>;
 
     /// A scripted SparkBot on a virtual clock: each request takes 10 ms; `script` answers by URL.
@@ -255,6 +295,8 @@ mod tests {
         most_in_flight: Cell<usize>,
         sent: RefCell<Vec<(String, f64)>>,
         script: Script,
+        /// The execution is cancelled once this many requests were sent.
+        cancel_after: Cell<Option<usize>>,
     }
 
     impl Fake {
@@ -265,6 +307,7 @@ mod tests {
                 most_in_flight: Cell::new(0),
                 sent: RefCell::new(Vec::new()),
                 script: Box::new(script),
+                cancel_after: Cell::new(None),
             }
         }
         fn sent_urls(&self) -> Vec<String> {
@@ -300,6 +343,18 @@ mod tests {
             self.in_flight.set(self.in_flight.get() - 1);
             self.clock.set(self.clock.get() + 10.0);
             let status = (self.script)(&plan.url, attempt);
+            if status < 2 {
+                let code = if status == 0 {
+                    "ECONNREFUSED"
+                } else {
+                    "ECONNRESET"
+                };
+                return Err(TransportFailure::Network {
+                    code: Some(code.into()),
+                    detail: String::new(),
+                    during_body: false,
+                });
+            }
             Ok(HttpReply {
                 status,
                 content_type: Some("application/json".into()),
@@ -326,6 +381,11 @@ mod tests {
         fn parse_body(&self, text: &str) -> Result<(JsonType, Value), String> {
             self.parse(text).map(|value| (JsonType::of(&value), value))
         }
+        fn cancelled(&self) -> bool {
+            self.cancel_after
+                .get()
+                .is_some_and(|n| self.sent.borrow().len() >= n)
+        }
     }
 
     fn plan(n: usize) -> RequestPlan {
@@ -335,6 +395,7 @@ mod tests {
             body: Some("{}".into()),
             timeout_ms: 30_000,
             retry: true,
+            report_attempts: false,
             context: RequestContext {
                 device: Some(format!("d{n}")),
                 ..RequestContext::default()
@@ -353,11 +414,11 @@ mod tests {
         }
     }
 
-    fn statuses(results: &[Option<Result<Value, Error>>]) -> Vec<Option<u16>> {
+    fn statuses(results: &[Option<ItemResult<Value>>]) -> Vec<Option<u16>> {
         results
             .iter()
             .map(|r| {
-                r.as_ref().map(|r| match r {
+                r.as_ref().map(|r| match &r.result {
                     Ok(_) => 200,
                     Err(e) => e.http_code().unwrap_or(0),
                 })
@@ -365,12 +426,20 @@ mod tests {
             .collect()
     }
 
+    fn attempts(results: &[Option<ItemResult<Value>>]) -> Vec<u32> {
+        results.iter().flatten().map(|r| r.attempts).collect()
+    }
+
     #[test]
     fn results_stay_in_input_order_and_concurrency_is_bounded() {
         for concurrency in [1, 3, 50] {
             let fake = Fake::new(|_, _| 200);
             let results = block_on(run_batch(&fake, plans(10), settings(concurrency, false)));
-            let bodies: Vec<Value> = results.into_iter().flatten().flatten().collect();
+            let bodies: Vec<Value> = results
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.result.ok())
+                .collect();
             let expected: Vec<Value> = (0..10)
                 .map(|i| serde_json::json!({ "url": format!("u{i}") }))
                 .collect();
@@ -392,6 +461,7 @@ mod tests {
             statuses(&results),
             [Some(0), Some(200), Some(404), Some(200)]
         );
+        assert_eq!(attempts(&results), [0, 1, 1, 1]);
         assert_eq!(fake.sent_urls(), ["u0", "u1", "u2"]);
     }
 
@@ -428,6 +498,7 @@ mod tests {
         });
         let results = block_on(run_batch(&fake, plans(3), settings(2, true)));
         assert_eq!(statuses(&results), [Some(200), Some(200), Some(200)]);
+        assert_eq!(attempts(&results), [2, 1, 1]);
         let sent = fake.sent.borrow().clone();
         assert_eq!(sent.len(), 4, "u0 twice: {sent:?}");
         let (_, limited_at) = sent[0];
@@ -445,6 +516,7 @@ mod tests {
         let results = block_on(run_batch(&fake, plans(1), settings(1, false)));
         assert_eq!(statuses(&results), [Some(429)]);
         assert_eq!(fake.sent_urls().len(), 3);
+        assert_eq!(attempts(&results), [3]);
 
         let fake = Fake::new(|_, _| 429);
         let mut no_retry = plan(0);
@@ -462,5 +534,41 @@ mod tests {
         let results = block_on(run_batch(&fake, vec![Ok(short)], settings(1, false)));
         assert_eq!(statuses(&results), [Some(429)]);
         assert_eq!(fake.sent_urls().len(), 1);
+    }
+
+    #[test]
+    fn a_refused_connection_is_retried_but_a_reset_one_is_not() {
+        let fake = Fake::new(|url, attempt| match (url, attempt) {
+            ("u0", 0) => 0,
+            ("u1", _) => 1,
+            _ => 200,
+        });
+        let results = block_on(run_batch(&fake, plans(2), settings(1, false)));
+        assert_eq!(statuses(&results), [Some(200), Some(0)]);
+        assert_eq!(attempts(&results), [2, 1]);
+        assert_eq!(fake.sent_urls(), ["u0", "u0", "u1"]);
+    }
+
+    #[test]
+    fn after_cancellation_nothing_is_sent_and_every_item_says_so() {
+        let fake = Fake::new(|_, _| 200);
+        fake.cancel_after.set(Some(2));
+        let results = block_on(run_batch(&fake, plans(5), settings(1, false)));
+        let codes: Vec<&str> = results
+            .iter()
+            .flatten()
+            .map(|r| r.result.as_ref().err().map_or("ok", Error::code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "ok",
+                "ok",
+                "SPARKBOT_CANCELLED",
+                "SPARKBOT_CANCELLED",
+                "SPARKBOT_CANCELLED"
+            ]
+        );
+        assert_eq!(fake.sent_urls().len(), 2);
     }
 }

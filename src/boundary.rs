@@ -4,44 +4,76 @@
 //! transport), encode the result — and turns every [`Error`] into a JS `Error` in exactly one
 //! function, `to_js_error`, which also removes the API key from everything it lets through.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
 
-use crate::batch::{run_batch, send_with_retries, BatchSettings, Exchange, Pause};
+use crate::batch::{run_batch, send_with_retries, BatchSettings, Exchange, ItemResult, Pause};
 use crate::credentials::{Credentials, RawCredentials};
 use crate::devices::{is_last_page, DeviceCollector, DeviceOption, MAX_DEVICE_PAGES};
 use crate::error::{redact, Error, ErrorKind};
 use crate::js::to_json;
-use crate::plan::{parse_concurrency, plan_device_page, plan_item, RawItem, DEVICE_FIELD};
+use crate::plan::{
+    parse_concurrency, plan_device_page, plan_item, RawItem, RequestPlan, DEVICE_FIELD,
+};
 use crate::response::interpret_device_page;
 use crate::transport::FetchExchange;
+
+/// Most items one execution may hand over; more would only exhaust the module's memory.
+pub const MAX_ITEMS: u32 = 100_000;
 
 /// Runs the reboot or reset of every item of a node execution, in one call.
 ///
 /// `items` holds each item's parameters as read with `getNodeParameter` (`{ resource,
-/// operation, device, options }`), `credentials` is `{ apiKey, baseUrl }`. Resolves to one entry
-/// per item, in input order: the response object, unchanged; or an `Error` carrying `code`,
-/// `kind` (`"operation"` or `"api"`), `httpCode` and `description`; or `undefined` for an item
-/// that was not run because `stopOnError` was set and an earlier item failed. Every item is
-/// planned (validated) before anything is sent; the first item's Concurrency option sets how
-/// many requests are in flight at once.
+/// operation, device, options }`), `credentials` is `{ apiKey, baseUrl, allowInsecureHttp }`,
+/// `cancel` n8n's cancel signal of the execution (or `undefined`). Returns a promise of one entry
+/// per item, in input order: the response object, unchanged (with `attempts` when the item's
+/// Include Attempt Count option is on); or an `Error` carrying `code`, `kind` (`"operation"` or
+/// `"api"`), `httpCode`, `description` and `attempts`; or `undefined` for an item that was not run
+/// because `stopOnError` was set and an earlier item failed. Every item is read and planned
+/// (validated) at once, before anything is sent; the first item's Concurrency option sets how
+/// many requests are in flight at once. Throws only when `items` is not a list of at most
+/// [`MAX_ITEMS`].
 #[wasm_bindgen(js_name = executeItems)]
-pub async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bool) -> Array {
+pub fn execute_items(
+    items: JsValue,
+    credentials: JsValue,
+    stop_on_error: bool,
+    cancel: JsValue,
+) -> Result<Promise, JsValue> {
+    let items: Array = match items.dyn_into::<Array>() {
+        Ok(items) if items.length() <= MAX_ITEMS => items,
+        _ => {
+            let error = Error::invalid_parameter(
+                "Items",
+                format!("must be a list of at most {MAX_ITEMS} items' parameters"),
+            );
+            return Err(to_js_error(&error, None, 0));
+        }
+    };
+    let count = items.length() as usize;
+    let all_failed = |error: &Error, secret: Option<&str>| {
+        let errors: Array = (0..count).map(|_| to_js_error(error, secret, 0)).collect();
+        Ok(Promise::resolve(&JsValue::from(errors)))
+    };
     let credentials = match decode_credentials(&credentials) {
         Ok(credentials) => credentials,
-        Err(error) => return items.iter().map(|_| to_js_error(&error, None)).collect(),
+        Err(error) => return all_failed(&error, None),
     };
-    let secret = Some(credentials.api_key.expose());
-    let raw: Vec<Result<RawItem, Error>> = items.iter().map(|item| decode_item(&item)).collect();
+    let raw: Vec<Result<RawItem, Error>> = (0..items.length())
+        .map(|index| decode_item(&Reflect::get_u32(&items, index).unwrap_or_default()))
+        .collect();
     let first_options = raw
         .first()
         .and_then(|item| item.as_ref().ok()?.options.as_ref());
     let concurrency = match parse_concurrency(first_options) {
         Ok(concurrency) => concurrency,
-        Err(error) => return items.iter().map(|_| to_js_error(&error, secret)).collect(),
+        Err(error) => return all_failed(&error, Some(credentials.api_key.expose())),
     };
-    let plans = raw
+    let plans: Vec<Result<RequestPlan, Error>> = raw
         .into_iter()
         .map(|item| plan_item(&item?, &credentials))
         .collect();
@@ -50,35 +82,61 @@ pub async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bo
         stop_on_error,
     };
     let exchange = FetchExchange {
-        api_key: &credentials.api_key,
+        api_key: credentials.api_key,
+        cancel: cancel.dyn_into::<AbortSignal>().ok(),
     };
-    run_batch(&exchange, plans, settings)
-        .await
-        .into_iter()
-        .map(|result| match result {
-            None => JsValue::UNDEFINED,
-            Some(Ok(object)) => object,
-            Some(Err(error)) => to_js_error(&error, secret),
-        })
-        .collect()
+    Ok(future_to_promise(async move {
+        let secret = Some(exchange.api_key.expose());
+        let reports: Vec<bool> = plans
+            .iter()
+            .map(|plan| plan.as_ref().is_ok_and(|plan| plan.report_attempts))
+            .collect();
+        let results = run_batch(&exchange, plans, settings).await;
+        Ok(results
+            .into_iter()
+            .zip(reports)
+            .map(|(item, report)| match item {
+                None => JsValue::UNDEFINED,
+                Some(ItemResult {
+                    result: Ok(object),
+                    attempts,
+                }) => {
+                    if report {
+                        // The output is a fresh object from JSON.parse: setting a field cannot fail.
+                        let _ = Reflect::set(&object, &"attempts".into(), &attempts.into());
+                    }
+                    object
+                }
+                Some(ItemResult {
+                    result: Err(error),
+                    attempts,
+                }) => to_js_error(&error, secret, attempts),
+            })
+            .collect::<Array>()
+            .into())
+    }))
 }
 
 /// Lists every device of the account (all pages) as n8n dropdown options
 /// (`{ name, value, description }`), for the `getDevices` load-options method.
 #[wasm_bindgen(js_name = loadDevices)]
 pub async fn load_devices(credentials: JsValue) -> Result<JsValue, JsValue> {
-    let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None))?;
+    let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
+    let fetch = FetchExchange {
+        api_key: credentials.api_key.clone(),
+        cancel: None,
+    };
     let secret = Some(credentials.api_key.expose());
+    let mut attempts = 0;
     let run = async {
-        let fetch = FetchExchange {
-            api_key: &credentials.api_key,
-        };
         let pause = Pause::default();
         let mut collector = DeviceCollector::default();
         for page in 0..MAX_DEVICE_PAGES {
             let plan = plan_device_page(page, &credentials);
-            let outcome = send_with_retries(&fetch, &plan, &pause).await;
-            let devices = interpret_device_page(&plan.context, outcome, &|text| fetch.parse(text))?;
+            let sent = send_with_retries(&fetch, &plan, &pause).await;
+            attempts = sent.attempts;
+            let devices =
+                interpret_device_page(&plan.context, sent.outcome, &|text| fetch.parse(text))?;
             collector.add_page(&devices);
             if is_last_page(devices.len()) {
                 break;
@@ -86,7 +144,8 @@ pub async fn load_devices(credentials: JsValue) -> Result<JsValue, JsValue> {
         }
         Ok(options_to_js(collector.into_options()))
     };
-    run.await.map_err(|e| to_js_error(&e, secret))
+    let result = run.await;
+    result.map_err(|e| to_js_error(&e, secret, attempts))
 }
 
 /// Dropdown options as the plain objects n8n expects: `[{ name, value, description }]`. Built
@@ -150,17 +209,29 @@ fn decode_credentials(credentials: &JsValue) -> Result<Credentials, Error> {
     Credentials::validate(&RawCredentials {
         api_key: read("apiKey", "API Key")?,
         base_url: read("baseUrl", "Base URL")?,
+        allow_insecure_http: read("allowInsecureHttp", "Allow Insecure HTTP")?,
     })
 }
 
 /// The one conversion of an [`Error`] into a JS `Error`: `message`, `description`, `code`,
-/// `kind` and `httpCode`, with the API key removed from every string.
-fn to_js_error(error: &Error, secret: Option<&str>) -> JsValue {
+/// `kind`, `httpCode` and `attempts` (requests made), with the API key removed from every
+/// string. The message says how many attempts were made when there were several; the
+/// description always does once a request was made.
+fn to_js_error(error: &Error, secret: Option<&str>, attempts: u32) -> JsValue {
     let clean = |text: String| match secret {
         Some(secret) => redact(&text, secret),
         None => text,
     };
-    let js_error = js_sys::Error::new(&clean(error.message()));
+    let mut message = error.message();
+    let mut description = error.description();
+    if attempts > 1 {
+        message.push_str(&format!(" (after {attempts} attempts)"));
+    }
+    if attempts > 0 {
+        let plural = if attempts == 1 { "" } else { "s" };
+        description.push_str(&format!(" {attempts} request{plural} made."));
+    }
+    let js_error = js_sys::Error::new(&clean(message));
     let kind = match error.kind() {
         ErrorKind::Operation => "operation",
         ErrorKind::Api => "api",
@@ -170,10 +241,8 @@ fn to_js_error(error: &Error, secret: Option<&str>) -> JsValue {
         ("code", JsValue::from_str(error.code())),
         ("kind", JsValue::from_str(kind)),
         ("httpCode", http_code),
-        (
-            "description",
-            JsValue::from_str(&clean(error.description())),
-        ),
+        ("attempts", JsValue::from(attempts)),
+        ("description", JsValue::from_str(&clean(description))),
     ] {
         // Setting a property on a fresh Error object cannot fail.
         let _ = Reflect::set(&js_error, &JsValue::from_str(key), &value);

@@ -2,18 +2,21 @@
 
 use std::fmt;
 
-use crate::error::Error;
+use crate::error::{find_text, Error};
 
 /// Base URL used when the credential leaves it empty.
 pub const DEFAULT_BASE_URL: &str = "https://api.sparkbot.io/v1";
 
-/// The credential as n8n hands it over (`apiKey`, `baseUrl`), before validation.
+/// The credential as n8n hands it over (`apiKey`, `baseUrl`, `allowInsecureHttp`), before
+/// validation.
 #[derive(Debug, Default)]
 pub struct RawCredentials {
     /// The API key, possibly with stray white space from copy and paste.
     pub api_key: Option<serde_json::Value>,
     /// The base URL, possibly with trailing slashes.
     pub base_url: Option<serde_json::Value>,
+    /// The Allow Insecure HTTP switch: plain `http://` to a host other than this machine.
+    pub allow_insecure_http: Option<serde_json::Value>,
 }
 
 /// An API key. Its `Debug` output never shows the key.
@@ -40,6 +43,22 @@ pub struct BaseUrl {
     host: String,
 }
 
+/// Whether `authority` (`host[:port]`) names this machine: `localhost`, `127.x.x.x` or `[::1]`.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let octets: Vec<&str> = host.split('.').collect();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || (octets.len() == 4
+            && octets.first() == Some(&"127")
+            && octets.iter().all(|o| o.parse::<u8>().is_ok()))
+}
+
 impl BaseUrl {
     /// Validates a base URL: `http` or `https`, a host, no query or fragment, no white space.
     /// Trailing slashes are dropped so that paths never contain `//`.
@@ -55,11 +74,13 @@ impl BaseUrl {
         if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("must not contain spaces or control characters".into()));
         }
-        let (scheme, rest) = trimmed.split_once("://").ok_or_else(|| {
-            bad(format!(
-                "\"{trimmed}\" is not a URL; expected e.g. {DEFAULT_BASE_URL}"
-            ))
-        })?;
+        let (scheme, rest) = find_text(trimmed, "://")
+            .and_then(|at| Some((trimmed.get(..at)?, trimmed.get(at + 3..)?)))
+            .ok_or_else(|| {
+                bad(format!(
+                    "\"{trimmed}\" is not a URL; expected e.g. {DEFAULT_BASE_URL}"
+                ))
+            })?;
         if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
             return Err(bad(format!(
                 "must start with https:// (or http:// for a local simulator), not {scheme}://"
@@ -114,6 +135,12 @@ impl BaseUrl {
         &self.host
     }
 
+    /// Whether requests would carry the API key unencrypted to another machine: `http://` to a
+    /// host that is not a loopback address.
+    pub fn is_insecure_remote(&self) -> bool {
+        self.url.starts_with("http:") && !is_loopback(&self.host)
+    }
+
     /// Joins a path that starts with `/`.
     pub fn join(&self, path: &str) -> String {
         format!("{}{}", self.url, path)
@@ -166,6 +193,25 @@ impl Credentials {
                 })
             }
         };
+        let allow_insecure_http = match &raw.allow_insecure_http {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(flag)) => *flag,
+            Some(_) => {
+                return Err(Error::InvalidCredential {
+                    field: "Allow Insecure HTTP",
+                    problem: "must be true or false".into(),
+                })
+            }
+        };
+        if base_url.is_insecure_remote() && !allow_insecure_http {
+            return Err(Error::InvalidCredential {
+                field: "Base URL",
+                problem: format!(
+                    "http://{} would send the API key unencrypted; use https://, or turn on Allow Insecure HTTP if this host is on a network you trust (plain http:// is allowed without it only to this machine: localhost, 127.0.0.1, [::1])",
+                    base_url.host()
+                ),
+            });
+        }
         Ok(Credentials {
             api_key: ApiKey(api_key.to_string()),
             base_url,
@@ -182,6 +228,42 @@ mod tests {
         RawCredentials {
             api_key: Some(key),
             base_url: Some(url),
+            allow_insecure_http: None,
+        }
+    }
+
+    #[test]
+    fn plain_http_is_refused_to_other_machines_unless_allowed() {
+        for url in [
+            "http://127.0.0.1:8787/v1",
+            "http://127.1.2.3/v1",
+            "http://localhost:8787/v1",
+            "HTTP://LOCALHOST/v1",
+            "http://[::1]:8787/v1",
+            "https://api.example.com/v1",
+        ] {
+            assert!(
+                Credentials::validate(&raw(json!("k"), json!(url))).is_ok(),
+                "{url}"
+            );
+        }
+        for url in [
+            "http://api.sparkbot.io/v1",
+            "http://10.0.0.5:8080/v1",
+            "http://127.0.0.1.evil.example/v1",
+            "http://localhost.evil.example/v1",
+            "http://[::2]/v1",
+            "http://1270.0.0.1/v1",
+        ] {
+            let err = Credentials::validate(&raw(json!("k"), json!(url))).unwrap_err();
+            let message = err.message();
+            assert!(
+                message.contains("Base URL") && message.contains("Allow Insecure HTTP"),
+                "{url}: {message}"
+            );
+            let mut allowed = raw(json!("k"), json!(url));
+            allowed.allow_insecure_http = Some(json!(true));
+            assert!(Credentials::validate(&allowed).is_ok(), "{url}");
         }
     }
 

@@ -8,8 +8,8 @@
 use serde_json::{json, Value};
 
 use crate::operation::{
-    BooleanOption, Operation, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
-    MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
+    BooleanOption, Operation, ATTEMPTS_OPTION, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS,
+    MAX_CONCURRENCY, MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
 };
 use crate::plan::RESOURCE;
 use crate::retry::MAX_ATTEMPTS;
@@ -77,7 +77,7 @@ pub fn node_description() -> Value {
 }
 
 /// The `options` collection of one operation: its booleans, then the settings both operations
-/// share (Concurrency, Retry, Timeout), sorted by display name.
+/// share (Concurrency, Include Attempt Count, Retry, Timeout), sorted by display name.
 fn options_collection(op: Operation) -> Value {
     let mut options: Vec<(&str, Value)> = op
         .options()
@@ -85,6 +85,7 @@ fn options_collection(op: Operation) -> Value {
         .map(|option| (option.display_name, boolean_option(option)))
         .collect();
     options.push(("Concurrency", concurrency_option()));
+    options.push(("Include Attempt Count", attempts_option()));
     options.push(("Retry", retry_option()));
     options.push(("Timeout", timeout_option(op)));
     options.sort_by(|a, b| a.0.cmp(b.0));
@@ -122,6 +123,16 @@ fn concurrency_option() -> Value {
     })
 }
 
+fn attempts_option() -> Value {
+    json!({
+        "displayName": "Include Attempt Count",
+        "name": ATTEMPTS_OPTION,
+        "type": "boolean",
+        "default": false,
+        "description": "Whether to add an attempts field to each output item: how many requests it took, retries included",
+    })
+}
+
 fn retry_option() -> Value {
     json!({
         "displayName": "Retry",
@@ -129,7 +140,7 @@ fn retry_option() -> Value {
         "type": "boolean",
         "default": true,
         "description": format!(
-            "Whether to try again, up to {MAX_ATTEMPTS} attempts within the timeout, when SparkBot answers that it did not act (429 rate limited, 503 unavailable). Every item then waits as long as SparkBot asks. Other failures are never retried, so a reboot or reset is not sent twice.",
+            "Whether to try again, up to {MAX_ATTEMPTS} attempts within the timeout, when SparkBot answers that it did not act (429 rate limited, 503 unavailable) or the connection could not be made. Every item then waits as long as SparkBot asks. A request that may have reached SparkBot is never repeated, so a reboot or reset is not sent twice.",
         ),
     })
 }
@@ -198,6 +209,7 @@ mod tests {
                 "concurrency",
                 "deleteAllData",
                 "emptyQueue",
+                "includeAttempts",
                 "retry",
                 "timeout",
                 "waitForSession"

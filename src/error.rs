@@ -117,11 +117,14 @@ pub enum Error {
         /// The low-level error as reported by the runtime, for the description.
         detail: Option<String>,
     },
-    /// A `2xx` answer whose body is not what the contract promises.
+    /// A `2xx` answer whose body is not what the contract promises, or an answer too large to
+    /// read.
     InvalidResponse {
         /// What was wrong with it.
         problem: String,
     },
+    /// The execution was stopped in n8n while the item's request was pending or in flight.
+    Cancelled,
 }
 
 impl Error {
@@ -156,13 +159,14 @@ impl Error {
             Error::Service { .. } => "SPARKBOT_SERVICE_ERROR",
             Error::Network { .. } => "SPARKBOT_NETWORK_ERROR",
             Error::InvalidResponse { .. } => "SPARKBOT_INVALID_RESPONSE",
+            Error::Cancelled => "SPARKBOT_CANCELLED",
         }
     }
 
     /// Whether this is an input problem or an API problem.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidParameter { .. } | Error::InvalidCredential { .. } => {
+            Error::InvalidParameter { .. } | Error::InvalidCredential { .. } | Error::Cancelled => {
                 ErrorKind::Operation
             }
             _ => ErrorKind::Api,
@@ -251,6 +255,7 @@ impl Error {
             Error::InvalidResponse { problem } => {
                 format!("Invalid response from the SparkBot API: {problem}")
             }
+            Error::Cancelled => "The execution was cancelled before SparkBot answered".to_string(),
         }
     }
 
@@ -342,6 +347,10 @@ impl Error {
                 "The answer was not the JSON object the SparkBot API promises. Check that the Base URL of the credential points at the SparkBot API (for example https://api.sparkbot.io/v1)."
                     .to_string()
             }
+            Error::Cancelled => {
+                "The execution was stopped, so the request was aborted (or never sent). A reboot or reset that had already reached SparkBot may still be carried out: check the number's session before running it again."
+                    .to_string()
+            }
         }
     }
 }
@@ -366,10 +375,28 @@ impl std::error::Error for Error {}
 /// Used on every string that crosses to JS, so that a service or runtime that echoes the API key
 /// cannot leak it into n8n's output, errors or logs.
 pub fn redact(text: &str, secret: &str) -> String {
-    if secret.is_empty() || !text.contains(secret) {
-        return text.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find_text(rest, secret) {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        out.push_str("***");
+        rest = rest.get(at + secret.len()..).unwrap_or_default();
     }
-    text.replace(secret, "***")
+    out.push_str(rest);
+    out
+}
+
+/// Where `needle` (not empty) first occurs in `haystack`, as a byte offset. A plain byte search:
+/// the module has no use for the two-way searcher behind `str::find(&str)`, which is bigger
+/// than everything that calls it.
+pub fn find_text(haystack: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window == needle.as_bytes())
 }
 
 /// Makes untrusted text (a service message, a runtime error) safe to show: control characters
@@ -405,7 +432,10 @@ mod tests {
     #[test]
     fn redact_removes_every_occurrence() {
         assert_eq!(redact("key abc and abc", "abc"), "key *** and ***");
+        assert_eq!(redact("abcabc", "abc"), "******");
         assert_eq!(redact("nothing", ""), "nothing");
+        assert_eq!(redact("é key é", "key"), "é *** é");
+        assert_eq!(find_text("ab", "abc"), None);
     }
 
     #[test]

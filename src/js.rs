@@ -5,14 +5,30 @@
 //! formatting its errors use) cost 25 KB of the module, serde-wasm-bindgen's generic
 //! `Deserializer` 8 KB.
 
-use js_sys::{Array, Object, JSON};
+use js_sys::{Array, JsString, Reflect, JSON};
 use serde_json::Value;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::response::JsonType;
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.entries`, whose getters and proxy traps may throw: caught, never unwound through
+    /// the module.
+    #[wasm_bindgen(js_namespace = Object, js_name = entries, catch)]
+    fn entries(object: &JsValue) -> Result<Array, JsValue>;
+}
+
+/// Longest text read from a parameter, in UTF-16 units; longer ones are refused unread.
+const MAX_TEXT_LEN: u32 = 1 << 20;
+/// Most elements (or properties) of one list (or object) read from a parameter.
+const MAX_ELEMENTS: u32 = 10_000;
+
 /// A JS value as JSON: what `JSON.stringify` would keep. Refuses functions, symbols, `BigInt`s,
-/// non-finite numbers and values nested more than 32 levels, with the problem as text.
+/// non-finite numbers, values nested more than 32 levels, texts longer than 2^20 characters and
+/// lists or objects of more than 10,000 entries, with the problem as text. Getters and proxies
+/// that throw are reported, never propagated.
 pub fn to_json(value: &JsValue) -> Result<Value, String> {
     walk(value, 0)
 }
@@ -55,19 +71,38 @@ fn walk(value: &JsValue, depth: usize) -> Result<Value, String> {
     if let Some(flag) = value.as_bool() {
         return Ok(Value::Bool(flag));
     }
-    if let Some(text) = value.as_string() {
-        return Ok(Value::String(text));
+    if let Some(text) = value.dyn_ref::<JsString>() {
+        if text.length() > MAX_TEXT_LEN {
+            return Err(format!("is longer than {MAX_TEXT_LEN} characters"));
+        }
+        return Ok(Value::String(text.into()));
     }
     if let Some(number) = value.as_f64() {
         return json_number(number).ok_or_else(|| "is not a finite number".to_string());
     }
+    let too_many = || format!("has more than {MAX_ELEMENTS} entries");
+    let unreadable = |_| "could not be read".to_string();
     if Array::is_array(value) {
         let array: &Array = value.unchecked_ref();
-        return array.iter().map(|item| walk(&item, depth + 1)).collect();
+        if array.length() > MAX_ELEMENTS {
+            return Err(too_many());
+        }
+        return (0..array.length())
+            .map(|index| {
+                walk(
+                    &Reflect::get_u32(array, index).map_err(unreadable)?,
+                    depth + 1,
+                )
+            })
+            .collect();
     }
     if value.is_object() && !value.is_function() {
+        let list = entries(value).map_err(unreadable)?;
+        if list.length() > MAX_ELEMENTS {
+            return Err(too_many());
+        }
         let mut map = serde_json::Map::new();
-        for entry in Object::entries(value.unchecked_ref()).iter() {
+        for entry in list.iter() {
             let entry: Array = entry.unchecked_into();
             let item = entry.get(1);
             if let (Some(key), false) = (entry.get(0).as_string(), item.is_undefined()) {

@@ -15,6 +15,8 @@ pub const MAX_TIMEOUT_SECS: u64 = 300;
 pub const TIMEOUT_OPTION: &str = "timeout";
 /// Parameter name of the Retry option, shared by both operations.
 pub const RETRY_OPTION: &str = "retry";
+/// Parameter name of the Include Attempt Count option, shared by both operations.
+pub const ATTEMPTS_OPTION: &str = "includeAttempts";
 /// Parameter name of the Concurrency option, shared by both operations.
 pub const CONCURRENCY_OPTION: &str = "concurrency";
 /// Largest Concurrency a user may set.
@@ -97,6 +99,8 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
 impl Operation {
     /// Both operations, in the order the node lists them.
     pub const ALL: [Operation; 2] = [Operation::Reboot, Operation::Reset];
+    /// Their values, as error messages list them.
+    pub const KNOWN_VALUES: &'static str = "reboot or reset";
 
     /// Parses the `operation` parameter value.
     pub fn from_value(value: &str) -> Option<Operation> {
@@ -164,6 +168,14 @@ impl Operation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_values_list_every_operation() {
+        assert_eq!(
+            Operation::ALL.map(Operation::value).join(" or "),
+            Operation::KNOWN_VALUES
+        );
+    }
 
     #[test]
     fn values_round_trip() {

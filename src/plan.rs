@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use crate::credentials::Credentials;
 use crate::error::{sanitize, Error};
 use crate::operation::{
-    Operation, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY, MAX_TIMEOUT_SECS,
-    RETRY_OPTION, TIMEOUT_OPTION,
+    Operation, ATTEMPTS_OPTION, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
+    MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
 };
 
 /// Value of the only resource.
@@ -79,8 +79,11 @@ pub struct RequestPlan {
     /// Time budget for the whole exchange (headers and body), in milliseconds; it covers every
     /// attempt and every pause when the request is retried.
     pub timeout_ms: u32,
-    /// Whether answers in which SparkBot says it did not act (429, 503) may be retried.
+    /// Whether answers in which SparkBot says it did not act (429, 503), and connections that
+    /// could not be made, may be retried.
     pub retry: bool,
+    /// Whether the item's output says how many attempts it took (Include Attempt Count).
+    pub report_attempts: bool,
     /// What the request is about.
     pub context: RequestContext,
 }
@@ -105,6 +108,7 @@ pub fn plan_item(item: &RawItem, credentials: &Credentials) -> Result<RequestPla
         body: Some(options.body()),
         timeout_ms: secs_to_ms(timeout_secs),
         retry: options.retry,
+        report_attempts: options.report_attempts,
         context: RequestContext {
             host: credentials.base_url.host().to_string(),
             device: Some(device),
@@ -124,6 +128,7 @@ pub fn plan_device_page(page: usize, credentials: &Credentials) -> RequestPlan {
         body: None,
         timeout_ms: secs_to_ms(DEFAULT_TIMEOUT_SECS as f64),
         retry: true,
+        report_attempts: false,
         context: RequestContext {
             host: credentials.base_url.host().to_string(),
             ..RequestContext::default()
@@ -151,7 +156,7 @@ fn check_resource(resource: Option<&Value>) -> Result<(), Error> {
 }
 
 fn parse_operation(operation: Option<&Value>) -> Result<Operation, Error> {
-    let known = Operation::ALL.map(Operation::value).join(" or ");
+    let known = Operation::KNOWN_VALUES;
     let value = match operation {
         None | Some(Value::Null) => {
             return Err(Error::invalid_parameter(
@@ -216,7 +221,10 @@ pub fn parse_concurrency(options: Option<&Value>) -> Result<usize, Error> {
             Some(n @ 1..=MAX_CONCURRENCY) => Ok(n as usize),
             _ => Err(Error::invalid_parameter(
                 "Concurrency",
-                format!("{number} is out of range; use a whole number from 1 to {MAX_CONCURRENCY}"),
+                format!(
+                    "{} is out of range; use a whole number from 1 to {MAX_CONCURRENCY}",
+                    number_text(number)
+                ),
             )),
         },
         Some(other) => Err(Error::invalid_parameter(
@@ -235,6 +243,7 @@ struct ParsedOptions {
     fields: Vec<(&'static str, bool)>,
     timeout_secs: Option<f64>,
     retry: bool,
+    report_attempts: bool,
 }
 
 impl ParsedOptions {
@@ -247,12 +256,15 @@ impl ParsedOptions {
     /// The request body: every field of the operation, e.g. `{"force":false,"sync":true,"wait":false}`.
     /// The names are fixed identifiers and the values booleans, so nothing needs escaping.
     fn body(&self) -> String {
-        let fields: Vec<String> = self
-            .fields
-            .iter()
-            .map(|(field, on)| format!("\"{field}\":{on}"))
-            .collect();
-        format!("{{{}}}", fields.join(","))
+        let mut body = String::from("{");
+        for (index, (field, on)) in self.fields.iter().enumerate() {
+            if index > 0 {
+                body.push(',');
+            }
+            body.push_str(&format!("\"{field}\":{on}"));
+        }
+        body.push('}');
+        body
     }
 }
 
@@ -271,30 +283,23 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
             ))
         }
     };
+    let flag = |name: &str, display_name: &str, default: bool| match given.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(value)) => Ok(*value),
+        Some(other) => Err(Error::invalid_parameter(
+            display_name,
+            format!("must be true or false, got {}", describe_value(other)),
+        )),
+    };
     let mut fields = Vec::with_capacity(operation.options().len());
     for option in operation.options() {
-        let value = match given.get(option.name) {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(value)) => *value,
-            Some(other) => {
-                return Err(Error::invalid_parameter(
-                    option.display_name,
-                    format!("must be true or false, got {}", describe_value(other)),
-                ))
-            }
-        };
-        fields.push((option.wire_field, value));
+        fields.push((
+            option.wire_field,
+            flag(option.name, option.display_name, false)?,
+        ));
     }
-    let retry = match given.get(RETRY_OPTION) {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(value)) => *value,
-        Some(other) => {
-            return Err(Error::invalid_parameter(
-                "Retry",
-                format!("must be true or false, got {}", describe_value(other)),
-            ))
-        }
-    };
+    let retry = flag(RETRY_OPTION, "Retry", true)?;
+    let report_attempts = flag(ATTEMPTS_OPTION, "Include Attempt Count", false)?;
     let timeout_secs = match given.get(TIMEOUT_OPTION) {
         None | Some(Value::Null) => None,
         Some(Value::Number(number)) => match number.as_f64() {
@@ -304,7 +309,8 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
                 return Err(Error::invalid_parameter(
                     "Timeout",
                     format!(
-                        "{number} is out of range; use 0 (automatic) or a number of seconds up to {MAX_TIMEOUT_SECS}"
+                        "{} is out of range; use 0 (automatic) or a number of seconds up to {MAX_TIMEOUT_SECS}",
+                        number_text(number)
                     ),
                 ))
             }
@@ -320,7 +326,43 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
         fields,
         timeout_secs,
         retry,
+        report_attempts,
     })
+}
+
+/// A number as messages show it: whole numbers exactly, others to three decimals. (The
+/// shortest round-trip formatting of `f64` that serde_json's `Display` uses costs the module
+/// more than all of its messages.)
+pub fn number_text(number: &serde_json::Number) -> String {
+    if let Some(whole) = number.as_i64() {
+        return format!("{whole}");
+    }
+    if let Some(whole) = number.as_u64() {
+        return format!("{whole}");
+    }
+    let value = number.as_f64().unwrap_or_default();
+    if value.abs() >= 1e15 {
+        return if value < 0.0 {
+            "a huge negative number"
+        } else {
+            "a huge number"
+        }
+        .to_string();
+    }
+    let thousandths = (value.abs() * 1000.0).round() as u64;
+    let sign = if value < 0.0 && thousandths > 0 {
+        "-"
+    } else {
+        ""
+    };
+    let mut text = format!("{sign}{}.{:03}", thousandths / 1000, thousandths % 1000);
+    while text.ends_with('0') {
+        text.pop();
+    }
+    if text.ends_with('.') {
+        text.pop();
+    }
+    text
 }
 
 /// Describes a value for an error message: its type, and the value itself when it is short text
@@ -329,7 +371,7 @@ pub fn describe_value(value: &Value) -> String {
     match value {
         Value::Null => "nothing (null)".to_string(),
         Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
+        Value::Number(n) => format!("the number {}", number_text(n)),
         Value::String(s) if s.is_empty() => "an empty text".to_string(),
         Value::String(s) => {
             let shown = sanitize(s, 60);
@@ -352,6 +394,7 @@ mod tests {
         Credentials::validate(&RawCredentials {
             api_key: Some(json!("key")),
             base_url: Some(json!(base)),
+            allow_insecure_http: None,
         })
         .unwrap()
     }
@@ -555,9 +598,9 @@ mod tests {
 
     #[test]
     fn device_page_plan() {
-        let p = plan_device_page(3, &creds("http://h/v1/"));
+        let p = plan_device_page(3, &creds("https://h/v1/"));
         assert_eq!(p.method, Method::Get);
-        assert_eq!(p.url, "http://h/v1/devices?page=3&size=100");
+        assert_eq!(p.url, "https://h/v1/devices?page=3&size=100");
         assert_eq!(p.body, None);
     }
 }

@@ -5,11 +5,15 @@
 
 use serde_json::Value;
 
-use crate::error::{sanitize, ConflictReason, Error, TimeoutSource};
+use crate::error::{find_text, sanitize, ConflictReason, Error, TimeoutSource};
 use crate::plan::RequestContext;
 
 /// Longest service message shown to a user.
 const MAX_SERVICE_MESSAGE_CHARS: usize = 300;
+/// Largest response body that is read, in bytes; a longer one is abandoned unread.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// Deepest nesting of arrays and objects accepted in a response body.
+pub const MAX_BODY_DEPTH: usize = 64;
 
 /// An HTTP answer with its body read completely.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +47,10 @@ pub enum TransportFailure {
         /// Whether the failure came after the headers, while reading the body.
         during_body: bool,
     },
+    /// The execution was cancelled (stopped in n8n) and the request was aborted.
+    Cancelled,
+    /// The body is larger than [`MAX_BODY_BYTES`]; it was not read.
+    TooLarge,
 }
 
 /// Reads JSON text into a [`Value`], or says why it could not. The wasm build passes the
@@ -106,6 +114,9 @@ pub fn interpret_action(
 /// Accepts a parsed 2xx body only if it is one JSON object. `parsed` is the kind of value the
 /// runtime's parser found and the value in the caller's form, or the parser's complaint.
 pub fn expect_object<T>(parsed: Result<(JsonType, T), String>, body: &str) -> Result<T, Error> {
+    if nesting_depth(body) > MAX_BODY_DEPTH {
+        return Err(too_deep());
+    }
     let problem = match parsed {
         Ok((JsonType::Object, object)) => return Ok(object),
         Ok((other, _)) => format!("expected a JSON object, got {}", other.name()),
@@ -118,6 +129,40 @@ pub fn expect_object<T>(parsed: Result<(JsonType, T), String>, body: &str) -> Re
     Err(Error::InvalidResponse { problem })
 }
 
+/// How deeply arrays and objects nest in JSON text, counted without parsing it (brackets inside
+/// strings do not count). Cheap enough to run on every body before it is parsed and handed on.
+pub fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn too_deep() -> Error {
+    Error::InvalidResponse {
+        problem: format!("the body nests more than {MAX_BODY_DEPTH} levels deep"),
+    }
+}
+
 /// Interprets one page of `GET /devices`: a JSON array of device objects.
 pub fn interpret_device_page(
     context: &RequestContext,
@@ -125,6 +170,9 @@ pub fn interpret_device_page(
     parse: ParseJson,
 ) -> Result<Vec<Value>, Error> {
     let reply = check_status(context, outcome, parse)?;
+    if nesting_depth(&reply.body) > MAX_BODY_DEPTH {
+        return Err(too_deep());
+    }
     match parse(&reply.body) {
         Ok(Value::Array(devices)) => Ok(devices),
         Ok(other) => Err(Error::InvalidResponse {
@@ -168,6 +216,15 @@ fn check_status(
                 cause: network_cause(code.as_deref(), during_body),
                 detail: Some(sanitize(&detail, MAX_SERVICE_MESSAGE_CHARS))
                     .filter(|d| !d.is_empty()),
+            })
+        }
+        Err(TransportFailure::Cancelled) => return Err(Error::Cancelled),
+        Err(TransportFailure::TooLarge) => {
+            return Err(Error::InvalidResponse {
+                problem: format!(
+                    "the body is larger than {} MB and was not read",
+                    MAX_BODY_BYTES >> 20
+                ),
             })
         }
     };
@@ -248,7 +305,11 @@ impl ErrorBody {
                 shape: BodyShape::Empty,
             };
         }
-        if let Ok(Value::Object(map)) = parse(trimmed) {
+        let parsed = match nesting_depth(trimmed) {
+            0..=MAX_BODY_DEPTH => parse(trimmed),
+            _ => Err(String::new()),
+        };
+        if let Ok(Value::Object(map)) = parsed {
             let text = |key: &str| {
                 map.get(key)
                     .and_then(Value::as_str)
@@ -264,7 +325,7 @@ impl ErrorBody {
         let is_html = reply
             .content_type
             .as_deref()
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
+            .is_some_and(|ct| find_text(&ct.to_ascii_lowercase(), "html").is_some())
             || trimmed.starts_with('<');
         ErrorBody {
             code: None,
@@ -303,8 +364,8 @@ impl ErrorBody {
 /// The text of the first `<title>` element, if any.
 fn html_title(html: &str) -> Option<String> {
     let lower = html.to_ascii_lowercase();
-    let start = lower.find("<title>")? + "<title>".len();
-    let end = start + lower.get(start..)?.find("</title>")?;
+    let start = find_text(&lower, "<title>")? + "<title>".len();
+    let end = start + find_text(lower.get(start..)?, "</title>")?;
     let title = sanitize(html.get(start..end)?, 100);
     (!title.is_empty()).then_some(title)
 }
@@ -346,8 +407,8 @@ fn is_tls_code(code: &str) -> bool {
     code.starts_with("ERR_TLS")
         || code.starts_with("ERR_SSL")
         || code.starts_with("UNABLE_TO_")
-        || code.contains("CERT")
-        || code.contains("SELF_SIGNED")
+        || find_text(code, "CERT").is_some()
+        || find_text(code, "SELF_SIGNED").is_some()
 }
 
 #[cfg(test)]
@@ -429,15 +490,22 @@ mod tests {
     }
 
     #[test]
-    fn a_parser_that_gives_up_on_deep_nesting_yields_invalid_response() {
-        // serde_json stops at 128 levels; the runtime's JSON.parse copes (tested in tests/dist).
+    fn deeply_nested_bodies_are_refused_before_they_are_parsed() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(1_000), "]".repeat(1_000));
         let err = fail(200, &deep);
         assert!(
-            err.message().contains("not valid JSON"),
+            err.message().contains("nests more than 64 levels"),
             "{}",
             err.message()
         );
+        // Brackets inside strings do not count; 64 levels are fine.
+        let ok = format!(
+            "{{\"a\":{}\"[[[{{\\\"\"{}}}",
+            "[".repeat(63),
+            "]".repeat(63)
+        );
+        assert_eq!(nesting_depth(&ok), 64);
+        assert!(action(reply(200, &ok)).is_ok(), "{ok}");
     }
 
     #[test]

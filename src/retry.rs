@@ -1,9 +1,12 @@
 //! When to try a request again, and after how long.
 //!
 //! SparkBot says when it did not act: `429 rate_limited` and `503 unavailable`, usually with a
-//! `Retry-After`. Only those answers are retried — any other answer, or a request that may have
-//! reached the service, is final: a reboot or reset must not run twice.
+//! `Retry-After`. Those answers are retried, and so is a connection that could not be made at all
+//! (refused, DNS, unreachable): that request never left. Any other answer, or a request that may
+//! have reached the service, is final: a reboot or reset must not run twice. Reading the device
+//! list changes nothing, so its requests are also retried after any network failure.
 
+use crate::plan::Method;
 use crate::response::{parse_retry_after, HttpReply, TransportFailure};
 
 /// Most attempts per request, the first one included.
@@ -11,12 +14,24 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// First backoff step when SparkBot gave no `Retry-After`; it doubles on each attempt.
 const BACKOFF_BASE_MS: f64 = 1_000.0;
 
+/// Node's codes for a connection that was never established: the request was not sent.
+const NOT_CONNECTED: [&str; 7] = [
+    "ECONNREFUSED",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "EADDRNOTAVAIL",
+    "UND_ERR_CONNECT_TIMEOUT",
+];
+
 /// How long to wait before attempt `attempt + 1`, or `None` when `outcome` is final.
 ///
 /// `attempt` counts the attempts made so far (1 after the first). `jitter` is a random number
 /// in `[0, 1)`; it spreads the backoff (50 % to 150 % of the step) so that items that were slowed
 /// down together do not come back together.
 pub fn retry_delay_ms(
+    method: Method,
     outcome: &Result<HttpReply, TransportFailure>,
     attempt: u32,
     jitter: f64,
@@ -24,12 +39,18 @@ pub fn retry_delay_ms(
     if attempt >= MAX_ATTEMPTS {
         return None;
     }
-    let reply = outcome.as_ref().ok()?;
-    if reply.status != 429 && reply.status != 503 {
-        return None;
-    }
-    if let Some(secs) = reply.retry_after.as_deref().and_then(parse_retry_after) {
-        return Some(secs.saturating_mul(1_000));
+    match outcome {
+        Ok(reply) if reply.status == 429 || reply.status == 503 => {
+            if let Some(secs) = reply.retry_after.as_deref().and_then(parse_retry_after) {
+                return Some(secs.saturating_mul(1_000));
+            }
+        }
+        Err(TransportFailure::Network { code, .. })
+            if method == Method::Get
+                || code
+                    .as_deref()
+                    .is_some_and(|code| NOT_CONNECTED.contains(&code)) => {}
+        _ => return None,
     }
     let step = BACKOFF_BASE_MS * f64::from(1u32 << (attempt - 1).min(8));
     Some((step * (0.5 + jitter.clamp(0.0, 1.0))) as u64)
@@ -51,46 +72,103 @@ mod tests {
 
     #[test]
     fn rate_limits_and_unavailability_are_retried_after_retry_after() {
-        assert_eq!(retry_delay_ms(&reply(429, Some("2")), 1, 0.3), Some(2_000));
-        assert_eq!(retry_delay_ms(&reply(503, Some("0")), 1, 0.3), Some(0));
+        assert_eq!(
+            retry_delay_ms(Method::Post, &reply(429, Some("2")), 1, 0.3),
+            Some(2_000)
+        );
+        assert_eq!(
+            retry_delay_ms(Method::Post, &reply(503, Some("0")), 1, 0.3),
+            Some(0)
+        );
     }
 
     #[test]
     fn without_retry_after_the_backoff_doubles_with_jitter() {
-        assert_eq!(retry_delay_ms(&reply(429, None), 1, 0.0), Some(500));
-        assert_eq!(retry_delay_ms(&reply(429, None), 1, 0.5), Some(1_000));
-        assert_eq!(retry_delay_ms(&reply(503, None), 2, 0.5), Some(2_000));
         assert_eq!(
-            retry_delay_ms(&reply(503, Some("soon")), 2, 0.0),
+            retry_delay_ms(Method::Post, &reply(429, None), 1, 0.0),
+            Some(500)
+        );
+        assert_eq!(
+            retry_delay_ms(Method::Post, &reply(429, None), 1, 0.5),
+            Some(1_000)
+        );
+        assert_eq!(
+            retry_delay_ms(Method::Post, &reply(503, None), 2, 0.5),
+            Some(2_000)
+        );
+        assert_eq!(
+            retry_delay_ms(Method::Post, &reply(503, Some("soon")), 2, 0.0),
             Some(1_000)
         );
     }
 
     #[test]
     fn at_most_three_attempts() {
-        assert!(retry_delay_ms(&reply(429, Some("1")), 2, 0.5).is_some());
-        assert_eq!(retry_delay_ms(&reply(429, Some("1")), 3, 0.5), None);
+        assert!(retry_delay_ms(Method::Post, &reply(429, Some("1")), 2, 0.5).is_some());
+        assert_eq!(
+            retry_delay_ms(Method::Post, &reply(429, Some("1")), 3, 0.5),
+            None
+        );
     }
 
     #[test]
     fn every_other_outcome_is_final() {
         for status in [200, 400, 401, 403, 404, 409, 500, 502, 504] {
             assert_eq!(
-                retry_delay_ms(&reply(status, Some("1")), 1, 0.5),
+                retry_delay_ms(Method::Post, &reply(status, Some("1")), 1, 0.5),
                 None,
                 "{status}"
             );
         }
         let failures = [
             TransportFailure::TimedOut { elapsed_ms: 5 },
-            TransportFailure::Network {
-                code: Some("ECONNRESET".into()),
-                detail: String::new(),
-                during_body: false,
-            },
+            TransportFailure::Cancelled,
+            TransportFailure::TooLarge,
+            network("ECONNRESET"),
+            network("UND_ERR_SOCKET"),
         ];
         for failure in failures {
-            assert_eq!(retry_delay_ms(&Err(failure), 1, 0.5), None);
+            assert_eq!(retry_delay_ms(Method::Post, &Err(failure), 1, 0.5), None);
         }
+    }
+
+    fn network(code: &str) -> TransportFailure {
+        TransportFailure::Network {
+            code: Some(code.into()),
+            detail: String::new(),
+            during_body: false,
+        }
+    }
+
+    #[test]
+    fn a_connection_that_was_never_made_is_retried_with_backoff() {
+        for code in NOT_CONNECTED {
+            assert_eq!(
+                retry_delay_ms(Method::Post, &Err(network(code)), 1, 0.5),
+                Some(1_000),
+                "{code}"
+            );
+        }
+        assert_eq!(
+            retry_delay_ms(Method::Post, &Err(network("ECONNREFUSED")), 3, 0.5),
+            None
+        );
+    }
+
+    #[test]
+    fn reading_the_device_list_is_retried_after_any_network_failure() {
+        assert_eq!(
+            retry_delay_ms(Method::Get, &Err(network("ECONNRESET")), 1, 0.5),
+            Some(1_000)
+        );
+        assert_eq!(
+            retry_delay_ms(
+                Method::Get,
+                &Err(TransportFailure::TimedOut { elapsed_ms: 1 }),
+                1,
+                0.5
+            ),
+            None
+        );
     }
 }

@@ -6,38 +6,59 @@
 //! The exchange is sent by a binding of our own rather than `gloo_net::http::Request::send`,
 //! because gloo-net keeps only `name` and `message` of a rejection — losing the `cause` that
 //! says *why* Node could not connect (`ECONNREFUSED`, a TLS failure, …) — and panics when a
-//! promise rejects with something that is not an `Error`. The body is read exactly once, as text.
+//! promise rejects with something that is not an `Error`. The body is read exactly once, as text,
+//! and never past [`MAX_BODY_BYTES`].
 
 use gloo_net::http::{Method as GlooMethod, RequestBuilder};
-use js_sys::{Date, Math, Promise, Reflect};
+use js_sys::{Array, Date, Math, Promise, Reflect, Uint8Array};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::AbortSignal;
-
-use serde_json::Value;
+use web_sys::{AbortSignal, ReadableStreamDefaultReader};
 
 use crate::batch::Exchange;
 use crate::credentials::ApiKey;
+use crate::error::find_text;
 use crate::js;
 use crate::plan::{Method, RequestPlan};
-use crate::response::{HttpReply, JsonType, TransportFailure};
+use crate::response::{HttpReply, JsonType, TransportFailure, MAX_BODY_BYTES};
 
 #[wasm_bindgen]
 extern "C" {
     /// The global `fetch` (works in Node and browsers alike, unlike `window.fetch`).
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(request: &web_sys::Request) -> Result<Promise, JsValue>;
+
+    /// `AbortSignal.any`: aborts when any of `signals` does.
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = any, catch)]
+    fn any_signal(signals: &Array) -> Result<AbortSignal, JsValue>;
 }
 
-/// The real world for a batch: `fetch` with the API key, `Date.now`, `Math.random`, and sleeps
-/// made of `AbortSignal.timeout` (the package may not use timer globals).
-pub struct FetchExchange<'a> {
+/// The real world for a batch: `fetch` with the API key, `Date.now`, `Math.random`, sleeps made
+/// of `AbortSignal.timeout` (the package may not use timer globals), and the execution's cancel
+/// signal, which aborts requests and sleeps at once.
+pub struct FetchExchange {
     /// The key sent as the `Token` header.
-    pub api_key: &'a ApiKey,
+    pub api_key: ApiKey,
+    /// n8n's cancel signal of the execution, if it gave one.
+    pub cancel: Option<AbortSignal>,
 }
 
-impl Exchange for FetchExchange<'_> {
+impl FetchExchange {
+    /// A signal that fires after `ms` milliseconds or when the execution is cancelled.
+    fn deadline(&self, ms: u32) -> AbortSignal {
+        let timeout = AbortSignal::timeout_with_u32(ms);
+        match &self.cancel {
+            Some(cancel) => any_signal(&Array::of2(&timeout, cancel))
+                .ok()
+                .unwrap_or(timeout),
+            None => timeout,
+        }
+    }
+}
+
+impl Exchange for FetchExchange {
     type Object = JsValue;
 
     async fn send(
@@ -45,15 +66,27 @@ impl Exchange for FetchExchange<'_> {
         plan: &RequestPlan,
         budget_ms: u32,
     ) -> Result<HttpReply, TransportFailure> {
-        send(plan, self.api_key, budget_ms).await
+        let signal = self.deadline(budget_ms);
+        let outcome = send(plan, &self.api_key, &signal).await;
+        match outcome {
+            Err(_) if self.cancelled() => Err(TransportFailure::Cancelled),
+            other => other,
+        }
     }
 
     async fn sleep(&self, ms: u64) {
-        let signal = AbortSignal::timeout_with_u32(u32::try_from(ms).unwrap_or(u32::MAX));
+        let signal = self.deadline(u32::try_from(ms).unwrap_or(u32::MAX));
+        if signal.aborted() {
+            return; // cancelled already: an abort event would never come
+        }
         let fired = Promise::new(&mut |resolve, _reject| signal.set_onabort(Some(&resolve)));
         // `signal` stays referenced until it fires, so Node cannot collect it (and its timer).
         let _ = JsFuture::from(fired).await;
         drop(signal);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(AbortSignal::aborted)
     }
 
     fn now_ms(&self) -> f64 {
@@ -73,17 +106,17 @@ impl Exchange for FetchExchange<'_> {
     }
 }
 
-/// Sends `plan` and reads the whole answer. `budget_ms` covers connecting, waiting for the
-/// headers and reading the body; when it runs out the request is aborted, not abandoned.
+/// Sends `plan` and reads the whole answer. `signal` (the time budget, and the execution's
+/// cancellation) covers connecting, waiting for the headers and reading the body; when it fires
+/// the request is aborted, not abandoned.
 pub async fn send(
     plan: &RequestPlan,
     api_key: &ApiKey,
-    budget_ms: u32,
+    signal: &AbortSignal,
 ) -> Result<HttpReply, TransportFailure> {
-    let signal = AbortSignal::timeout_with_u32(budget_ms);
     let started = Date::now();
     let failure =
-        |error: JsValue, during_body: bool| classify(&error, &signal, started, during_body);
+        |error: JsValue, during_body: bool| classify(&error, signal, started, during_body);
 
     let builder = RequestBuilder::new(&plan.url)
         .method(match plan.method {
@@ -92,7 +125,7 @@ pub async fn send(
         })
         .header("Token", api_key.expose())
         .header("Accept", "application/json")
-        .abort_signal(Some(&signal));
+        .abort_signal(Some(signal));
     let request = match &plan.body {
         Some(body) => builder
             .header("Content-Type", "application/json")
@@ -132,22 +165,77 @@ pub async fn send(
     let content_type = header("content-type");
     let retry_after = header("retry-after");
 
-    let text = response.text().map_err(|e| failure(e, true))?;
-    let body = JsFuture::from(text).await.map_err(|e| failure(e, true))?;
+    // A declared length within the cap is read in one go; a longer one is not read at all; a
+    // body without a length (chunked) is read piece by piece and abandoned past the cap.
+    let length = response.headers().get("content-length").ok().flatten();
+    let body = match length.map(|value| value.trim().parse::<u64>()) {
+        Some(Ok(length)) if length > MAX_BODY_BYTES as u64 => {
+            if let Some(stream) = response.body() {
+                let _ = stream.cancel();
+            }
+            return Err(TransportFailure::TooLarge);
+        }
+        Some(Ok(_)) => {
+            let text = response.text().map_err(|e| failure(e, true))?;
+            let body = JsFuture::from(text).await.map_err(|e| failure(e, true))?;
+            body.as_string().unwrap_or_default()
+        }
+        _ => read_capped(&response).await.map_err(|e| match e {
+            Some(error) => failure(error, true),
+            None => TransportFailure::TooLarge,
+        })?,
+    };
     Ok(HttpReply {
         status: response.status(),
         content_type,
         retry_after,
-        body: body.as_string().unwrap_or_default(),
+        body,
         elapsed_ms: elapsed_ms(started),
     })
+}
+
+/// Reads a body of unknown length chunk by chunk, at most [`MAX_BODY_BYTES`]; invalid UTF-8 is
+/// replaced. `Err(None)` means it was longer (and the rest was cancelled), `Err(Some(_))` that
+/// reading failed.
+async fn read_capped(response: &web_sys::Response) -> Result<String, Option<JsValue>> {
+    let Some(stream) = response.body() else {
+        return Ok(String::new());
+    };
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(Some)?;
+        if Reflect::get(&chunk, &JsValue::from_str("done"))
+            .map_err(Some)?
+            .is_truthy()
+        {
+            break;
+        }
+        let value = Reflect::get(&chunk, &JsValue::from_str("value")).map_err(Some)?;
+        let Some(piece) = value.dyn_ref::<Uint8Array>() else {
+            return Err(Some(JsValue::from_str(
+                "the body stream gave something not bytes",
+            )));
+        };
+        if bytes.len() + piece.length() as usize > MAX_BODY_BYTES {
+            let _ = reader.cancel();
+            return Err(None);
+        }
+        let start = bytes.len();
+        bytes.resize(start + piece.length() as usize, 0);
+        if let Some(target) = bytes.get_mut(start..) {
+            piece.copy_to(target);
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn elapsed_ms(started: f64) -> u64 {
     (Date::now() - started).max(0.0) as u64
 }
 
-/// Turns a rejection of `fetch` or of reading the body into a [`TransportFailure`].
+/// Turns a rejection of `fetch` or of reading the body into a [`TransportFailure`] (the caller
+/// tells cancellation apart).
 fn classify(
     error: &JsValue,
     signal: &AbortSignal,
@@ -162,12 +250,12 @@ fn classify(
     // Node reports network faults as `TypeError: fetch failed` whose `cause` (possibly nested)
     // carries the code and the useful text, e.g. `connect ECONNREFUSED 127.0.0.1:9`.
     let mut code = None;
-    let mut messages: Vec<String> = Vec::new();
+    let mut messages = String::new();
     let mut current = error.clone();
     for _ in 0..4 {
         if !current.is_object() {
             if let Some(text) = current.as_string() {
-                messages.push(text);
+                push_message(&mut messages, &text);
             }
             break;
         }
@@ -175,9 +263,7 @@ fn classify(
             code = string_property(&current, "code");
         }
         if let Some(message) = string_property(&current, "message") {
-            if !message.is_empty() && !messages.contains(&message) {
-                messages.push(message);
-            }
+            push_message(&mut messages, &message);
         }
         match Reflect::get(&current, &JsValue::from_str("cause")) {
             Ok(cause) if !cause.is_undefined() && !cause.is_null() => current = cause,
@@ -186,9 +272,20 @@ fn classify(
     }
     TransportFailure::Network {
         code,
-        detail: messages.join(": "),
+        detail: messages,
         during_body,
     }
+}
+
+/// Appends `message` to the `: `-separated chain, unless it is empty or already there.
+fn push_message(messages: &mut String, message: &str) {
+    if message.is_empty() || find_text(messages, message).is_some() {
+        return;
+    }
+    if !messages.is_empty() {
+        messages.push_str(": ");
+    }
+    messages.push_str(message);
 }
 
 fn string_property(object: &JsValue, name: &str) -> Option<String> {

@@ -13,7 +13,7 @@
 use js_sys::{Array, Reflect};
 use serde_json::{json, Value};
 use sparkbot_node::batch::Exchange;
-use sparkbot_node::boundary::{execute_items, load_devices};
+use sparkbot_node::boundary::{execute_items as execute, load_devices};
 use sparkbot_node::credentials::{Credentials, RawCredentials};
 use sparkbot_node::plan::{plan_device_page, plan_item, RawItem};
 use sparkbot_node::response::TransportFailure;
@@ -43,6 +43,7 @@ fn credentials(key: &str, base: &str) -> Credentials {
     Credentials::validate(&RawCredentials {
         api_key: Some(json!(key)),
         base_url: Some(json!(base)),
+        allow_insecure_http: None,
     })
     .unwrap()
 }
@@ -65,7 +66,7 @@ async fn control(method: &str, path: &str, body: Option<Value>) -> Value {
 
 async fn first_device_id() -> String {
     let plan = plan_device_page(0, &sim_credentials());
-    let reply = send(&plan, &sim_credentials().api_key, plan.timeout_ms)
+    let reply = send(&plan, &sim_credentials().api_key, &signal(plan.timeout_ms))
         .await
         .unwrap();
     let devices: Value = serde_json::from_str(&reply.body).unwrap();
@@ -92,7 +93,9 @@ async fn transport_sends_the_contract_headers_and_body() {
         &creds,
     )
     .unwrap();
-    let reply = send(&plan, &creds.api_key, plan.timeout_ms).await.unwrap();
+    let reply = send(&plan, &creds.api_key, &signal(plan.timeout_ms))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body: Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(body["operation"], "reboot");
@@ -120,7 +123,7 @@ async fn transport_reports_http_errors_as_replies() {
     let reply = send(
         &plan,
         &credentials("wrong-key", &sim_url()).api_key,
-        plan.timeout_ms,
+        &signal(plan.timeout_ms),
     )
     .await
     .unwrap();
@@ -138,7 +141,7 @@ async fn transport_gives_up_when_the_budget_runs_out() {
     .await;
     let creds = sim_credentials();
     let plan = plan_item(&item("reboot", &device, json!({"timeout": 0.3})), &creds).unwrap();
-    match send(&plan, &creds.api_key, plan.timeout_ms).await {
+    match send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await {
         Err(TransportFailure::TimedOut { elapsed_ms }) => {
             assert!((250..2_000).contains(&elapsed_ms), "{elapsed_ms} ms")
         }
@@ -152,7 +155,7 @@ async fn transport_names_the_cause_of_a_refused_connection() {
     // Port 1 is on fetch's list of bad ports, so use an unprivileged port nobody listens on.
     let creds = credentials("k", "http://127.0.0.1:45999/v1");
     let plan = plan_device_page(0, &creds);
-    match send(&plan, &creds.api_key, plan.timeout_ms).await {
+    match send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await {
         Err(TransportFailure::Network { code, detail, .. }) => {
             assert_eq!(code.as_deref(), Some("ECONNREFUSED"), "{detail}");
             assert!(detail.contains("127.0.0.1:45999"), "{detail}");
@@ -171,6 +174,20 @@ fn js(value: Value) -> JsValue {
 
 fn sim_credentials_js() -> JsValue {
     js(json!({"apiKey": env("SPARKBOT_SIM_KEY"), "baseUrl": sim_url()}))
+}
+
+/// The time budget of a request alone, as `FetchExchange` builds it without a cancel signal.
+fn signal(ms: u32) -> web_sys::AbortSignal {
+    web_sys::AbortSignal::timeout_with_u32(ms)
+}
+
+/// `executeItems` awaited: one entry per item.
+async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bool) -> Array {
+    let promise = execute(items.into(), credentials, stop_on_error, JsValue::UNDEFINED).unwrap();
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .unwrap()
+        .unchecked_into()
 }
 
 fn prop(error: &JsValue, name: &str) -> JsValue {
@@ -324,12 +341,13 @@ async fn fetch_exchange_sleeps_without_timer_globals() {
     wasm_bindgen_futures::spawn_local(async {
         let creds = sim_credentials();
         let plan = plan_device_page(0, &creds);
-        let reply = send(&plan, &creds.api_key, plan.timeout_ms).await;
+        let reply = send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await;
         assert_eq!(reply.map(|r| r.status).ok(), Some(200));
     });
     let creds = sim_credentials();
     let exchange = FetchExchange {
-        api_key: &creds.api_key,
+        api_key: creds.api_key.clone(),
+        cancel: None,
     };
     let started = exchange.now_ms();
     exchange.sleep(120).await;

@@ -36,6 +36,14 @@ export class SparkBotApi implements ICredentialType {
 			description:
 				'Where the SparkBot API lives. Change it only for a regional or self-hosted deployment, or a local simulator (http://127.0.0.1:PORT/v1).',
 		},
+		{
+			displayName: 'Allow Insecure HTTP',
+			name: 'allowInsecureHttp',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to send the API key over plain http:// to a host other than this machine. Without it the node refuses such a Base URL; http:// to localhost or 127.0.0.1 always works.',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {

@@ -53,9 +53,10 @@ function storedParameters(items) {
 
 /**
  * An execution context for `execute()`: one parameter object per item (what n8n would resolve
- * for that item, expressions included), the credential, and the node's On Error setting.
+ * for that item, expressions included), the credential, the node's On Error setting, and the
+ * execution's cancel signal.
  */
-export function executeContext({ items, credentials, continueOnFail = false }) {
+export function executeContext({ items, credentials, continueOnFail = false, cancelSignal }) {
 	const thisNode = { ...node, parameters: storedParameters(items) };
 	return {
 		getInputData: () => items.map((_, i) => ({ json: { index: i } })),
@@ -73,6 +74,7 @@ export function executeContext({ items, credentials, continueOnFail = false }) {
 		},
 		getNode: () => thisNode,
 		continueOnFail: () => continueOnFail,
+		getExecutionCancelSignal: () => cancelSignal,
 	};
 }
 

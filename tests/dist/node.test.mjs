@@ -395,7 +395,8 @@ describe('errors', () => {
 		const error = await apiFailure(params('reboot', online.id), {
 			creds: { apiKey: SECRET, baseUrl: 'http://127.0.0.1:45999/v1' },
 		});
-		assert.equal(error.message, 'Could not reach the SparkBot API at 127.0.0.1:45999: connection refused');
+		assert.equal(error.message, 'Could not reach the SparkBot API at 127.0.0.1:45999: connection refused (after 3 attempts)');
+		assert.match(error.description, / 3 requests made\.$/);
 	});
 
 	test('dropped connection and truncated body', async () => {

@@ -296,6 +296,29 @@ describe('sparkbot simulator', () => {
       });
     }
 
+    for (const chunked of [false, true]) {
+      it(`oversized${chunked ? ' (chunked)' : ''}: a 200 JSON body of the asked size`, async () => {
+        fault({ route: 'get', fault: 'oversized', bytes: 100_000, chunked });
+        const response = await api(sim, `/devices/${SALES}`);
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get('content-length'), chunked ? null : '100000');
+        const body = await response.json();
+        assert.equal(body.padding.length, 100_000 - '{"padding":""}'.length);
+      });
+    }
+
+    it('invalidUtf8: the device JSON with bytes that are not UTF-8 in a string', async () => {
+      fault({ route: 'get', fault: 'invalidUtf8' });
+      const bytes = Buffer.from(await (await api(sim, `/devices/${SALES}`)).arrayBuffer());
+      assert.ok(bytes.includes(Buffer.from([0xff, 0xc3])));
+      assert.equal(JSON.parse(bytes.toString('utf8')).id, SALES);
+    });
+
+    it('deepJson: arrays nested as deep as asked', async () => {
+      fault({ route: 'get', fault: 'deepJson', depth: 3 });
+      assert.deepEqual(await (await api(sim, `/devices/${SALES}`)).json(), { deep: [[[]]] });
+    });
+
     it('truncated: half the announced JSON, then the socket closes', async () => {
       fault({ route: 'get', fault: 'truncated' });
       const response = await api(sim, `/devices/${SALES}`);

@@ -14,7 +14,7 @@ export const FAULT_ROUTES = Object.freeze(['list', 'get', 'reboot', 'reset', '*'
 export const FAULT_KINDS = Object.freeze([
   'hang', 'drop', 'html502', 'empty500', 'empty503', 'truncated', 'rateLimit', 'internal',
   'unavailable', 'notJson200', 'array200', 'null200', 'busy', 'stopped', 'forbidden',
-  'sessionTimeout', 'badRequest', 'delay', 'status',
+  'sessionTimeout', 'badRequest', 'delay', 'status', 'oversized', 'invalidUtf8', 'deepJson',
 ]);
 
 /** These act on the bare connection, so they apply even to requests that would fail auth. */
@@ -374,6 +374,35 @@ export async function startSimulator(options = {}) {
       case 'notJson200':
         sendRaw(res, 200, 'text/plain; charset=utf-8', 'OK');
         return true;
+      case 'oversized': {
+        // 200 JSON of `bytes` bytes (default 11 MiB): with Content-Length, or chunked without it.
+        const size = fault.bytes ?? 11 * 1024 * 1024;
+        const head = Buffer.from('{"padding":"');
+        const tail = Buffer.from('"}');
+        const body = Buffer.alloc(Math.max(size, head.length + tail.length), 'x');
+        head.copy(body, 0);
+        tail.copy(body, body.length - tail.length);
+        const headers = { 'Content-Type': JSON_TYPE, ...(fault.chunked ? {} : { 'Content-Length': body.length }) };
+        res.writeHead(200, headers);
+        res.on('error', () => {}); // the client may stop reading and close the socket
+        for (let at = 0; at < body.length && !res.destroyed; at += 64 * 1024) res.write(body.subarray(at, at + 64 * 1024));
+        res.end();
+        return true;
+      }
+      case 'invalidUtf8': {
+        // 200, the device's answer with bytes that are not UTF-8 inside a string.
+        const text = JSON.stringify({ ...(devices.get(id) ? toWire(devices.get(id)) : {}), note: '@@' });
+        const bytes = Buffer.from(text);
+        const at = bytes.indexOf('@@');
+        bytes[at] = 0xff;
+        bytes[at + 1] = 0xc3;
+        sendRaw(res, 200, JSON_TYPE, bytes);
+        return true;
+      }
+      case 'deepJson':
+        // 200 with arrays nested `depth` levels (default 100,000).
+        sendRaw(res, 200, JSON_TYPE, `{"deep":${'['.repeat(fault.depth ?? 100_000)}${']'.repeat(fault.depth ?? 100_000)}}`);
+        return true;
       case 'array200':
         sendRaw(res, 200, JSON_TYPE, '[]');
         return true;
@@ -521,10 +550,10 @@ function readOptions(options) {
 
 function normalizeFault(spec) {
   if (!isPlainObject(spec)) throw new TypeError('a fault spec must be an object');
-  const known = ['route', 'deviceId', 'fault', 'times', 'retryAfter', 'status', 'delayMs'];
+  const known = ['route', 'deviceId', 'fault', 'times', 'retryAfter', 'status', 'delayMs', 'bytes', 'chunked', 'depth'];
   const unknown = Object.keys(spec).find((key) => !known.includes(key));
   if (unknown !== undefined) throw new TypeError(`unknown fault spec field "${unknown}"; allowed: ${known.join(', ')}`);
-  const { route = '*', deviceId, fault, times, retryAfter, status, delayMs } = spec;
+  const { route = '*', deviceId, fault, times, retryAfter, status, delayMs, bytes, chunked, depth } = spec;
   if (!FAULT_ROUTES.includes(route)) throw new TypeError(`route must be one of ${FAULT_ROUTES.join(', ')}`);
   if (!FAULT_KINDS.includes(fault)) throw new TypeError(`fault must be one of ${FAULT_KINDS.join(', ')}`);
   if (deviceId !== undefined && typeof deviceId !== 'string') throw new TypeError('deviceId must be a string');
@@ -540,7 +569,13 @@ function normalizeFault(spec) {
   if (fault === 'delay' && !(Number.isFinite(delayMs) && delayMs >= 0)) {
     throw new RangeError('a delay fault needs delayMs: a number >= 0');
   }
-  return { route, deviceId, fault, times: times ?? null, retryAfter, status, delayMs };
+  for (const [name, value] of [['bytes', bytes], ['depth', depth]]) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0 && value <= 256 * 1024 * 1024)) {
+      throw new RangeError(`${name} must be a positive integer`);
+    }
+  }
+  if (chunked !== undefined && typeof chunked !== 'boolean') throw new TypeError('chunked must be a boolean');
+  return { route, deviceId, fault, times: times ?? null, retryAfter, status, delayMs, bytes, chunked, depth };
 }
 
 /**

@@ -13,7 +13,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import generatedDescription from '../../../node-descriptor/SparkBot.description.json';
 
-import { type Core, isCoreError, loadCore } from './wasm';
+import { callCore, isCoreError } from './wasm';
 
 /**
  * SparkBot: reboot or reset the WhatsApp session of a SparkBot number.
@@ -40,8 +40,7 @@ export class SparkBot implements INodeType {
 			async getDevices(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 				const credentials = await this.getCredentials('sparkBotApi');
 				try {
-					const core = loadCore();
-					return (await core.loadDevices(credentials)) as INodePropertyOptions[];
+					return (await callCore((core) => core.loadDevices(credentials))) as INodePropertyOptions[];
 				} catch (error) {
 					throw toNodeError(this.getNode(), error);
 				}
@@ -54,12 +53,6 @@ export class SparkBot implements INodeType {
 		const credentials = await this.getCredentials('sparkBotApi');
 		const continueOnFail = this.continueOnFail();
 		const node = this.getNode();
-		let core: Core;
-		try {
-			core = loadCore();
-		} catch (error) {
-			throw toNodeError(node, error);
-		}
 
 		// Every item's parameters first (expressions are resolved here), then one call into the
 		// core, which validates them all, sends them (Concurrency at once) and answers per item.
@@ -88,7 +81,17 @@ export class SparkBot implements INodeType {
 				parameters.push(null); // the core sends nothing for it
 			}
 		}
-		const outcomes = await core.executeItems(parameters, credentials, !continueOnFail);
+		// Stopping the execution in n8n aborts every request in flight, waits included.
+		const cancel = this.getExecutionCancelSignal?.();
+		let outcomes: unknown[];
+		try {
+			outcomes = await callCore((core) => core.executeItems(parameters, credentials, !continueOnFail, cancel));
+		} catch (error) {
+			// The core could not run at all (it could not be loaded, or it crashed): every item fails.
+			const nodeError = toNodeError(node, error);
+			if (!continueOnFail) throw nodeError;
+			return [items.map((_, i) => ({ json: { error: nodeError.message }, pairedItem: { item: i } }))];
+		}
 
 		const results: INodeExecutionData[] = [];
 		for (let i = 0; i < items.length; i++) {

@@ -6,8 +6,10 @@
  * Both imports are written by the build (`scripts/build.mjs`): wasm-bindgen's glue and the
  * optimized module as base64.
  */
-import { executeItems, initSync, loadDevices } from '../../../target/glue/sparkbot_node';
+import { __wbg_reset_state, executeItems, initSync, loadDevices } from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
+
+import { setTaskErrorHandler } from './wasm-global-scope';
 
 /** The exports of the Rust core. */
 export interface Core {
@@ -15,27 +17,86 @@ export interface Core {
 	loadDevices: typeof loadDevices;
 }
 
-/** An error thrown by the Rust core (see `to_js_error` in `src/boundary.rs`). */
+/** An error thrown by the Rust core (see `to_js_error` in `src/boundary.rs`), or by `callCore`. */
 export interface CoreError extends Error {
 	code: string;
 	kind: 'operation' | 'api';
 	httpCode: number | null;
 	description: string;
+	/** Requests made for the item (0 when none was sent). */
+	attempts?: number;
 }
 
 const core: Core = { executeItems, loadDevices };
-let ready = false;
+/** `fresh`: not instantiated yet; `poisoned`: an instance trapped and must be replaced. */
+let state: 'fresh' | 'ready' | 'poisoned' = 'fresh';
+/** Calls into the core that have not settled yet, each with the function that fails it. */
+const inFlight = new Set<(error: unknown) => void>();
 
 /**
  * Compiles and instantiates the module on first use, synchronously (a few milliseconds for this
- * module), and returns the same instance afterwards. A failure is thrown and retried next time.
+ * module), and returns the same instance afterwards — or a fresh one after a trap. A failure is
+ * thrown and retried next time.
  */
 export function loadCore(): Core {
-	if (!ready) {
+	if (state === 'fresh') {
 		initSync({ module: decodeBase64(wasmBase64) });
-		ready = true;
+	} else if (state === 'poisoned') {
+		__wbg_reset_state();
 	}
+	state = 'ready';
 	return core;
+}
+
+/**
+ * Runs one call into the core and settles with its result. If the module traps (or a JS
+ * exception unwinds through it) during the call — synchronously, or in a later poll of its
+ * future — the call, and every other one in flight, fails with a `SPARKBOT_CORE_CRASHED` error
+ * at once, and the next `loadCore()` uses a fresh instance rather than the poisoned one.
+ */
+export function callCore<T>(call: (core: Core) => Promise<T>): Promise<T> {
+	return new Promise<T>((resolve, reject) => {
+		let settled = false;
+		const settle = (outcome: () => void) => {
+			if (settled) return;
+			settled = true;
+			inFlight.delete(crash);
+			outcome();
+		};
+		const crash = (error: unknown) => {
+			state = 'poisoned';
+			settle(() => reject(crashError(error)));
+		};
+		inFlight.add(crash);
+		try {
+			call(loadCore()).then(
+				(value) => settle(() => resolve(value)),
+				(error: unknown) => (isCoreError(error) ? settle(() => reject(error)) : crash(error)),
+			);
+		} catch (error) {
+			if (isCoreError(error)) settle(() => reject(error));
+			else crash(error);
+		}
+	});
+}
+
+setTaskErrorHandler((error) => {
+	state = 'poisoned';
+	for (const crash of [...inFlight]) crash(error);
+});
+
+/** The error a call gets when the module trapped under it. */
+function crashError(cause: unknown): CoreError {
+	const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+	const error = new Error(
+		`The SparkBot node stopped with an internal error (${reason}); it has been restarted, run the workflow again`,
+	) as CoreError;
+	error.code = 'SPARKBOT_CORE_CRASHED';
+	error.kind = 'operation';
+	error.httpCode = null;
+	error.description =
+		'The WebAssembly core of the node failed and was replaced by a fresh one; nothing else in n8n was affected. Requests already sent may have been carried out by SparkBot. This is a bug in the node: please report it with the input that caused it.';
+	return error;
 }
 
 /** Whether `error` was thrown by the Rust core. */
