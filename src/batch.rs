@@ -571,4 +571,40 @@ mod tests {
         );
         assert_eq!(fake.sent_urls().len(), 2);
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        /// Whatever SparkBot answers to whichever attempt, and however many at once: exactly one
+        /// result per item, in input order, at most three requests per item.
+        #[test]
+        fn every_item_gets_exactly_one_result_in_order(
+            answers in proptest::collection::vec(proptest::sample::select(vec![0u16, 1, 200, 200, 400, 404, 409, 429, 500, 503, 504]), 1..40),
+            concurrency in 1usize..60,
+            invalid in proptest::collection::vec(proptest::bool::weighted(0.1), 1..40),
+        ) {
+            let count = answers.len().min(invalid.len());
+            let script = answers.clone();
+            let fake = Fake::new(move |url, attempt| {
+                let index: usize = url.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0);
+                let answer = script.get((index + attempt) % script.len()).copied().unwrap_or(200);
+                answer
+            });
+            let all: Vec<_> = (0..count)
+                .map(|i| match invalid.get(i) {
+                    Some(true) => Err(Error::invalid_parameter("WhatsApp Number", "is empty")),
+                    _ => Ok(plan(i)),
+                })
+                .collect();
+            let results = block_on(run_batch(&fake, all, settings(concurrency, false)));
+            proptest::prop_assert_eq!(results.len(), count);
+            for (i, result) in results.iter().enumerate() {
+                let result = result.as_ref().expect("every item has a result");
+                proptest::prop_assert!(result.attempts <= 3);
+                if let Ok(body) = &result.result {
+                    proptest::prop_assert_eq!(&body["url"], &Value::from(format!("u{i}")));
+                }
+            }
+            proptest::prop_assert!(fake.sent_urls().len() <= 3 * count);
+        }
+    }
 }

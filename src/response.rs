@@ -371,7 +371,7 @@ fn html_title(html: &str) -> Option<String> {
 }
 
 /// `Retry-After` in seconds; HTTP dates are not used by SparkBot and are ignored.
-pub(crate) fn parse_retry_after(value: &str) -> Option<u64> {
+pub fn parse_retry_after(value: &str) -> Option<u64> {
     value.trim().parse::<u64>().ok().map(|secs| secs.min(3600))
 }
 

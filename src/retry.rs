@@ -52,7 +52,7 @@ pub fn retry_delay_ms(
                     .is_some_and(|code| NOT_CONNECTED.contains(&code)) => {}
         _ => return None,
     }
-    let step = BACKOFF_BASE_MS * f64::from(1u32 << (attempt - 1).min(8));
+    let step = BACKOFF_BASE_MS * f64::from(1u32 << attempt.saturating_sub(1).min(8));
     Some((step * (0.5 + jitter.clamp(0.0, 1.0))) as u64)
 }
 
@@ -152,6 +152,11 @@ mod tests {
         assert_eq!(
             retry_delay_ms(Method::Post, &Err(network("ECONNREFUSED")), 3, 0.5),
             None
+        );
+        // Found by tests/core_fuzz.rs: attempt 0 once underflowed.
+        assert_eq!(
+            retry_delay_ms(Method::Get, &Err(network("ECONNRESET")), 0, 0.0),
+            Some(500)
         );
     }
 
