@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
 
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { FAULT_MODES as MODES } from '../fault-modes.mjs';
 import { NODE_PATH, executeContext, loadClass, loadOptionsContext, params, workflow } from './harness.mjs';
 
 const { NodeApiError, NodeOperationError } = workflow;
@@ -173,36 +174,6 @@ describe('cancellation', () => {
 });
 
 describe('every fault mode at once', () => {
-	// One fault per device, for 200 items at Concurrency 10: what each item must end as, and how
-	// many requests it takes (a retry after Retry-After: 0 is immediate).
-	const MODES = [
-		['ok', null, 'ok', 1],
-		['hang', { fault: 'hang' }, 'SPARKBOT_TIMEOUT', 1],
-		['drop', { fault: 'drop' }, 'SPARKBOT_NETWORK_ERROR', 1],
-		['html502', { fault: 'html502' }, 'SPARKBOT_SERVICE_ERROR', 1],
-		['empty500', { fault: 'empty500' }, 'SPARKBOT_SERVICE_ERROR', 1],
-		['empty503 once', { fault: 'empty503', retryAfter: 0, times: 1 }, 'ok', 2],
-		['truncated', { fault: 'truncated' }, 'SPARKBOT_NETWORK_ERROR', 1],
-		['rateLimit once', { fault: 'rateLimit', retryAfter: 0, times: 1 }, 'ok', 2],
-		['rateLimit always', { fault: 'rateLimit', retryAfter: 0 }, 'SPARKBOT_RATE_LIMITED', 3],
-		['internal', { fault: 'internal' }, 'SPARKBOT_SERVICE_ERROR', 1],
-		['unavailable once', { fault: 'unavailable', retryAfter: 0, times: 1 }, 'ok', 2],
-		['notJson200', { fault: 'notJson200' }, 'SPARKBOT_INVALID_RESPONSE', 1],
-		['array200', { fault: 'array200' }, 'SPARKBOT_INVALID_RESPONSE', 1],
-		['null200', { fault: 'null200' }, 'SPARKBOT_INVALID_RESPONSE', 1],
-		['busy', { fault: 'busy' }, 'SPARKBOT_SESSION_BUSY', 1],
-		['stopped', { fault: 'stopped' }, 'SPARKBOT_SESSION_STOPPED', 1],
-		['forbidden', { fault: 'forbidden' }, 'SPARKBOT_FORBIDDEN', 1],
-		['sessionTimeout', { fault: 'sessionTimeout' }, 'SPARKBOT_TIMEOUT', 1],
-		['badRequest', { fault: 'badRequest' }, 'SPARKBOT_BAD_REQUEST', 1],
-		['delay', { fault: 'delay', delayMs: 200 }, 'ok', 1],
-		['status 418', { fault: 'status', status: 418 }, 'SPARKBOT_SERVICE_ERROR', 1],
-		['oversized', { fault: 'oversized', bytes: 10 * 1024 * 1024 + 1 }, 'SPARKBOT_INVALID_RESPONSE', 1],
-		['oversized chunked', { fault: 'oversized', bytes: 10 * 1024 * 1024 + 1, chunked: true }, 'SPARKBOT_INVALID_RESPONSE', 1],
-		['invalidUtf8', { fault: 'invalidUtf8' }, 'ok', 1],
-		['deepJson', { fault: 'deepJson' }, 'SPARKBOT_INVALID_RESPONSE', 1],
-		['bad parameter', 'invalid', 'SPARKBOT_INVALID_PARAMETER', 0],
-	];
 
 	test('200 items, every fault mode, continue-on-fail: one output per item, in order, paired, each as expected', async () => {
 		const items = [];

@@ -22,16 +22,24 @@ import {
 	setupOwner,
 	startN8n,
 } from '../../scripts/n8n/instance.mjs';
+import { sleep } from '../../scripts/n8n/processes.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { startMockOpenAi } from './mock-openai.mjs';
+import { FAULT_MODES } from '../fault-modes.mjs';
 import { CREDENTIAL_TYPE, EXAMPLE_CREDENTIAL, NODE_TYPE, ROOT, packPackage, readExamples, sparkBotCredential } from './fixtures.mjs';
 
 const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
 const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
 const SECRET = 'sk-e2e-5c1d9b7a-NEVER-IN-OUTPUT';
-const EXTRA_DEVICES = 150; // the dropdown must read several pages
+const EXTRA_DEVICES = 200; // the dropdown must read several pages; the fault batch needs 200 numbers
 
 const [sales, support, , , , billing] = DEMO_DEVICES; // online · stopped · … · forbidden
+/** 200 items, one fault mode of the simulator per device (tests/fault-modes.mjs). */
+const FAULT_BATCH = Array.from({ length: 200 }, (_, i) => {
+	const [name, spec, outcome, sends] = FAULT_MODES[i % FAULT_MODES.length];
+	const id = generatedDevice(i + 1).id;
+	return { name, spec, outcome, sends, id, device: spec === 'invalid' ? `not-a-device-${i}` : id };
+});
 const UNKNOWN = 'ffffffffffffffffffffffff';
 const TRIGGER = 'When clicking ‘Execute workflow’';
 
@@ -192,6 +200,13 @@ before(async () => {
 			items('Numbers', fleet.map((deviceId) => ({ deviceId }))),
 			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { waitForSession: true, concurrency: 4 }, { onError: 'continueRegularOutput' }),
 		]),
+		faults: workflow('e2e: 200 items, every fault mode', [
+			items('Numbers', FAULT_BATCH.map(({ device }) => ({ deviceId: device }))),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { timeout: 2, concurrency: 10, includeAttempts: true }, { onError: 'continueRegularOutput' }),
+		]),
+		cancel: workflow('e2e: a long Wait For Session, stopped', [
+			sparkBot('Reset and wait', 'reset', DEMO_DEVICES[4].id, { waitForSession: true }),
+		]),
 		stop: workflow('e2e: stop on error', [
 			items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: DEMO_DEVICES[3].id }]),
 			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
@@ -291,6 +306,36 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		assert.equal(posts().length, 12);
 	});
 
+	test('200 items across every fault mode (On Error: Continue): one output each, in order, paired, as expected', async (t) => {
+		for (const { spec, id } of FAULT_BATCH) {
+			if (spec && spec !== 'invalid') sim.setFault({ route: 'reboot', deviceId: id, ...spec });
+		}
+		let result;
+		const started = performance.now();
+		try {
+			result = await execute('faults');
+		} finally {
+			sim.clearFaults();
+		}
+		t.diagnostic(`n8n execute of the 200-item batch: ${((performance.now() - started) / 1000).toFixed(1)} s (process start included)`);
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const out = itemsOf(result.run, 'Reboot each');
+		assert.equal(out.length, 200, 'exactly one output per input item');
+		const sent = new Map();
+		for (const request of posts()) sent.set(request.path, (sent.get(request.path) ?? 0) + 1);
+		out.forEach((item, i) => {
+			const { name, id, outcome, sends } = FAULT_BATCH[i];
+			assert.deepEqual(item.pairedItem, { item: i }, `item ${i} (${name})`);
+			if (outcome === 'ok') {
+				assert.equal(item.json.id, id, `item ${i} (${name})`);
+				assert.equal(item.json.attempts, sends, `item ${i} (${name}) attempts`);
+			} else {
+				assert.equal(typeof item.json.error, 'string', `item ${i} (${name}): ${JSON.stringify(item.json).slice(0, 200)}`);
+			}
+			assert.equal(sent.get(`/v1/devices/${id}/reboot`) ?? 0, sends, `item ${i} (${name}) requests`);
+		});
+	});
+
 	test('without continue-on-fail the run fails with the node\'s message and stops at that item', async () => {
 		const result = await execute('stop');
 		assert.equal(result.ok, false);
@@ -362,7 +407,8 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		executions['example reboot all'] = result;
 		assert.ok(result.ok, JSON.stringify(result.error));
 		const pages = sim.requests.filter((r) => r.method === 'GET' && r.path === '/v1/devices');
-		assert.equal(pages.length, 2, `${DEMO_DEVICES.length + EXTRA_DEVICES} numbers are two pages of 100`);
+		const total = DEMO_DEVICES.length + EXTRA_DEVICES;
+		assert.equal(pages.length, Math.ceil(total / 100), `${total} numbers are ${Math.ceil(total / 100)} pages of 100`);
 		const operative = [...sim.devices.values()].filter((d) => d.status === 'operative').map((d) => d.id);
 		assert.deepEqual(new Set(posts().map((r) => r.path)), new Set(operative.map((id) => `/v1/devices/${id}/reboot`)));
 		assert.ok(posts().every((r) => r.body.force === true), 'Force Reboot on every call');
@@ -412,8 +458,8 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		// n8n appends its own "Custom API Call" (for the credential's generic auth) after ours.
 		assert.deepEqual(property('operation').options.map((o) => o.value).slice(0, 2), ['reboot', 'reset']);
 		assert.equal(property('device').typeOptions.loadOptionsMethod, 'getDevices');
-		assert.deepEqual(property('options', 'reboot').options.map((o) => o.name), ['concurrency', 'forceReboot', 'forceSync', 'retry', 'timeout', 'waitForSession']);
-		assert.deepEqual(property('options', 'reset').options.map((o) => o.name), ['concurrency', 'deleteAllData', 'emptyQueue', 'retry', 'timeout', 'waitForSession']);
+		assert.deepEqual(property('options', 'reboot').options.map((o) => o.name), ['concurrency', 'forceReboot', 'forceSync', 'includeAttempts', 'retry', 'timeout', 'waitForSession']);
+		assert.deepEqual(property('options', 'reset').options.map((o) => o.name), ['concurrency', 'deleteAllData', 'emptyQueue', 'includeAttempts', 'retry', 'timeout', 'waitForSession']);
 	});
 
 	test('n8n generates the SparkBot Tool node type for AI Agents (usableAsTool)', async () => {
@@ -456,6 +502,41 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 				return true;
 			},
 		);
+	});
+
+	test('stopping a running execution aborts its 2-minute Wait For Session at once', async (t) => {
+		const device = DEMO_DEVICES[4].id;
+		sim.clearRequests();
+		sim.setDeviceReadyMs(device, 120_000);
+		try {
+			// n8n 1.x wants the workflow in the body; 2.x reads it from the database.
+			const workflowData = await restRequest(n8n.url, cookie, 'GET', `/rest/workflows/${workflows.cancel.id}`);
+			const { executionId } = await restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${workflows.cancel.id}/run`, {
+				workflowData,
+				triggerToStartFrom: { name: TRIGGER },
+			});
+			assert.ok(executionId, 'the execution started');
+			const deadline = Date.now() + 30_000;
+			while (!posts(device).length && Date.now() < deadline) await sleep(100);
+			assert.equal(posts(device).length, 1, 'the reset with wait is in flight');
+			await sleep(500);
+			const stoppedAt = Date.now();
+			await restRequest(n8n.url, cookie, 'POST', `/rest/executions/${executionId}/stop`, {});
+			while (posts(device)[0].abortedAt === undefined && Date.now() < stoppedAt + 10_000) await sleep(25);
+			const abortedAfter = posts(device)[0].abortedAt - stoppedAt;
+			assert.ok(abortedAfter < 1_000, `the request was aborted ${abortedAfter} ms after the stop`);
+			t.diagnostic(`request aborted ${abortedAfter} ms after POST /rest/executions/:id/stop`);
+			let execution;
+			while (Date.now() < stoppedAt + 10_000) {
+				execution = await restRequest(n8n.url, cookie, 'GET', `/rest/executions/${executionId}`);
+				if (execution.finished || ['canceled', 'crashed', 'error', 'success'].includes(execution.status)) break;
+				await sleep(100);
+			}
+			assert.equal(execution.status, 'canceled', `execution status ${execution.status}`);
+			assert.ok(Date.now() - stoppedAt < 5_000, 'the execution ended promptly');
+		} finally {
+			sim.setDeviceReadyMs(device, null);
+		}
 	});
 
 	for (const [name, apiKey, status] of [

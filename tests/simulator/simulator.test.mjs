@@ -269,6 +269,8 @@ describe('sparkbot simulator', () => {
     it('hang: never answers until the client gives up', async () => {
       fault({ route: 'list', fault: 'hang' });
       await assert.rejects(list({ signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(sim.requests.at(-1).abortedAt >= sim.requests.at(-1).at + 90, 'the log says the client gave up');
     });
 
     it('drop: closes the connection without an answer, even before auth', async () => {

@@ -188,7 +188,11 @@ export async function startSimulator(options = {}) {
 
       const query = new URLSearchParams(search);
       const tokenState = authState(req.headers.token);
-      recordRequest(req, path, query, body, tokenState, startedAt);
+      const record = recordRequest(req, path, query, body, tokenState, startedAt);
+      // A client that gives up (aborts, times out, is cancelled) before the answer is complete.
+      res.on('close', () => {
+        if (!res.writableFinished) record.abortedAt = Date.now();
+      });
 
       const route = matchRoute(req.method, path);
       if (!route) throw notFound(req.method, path);
@@ -231,6 +235,7 @@ export async function startSimulator(options = {}) {
     const record = { method: req.method, path: scrub(path), query: scrubDeep(queryObject(query)), headers, at };
     if (body.length > 0) record.body = scrubDeep(parseLoosely(body));
     requests.push(record);
+    return record;
   }
 
   function scrubDeep(value) {
