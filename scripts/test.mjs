@@ -7,8 +7,8 @@
 //   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
 //   4. node:test suites: the simulator itself and the built package in dist/
 //   5. end to end in a real n8n 2.30.8 (installed once into .runtime/): CLI executions, the
-//      editor's REST API and a headless-Chromium session; then the CLI and REST part again on
-//      the last n8n 1.x
+//      editor's REST API, a headless-Chromium session and queue mode (main + 2 workers on
+//      Redis and PostgreSQL); then the CLI and REST part again on the last n8n 1.x
 import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const E2E_SUITES = ['tests/e2e/n8n.test.mjs', 'tests/e2e/browser.test.mjs'];
+const E2E_SUITES = ['tests/e2e/n8n.test.mjs', 'tests/e2e/browser.test.mjs', 'tests/e2e/queue.test.mjs'];
 
 /** Runs a command without blocking this process (the simulator lives in it). */
 function run(title, command, args, env = {}) {
