@@ -12,7 +12,8 @@
 //! - [`devices`]: device list pages → the WhatsApp Number dropdown.
 //! - `description` (native only): the node description n8n shows, generated from the same tables
 //!   into `node-descriptor/` by the `write-descriptor` binary.
-//! - `transport` (wasm only): the one place that performs HTTP, through gloo-net and `fetch`.
+//! - `transport` (wasm only): the one place that performs HTTP: `fetch` with gloo-net's headers,
+//!   the time budget and n8n's cancel signal, the body cap.
 //! - `boundary` (wasm only): the `#[wasm_bindgen]` exports the JavaScript shim calls.
 //! - `js` (wasm only): JS values and JSON text read as JSON, with the runtime's `JSON.parse`.
 
