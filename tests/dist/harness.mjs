@@ -78,6 +78,34 @@ export function executeContext({ items, credentials, continueOnFail = false, can
 	};
 }
 
+/**
+ * `run(items, { continueOnFail, creds, cancelSignal })` — the node's `execute` with
+ * `executeContext` — and `thrownBy(items, options)`, the error a run that must fail throws. Every
+ * output and thrown error goes into `produced`, for the suites' final search for the API key.
+ * `node()` and `credentials()` are read at each run (the suites set them up in `before`).
+ */
+export function runner({ node, credentials, produced }) {
+	async function run(items, { continueOnFail = false, creds = credentials(), cancelSignal } = {}) {
+		try {
+			const output = await node().execute.call(executeContext({ items, credentials: creds, continueOnFail, cancelSignal }));
+			produced.push(output);
+			return output;
+		} catch (error) {
+			produced.push(error);
+			throw error;
+		}
+	}
+	async function thrownBy(items, options) {
+		try {
+			await run(items, options);
+		} catch (error) {
+			return error;
+		}
+		throw new Error('expected the node to throw');
+	}
+	return { run, thrownBy };
+}
+
 /** A context for load-options methods. */
 export function loadOptionsContext({ credentials }) {
 	return {

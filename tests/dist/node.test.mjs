@@ -17,6 +17,7 @@ import {
 	packageJson,
 	params,
 	root,
+	runner,
 	workflow,
 } from './harness.mjs';
 
@@ -34,26 +35,7 @@ const stopped = DEMO_DEVICES.find((d) => d.session?.status === 'offline' && !d.f
 const forbidden = DEMO_DEVICES.find((d) => d.forbidden);
 const UNKNOWN_ID = 'ffffffffffffffffffffffff';
 
-async function run(items, { continueOnFail = false, creds = credentials } = {}) {
-	try {
-		const output = await sparkBot.execute.call(executeContext({ items, credentials: creds, continueOnFail }));
-		produced.push(output);
-		return output;
-	} catch (error) {
-		produced.push(error);
-		throw error;
-	}
-}
-
-/** Runs items that must make the node throw, and returns the error n8n would show. */
-async function thrownBy(items, options) {
-	try {
-		await run(items, options);
-	} catch (error) {
-		return error;
-	}
-	assert.fail('expected the node to throw');
-}
+const { run, thrownBy } = runner({ node: () => sparkBot, credentials: () => credentials, produced });
 
 /** Runs one item that must fail and returns the error n8n would show. */
 function failure(item, options) {

@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { FAULT_MODES as MODES } from '../fault-modes.mjs';
-import { NODE_PATH, executeContext, loadClass, loadOptionsContext, params, workflow } from './harness.mjs';
+import { NODE_PATH, loadClass, loadOptionsContext, params, runner, workflow } from './harness.mjs';
 
 const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-7c1e-RELIABILITY-DO-NOT-LEAK-0d2f';
@@ -21,25 +21,7 @@ const produced = [];
 
 const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
 
-async function run(items, { continueOnFail = false, creds = credentials, cancelSignal } = {}) {
-	try {
-		const output = await sparkBot.execute.call(executeContext({ items, credentials: creds, continueOnFail, cancelSignal }));
-		produced.push(output);
-		return output;
-	} catch (error) {
-		produced.push(error);
-		throw error;
-	}
-}
-
-async function thrownBy(items, options) {
-	try {
-		await run(items, options);
-	} catch (error) {
-		return error;
-	}
-	assert.fail('expected the node to throw');
-}
+const { run, thrownBy } = runner({ node: () => sparkBot, credentials: () => credentials, produced });
 
 const posts = () => sim.requests.filter((r) => r.method === 'POST');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
