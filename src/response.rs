@@ -114,9 +114,6 @@ pub fn interpret_action(
 /// Accepts a parsed 2xx body only if it is one JSON object. `parsed` is the kind of value the
 /// runtime's parser found and the value in the caller's form, or the parser's complaint.
 pub fn expect_object<T>(parsed: Result<(JsonType, T), String>, body: &str) -> Result<T, Error> {
-    if nesting_depth(body) > MAX_BODY_DEPTH {
-        return Err(too_deep());
-    }
     let problem = match parsed {
         Ok((JsonType::Object, object)) => return Ok(object),
         Ok((other, _)) => format!("expected a JSON object, got {}", other.name()),
@@ -157,12 +154,6 @@ pub fn nesting_depth(text: &str) -> usize {
     deepest
 }
 
-fn too_deep() -> Error {
-    Error::InvalidResponse {
-        problem: format!("the body nests more than {MAX_BODY_DEPTH} levels deep"),
-    }
-}
-
 /// Interprets one page of `GET /devices`: a JSON array of device objects.
 pub fn interpret_device_page(
     context: &RequestContext,
@@ -170,9 +161,6 @@ pub fn interpret_device_page(
     parse: ParseJson,
 ) -> Result<Vec<Value>, Error> {
     let reply = check_status(context, outcome, parse)?;
-    if nesting_depth(&reply.body) > MAX_BODY_DEPTH {
-        return Err(too_deep());
-    }
     match parse(&reply.body) {
         Ok(Value::Array(devices)) => Ok(devices),
         Ok(other) => Err(Error::InvalidResponse {
@@ -190,7 +178,8 @@ pub fn interpret_device_page(
     }
 }
 
-/// Turns transport failures and non-2xx statuses into errors; passes 2xx replies on.
+/// Turns transport failures, non-2xx statuses and 2xx bodies nested deeper than
+/// [`MAX_BODY_DEPTH`] into errors; passes the other 2xx replies on.
 fn check_status(
     context: &RequestContext,
     outcome: Result<HttpReply, TransportFailure>,
@@ -229,6 +218,12 @@ fn check_status(
         }
     };
     if (200..300).contains(&reply.status) {
+        // Checked here, before any caller parses the body: nothing deeper reaches a parser.
+        if nesting_depth(&reply.body) > MAX_BODY_DEPTH {
+            return Err(Error::InvalidResponse {
+                problem: format!("the body nests more than {MAX_BODY_DEPTH} levels deep"),
+            });
+        }
         return Ok(reply);
     }
     let body = ErrorBody::parse(&reply, parse);
