@@ -12,14 +12,15 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use sparkbot_node::credentials::{Credentials, RawCredentials};
-use sparkbot_node::error::{redact, sanitize};
-use sparkbot_node::plan::{parse_concurrency, plan_item, Method, RawItem, RequestContext};
-use sparkbot_node::response::{
-    expect_object, interpret_action, interpret_device_page, nesting_depth, parse_retry_after,
-    HttpReply, JsonType, TransportFailure,
+use sparkbot_node::core::credentials::{Credentials, RawCredentials};
+use sparkbot_node::core::http::{HttpReply, TransportFailure};
+use sparkbot_node::core::json::{nesting_depth, JsonType};
+use sparkbot_node::core::plan::{parse_concurrency, plan_item, Method, RawItem, RequestContext};
+use sparkbot_node::core::retry::{retry_delay_ms, MAX_ATTEMPTS};
+use sparkbot_node::core::status::{
+    expect_object, interpret_action, interpret_device_page, parse_retry_after,
 };
-use sparkbot_node::retry::{retry_delay_ms, MAX_ATTEMPTS};
+use sparkbot_node::core::text::{redact, sanitize};
 
 /// Text that looks like what users and services produce: device IDs, near misses, URLs, any
 /// Unicode (controls included), and now and then something long.

@@ -12,12 +12,12 @@
 
 use js_sys::{Array, Reflect};
 use serde_json::{json, Value};
-use sparkbot_node::batch::Exchange;
-use sparkbot_node::boundary::{execute_items as execute, load_devices};
-use sparkbot_node::credentials::{Credentials, RawCredentials};
-use sparkbot_node::plan::{plan_device_page, plan_item, RawItem};
-use sparkbot_node::response::TransportFailure;
-use sparkbot_node::transport::{send, FetchExchange};
+use sparkbot_node::core::credentials::{Credentials, RawCredentials};
+use sparkbot_node::core::http::TransportFailure;
+use sparkbot_node::core::io::Io;
+use sparkbot_node::core::plan::{plan_device_page, plan_item, RawItem};
+use sparkbot_node::wasm::boundary::{execute_items as execute, load_devices};
+use sparkbot_node::wasm::transport::{send, FetchExchange};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 

@@ -1,5 +1,5 @@
 // What a request costs Node's fetch (undici) depending on how it is handed over — the figures
-// behind the transport's choice of `fetch(url, init)` over a web `Request` (src/transport.rs).
+// behind the transport's choice of `fetch(url, init)` over a web `Request` (src/wasm/transport.rs).
 // Sequential reboots against the simulator in its own process; variants interleaved, median of
 // the rounds.
 //

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 #[cfg(not(target_arch = "wasm32"))]
-use sparkbot_node::description::{node_description_file, DESCRIPTOR_PATH};
+use sparkbot_node::core::description::{node_description_file, DESCRIPTOR_PATH};
 
 /// The description is generated natively only (the wasm build leaves its texts out).
 #[cfg(target_arch = "wasm32")]

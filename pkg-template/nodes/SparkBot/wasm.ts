@@ -17,7 +17,7 @@ export interface Core {
 	loadDevices: typeof loadDevices;
 }
 
-/** An error thrown by the Rust core (see `to_js_error` in `src/boundary.rs`), or by `callCore`. */
+/** An error thrown by the Rust core (see `to_js_error` in `src/wasm/boundary.rs`), or by `callCore`. */
 export interface CoreError extends Error {
 	code: string;
 	kind: 'operation' | 'api';

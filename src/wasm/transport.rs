@@ -1,6 +1,6 @@
 //! The one place that performs HTTP: a [`RequestPlan`] in, an [`HttpReply`] or a
 //! [`TransportFailure`] out. [`FetchExchange`] also gives the batch its clock, sleep and
-//! randomness (see [`crate::batch::Exchange`]).
+//! randomness and cancellation (see [`crate::core::io::Io`]) and its JSON reading.
 //!
 //! The headers are gloo-net's [`Headers`]; the request goes out as `fetch(url, init)` through a
 //! binding of our own, with a plain init dictionary, rather than as a gloo-net `Request`:
@@ -21,12 +21,14 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestInit};
 
-use crate::batch::Exchange;
-use crate::credentials::ApiKey;
-use crate::error::find_text;
-use crate::js;
-use crate::plan::RequestPlan;
-use crate::response::{HttpReply, JsonType, TransportFailure, MAX_BODY_BYTES};
+use crate::core::credentials::ApiKey;
+use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
+use crate::core::io::Io;
+use crate::core::json::JsonReader;
+use crate::core::json::JsonType;
+use crate::core::plan::RequestPlan;
+use crate::core::text::find_text;
+use crate::wasm::js;
 
 #[wasm_bindgen]
 extern "C" {
@@ -62,9 +64,7 @@ impl FetchExchange {
     }
 }
 
-impl Exchange for FetchExchange {
-    type Object = JsValue;
-
+impl Io for FetchExchange {
     async fn send(
         &self,
         plan: &RequestPlan,
@@ -100,6 +100,10 @@ impl Exchange for FetchExchange {
     fn random(&self) -> f64 {
         Math::random()
     }
+}
+
+impl JsonReader for FetchExchange {
+    type Object = JsValue;
 
     fn parse(&self, text: &str) -> Result<Value, String> {
         js::to_json(&js::parse(text)?)

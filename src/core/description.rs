@@ -1,18 +1,18 @@
 //! The node description (`INodeTypeDescription`) as data.
 //!
-//! Generated from the same tables the planner reads ([`crate::operation`]), written to
+//! Generated from the same tables the planner reads ([`crate::core::operation`]), written to
 //! `node-descriptor/SparkBot.description.json` by `npm run descriptor`, and bundled into the shim
 //! at build time — so n8n can list the node without compiling the wasm module. A test fails when
 //! the checked-in file and this code drift apart.
 
 use serde_json::{json, Value};
 
-use crate::operation::{
+use crate::core::operation::{
     BooleanOption, Operation, ATTEMPTS_OPTION, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS,
     MAX_CONCURRENCY, MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
 };
-use crate::plan::RESOURCE;
-use crate::retry::MAX_ATTEMPTS;
+use crate::core::plan::RESOURCE;
+use crate::core::retry::MAX_ATTEMPTS;
 
 /// Path of the checked-in description, relative to the crate root.
 pub const DESCRIPTOR_PATH: &str = "node-descriptor/SparkBot.description.json";

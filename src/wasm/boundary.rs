@@ -11,16 +11,18 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::batch::{run_batch, send_with_retries, BatchSettings, Exchange, ItemResult, Pause};
-use crate::credentials::{Credentials, RawCredentials};
-use crate::devices::{is_last_page, DeviceCollector, DeviceOption, MAX_DEVICE_PAGES};
-use crate::error::{redact, Error, ErrorKind};
-use crate::js::to_json;
-use crate::plan::{
+use crate::core::batch::{run_batch, send_with_retries, BatchSettings, ItemResult, Pause};
+use crate::core::credentials::{Credentials, RawCredentials};
+use crate::core::devices::{is_last_page, DeviceCollector, DeviceOption, MAX_DEVICE_PAGES};
+use crate::core::error::{Error, ErrorKind};
+use crate::core::json::JsonReader;
+use crate::core::plan::{
     parse_concurrency, plan_device_page, plan_item, RawItem, RequestPlan, DEVICE_FIELD,
 };
-use crate::response::interpret_device_page;
-use crate::transport::FetchExchange;
+use crate::core::status::interpret_device_page;
+use crate::core::text::redact;
+use crate::wasm::js::to_json;
+use crate::wasm::transport::FetchExchange;
 
 /// Most items one execution may hand over; more would only exhaust the module's memory.
 pub const MAX_ITEMS: u32 = 100_000;

@@ -1,45 +1,22 @@
 //! Runs the requests of one node execution: at most `concurrency` at a time, results in input
 //! order, and a `429`/`503` slows every request of the batch down instead of failing items.
 //!
-//! The scheduling is pure Rust over an [`Exchange`] — the one thing that talks to the outside
-//! (HTTP, clock, sleep, randomness) — so it is tested natively with a fake exchange; the wasm
-//! build plugs in `transport::FetchExchange`.
+//! The scheduling is pure Rust over [`Io`] (HTTP, clock, sleep, randomness, cancellation) and a
+//! [`JsonReader`], so it is tested natively with a fake; the wasm build plugs in
+//! `crate::wasm::transport::FetchExchange`.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use serde_json::Value;
-
-use crate::error::Error;
-use crate::plan::RequestPlan;
-use crate::response::{expect_object, interpret_action, HttpReply, JsonType, TransportFailure};
-use crate::retry::retry_delay_ms;
-
-/// What the batch needs from the outside world.
-pub trait Exchange {
-    /// A parsed JSON object in the form the caller hands on (a JS object in the wasm build).
-    type Object;
-    /// Sends `plan`, giving up (and aborting the request) after `budget_ms`.
-    fn send(
-        &self,
-        plan: &RequestPlan,
-        budget_ms: u32,
-    ) -> impl Future<Output = Result<HttpReply, TransportFailure>>;
-    /// Resolves after `ms` milliseconds.
-    fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
-    /// A monotonic-enough clock, in milliseconds.
-    fn now_ms(&self) -> f64;
-    /// A random number in `[0, 1)`, for backoff jitter.
-    fn random(&self) -> f64;
-    /// Parses JSON text into a [`Value`] (error bodies, device pages).
-    fn parse(&self, text: &str) -> Result<Value, String>;
-    /// Parses a success body once, into the caller's form, and says what kind of value it is.
-    fn parse_body(&self, text: &str) -> Result<(JsonType, Self::Object), String>;
-    /// Whether the execution was cancelled: nothing more may be sent.
-    fn cancelled(&self) -> bool;
-}
+use crate::core::error::Error;
+use crate::core::http::{HttpReply, TransportFailure};
+use crate::core::io::Io;
+use crate::core::json::JsonReader;
+use crate::core::plan::RequestPlan;
+use crate::core::retry::retry_delay_ms;
+use crate::core::status::{expect_object, interpret_action};
 
 /// The final outcome of one request, and how many attempts it took.
 #[derive(Debug)]
@@ -60,13 +37,13 @@ pub struct ItemResult<T> {
 }
 
 /// Interprets the final outcome of a reboot or reset: the response object, or the error.
-pub fn action_result<E: Exchange>(
-    exchange: &E,
+pub fn action_result<J: JsonReader>(
+    json: &J,
     plan: &RequestPlan,
     outcome: Result<HttpReply, TransportFailure>,
-) -> Result<E::Object, Error> {
-    let body = interpret_action(&plan.context, outcome, &|text| exchange.parse(text))?;
-    expect_object(exchange.parse_body(&body), &body)
+) -> Result<J::Object, Error> {
+    let body = interpret_action(&plan.context, outcome, &|text| json.parse(text))?;
+    expect_object(json.parse_body(&body), &body)
 }
 
 /// How a batch runs.
@@ -87,7 +64,7 @@ pub struct Pause {
 }
 
 impl Pause {
-    async fn wait_out<E: Exchange>(&self, exchange: &E) {
+    async fn wait_out<E: Io>(&self, exchange: &E) {
         while !exchange.cancelled() {
             let left = self.until_ms.get() - exchange.now_ms();
             if left <= 0.0 {
@@ -107,11 +84,7 @@ impl Pause {
 /// Sends `plan` and returns the final outcome: retried (when `plan.retry` allows) while SparkBot
 /// says it did not act or the connection could not be made, within the plan's time budget,
 /// which covers every attempt and pause. A cancelled execution sends nothing more.
-pub async fn send_with_retries<E: Exchange>(
-    exchange: &E,
-    plan: &RequestPlan,
-    pause: &Pause,
-) -> Sent {
+pub async fn send_with_retries<E: Io>(exchange: &E, plan: &RequestPlan, pause: &Pause) -> Sent {
     let started = exchange.now_ms();
     let deadline = started + f64::from(plan.timeout_ms);
     let elapsed = |now: f64| (now - started).max(0.0) as u64;
@@ -160,7 +133,7 @@ pub async fn send_with_retries<E: Exchange>(
 /// With `stop_on_error`, nothing is sent when any plan failed, and no request starts after an
 /// item failed; items that did not run are `None`. Once the execution is cancelled no request
 /// starts, and every item not yet done ends as [`Error::Cancelled`].
-pub async fn run_batch<E: Exchange>(
+pub async fn run_batch<E: Io + JsonReader>(
     exchange: &E,
     plans: Vec<Result<RequestPlan, Error>>,
     settings: BatchSettings,
@@ -252,7 +225,9 @@ mod tests {
     use std::task::{Wake, Waker};
 
     use super::*;
-    use crate::plan::{Method, RequestContext};
+    use crate::core::json::{JsonType, SerdeJson};
+    use crate::core::plan::{Method, RequestContext};
+    use serde_json::Value;
 
     /// Polls `future` to completion; the fake exchange's futures wake themselves.
     fn block_on<F: Future>(future: F) -> F::Output {
@@ -319,9 +294,7 @@ mod tests {
         }
     }
 
-    impl Exchange for Fake {
-        type Object = Value;
-
+    impl Io for Fake {
         async fn send(
             &self,
             plan: &RequestPlan,
@@ -375,16 +348,20 @@ mod tests {
         fn random(&self) -> f64 {
             0.5
         }
-        fn parse(&self, text: &str) -> Result<Value, String> {
-            serde_json::from_str(text).map_err(|e| e.to_string())
-        }
-        fn parse_body(&self, text: &str) -> Result<(JsonType, Value), String> {
-            self.parse(text).map(|value| (JsonType::of(&value), value))
-        }
         fn cancelled(&self) -> bool {
             self.cancel_after
                 .get()
                 .is_some_and(|n| self.sent.borrow().len() >= n)
+        }
+    }
+
+    impl JsonReader for Fake {
+        type Object = Value;
+        fn parse(&self, text: &str) -> Result<Value, String> {
+            SerdeJson.parse(text)
+        }
+        fn parse_body(&self, text: &str) -> Result<(JsonType, Value), String> {
+            SerdeJson.parse_body(text)
         }
     }
 

@@ -1,6 +1,6 @@
 //! The two operations and their options, as data.
 //!
-//! The node description (`crate::description`) and the request planner ([`crate::plan`]) both
+//! The node description (`crate::core::description`) and the request planner ([`crate::core::plan`]) both
 //! read these tables, so a parameter name, its wire field and its text cannot drift apart.
 
 /// Seconds the node waits without Wait For Session.

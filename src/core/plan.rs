@@ -5,12 +5,13 @@
 
 use serde_json::{Map, Value};
 
-use crate::credentials::Credentials;
-use crate::error::{sanitize, Error};
-use crate::operation::{
+use crate::core::credentials::Credentials;
+use crate::core::error::Error;
+use crate::core::operation::{
     Operation, ATTEMPTS_OPTION, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
     MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
 };
+use crate::core::text::{describe_value, number_text};
 
 /// Value of the only resource.
 pub const RESOURCE: &str = "whatsappSession";
@@ -330,62 +331,10 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
     })
 }
 
-/// A number as messages show it: whole numbers exactly, others to three decimals. (The
-/// shortest round-trip formatting of `f64` that serde_json's `Display` uses costs the module
-/// more than all of its messages.)
-pub fn number_text(number: &serde_json::Number) -> String {
-    if let Some(whole) = number.as_i64() {
-        return format!("{whole}");
-    }
-    if let Some(whole) = number.as_u64() {
-        return format!("{whole}");
-    }
-    let value = number.as_f64().unwrap_or_default();
-    if value.abs() >= 1e15 {
-        return if value < 0.0 {
-            "a huge negative number"
-        } else {
-            "a huge number"
-        }
-        .to_string();
-    }
-    let thousandths = (value.abs() * 1000.0).round() as u64;
-    let sign = if value < 0.0 && thousandths > 0 {
-        "-"
-    } else {
-        ""
-    };
-    let mut text = format!("{sign}{}.{:03}", thousandths / 1000, thousandths % 1000);
-    while text.ends_with('0') {
-        text.pop();
-    }
-    if text.ends_with('.') {
-        text.pop();
-    }
-    text
-}
-
-/// Describes a value for an error message: its type, and the value itself when it is short text
-/// or a scalar. Untrusted text is sanitized and cut.
-pub fn describe_value(value: &Value) -> String {
-    match value {
-        Value::Null => "nothing (null)".to_string(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {}", number_text(n)),
-        Value::String(s) if s.is_empty() => "an empty text".to_string(),
-        Value::String(s) => {
-            let shown = sanitize(s, 60);
-            format!("\"{shown}\"")
-        }
-        Value::Array(_) => "a list".to_string(),
-        Value::Object(_) => "an object".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::RawCredentials;
+    use crate::core::credentials::RawCredentials;
     use serde_json::json;
 
     const ID: &str = "6523a1f0c2d4e5f60718293a";
@@ -496,7 +445,7 @@ mod tests {
 
     fn error(raw: RawItem) -> String {
         let err = plan_item(&raw, &creds("")).unwrap_err();
-        assert_eq!(err.kind(), crate::error::ErrorKind::Operation);
+        assert_eq!(err.kind(), crate::core::error::ErrorKind::Operation);
         err.message()
     }
 

@@ -6,24 +6,15 @@
 //! have reached the service, is final: a reboot or reset must not run twice. Reading the device
 //! list changes nothing, so its requests are also retried after any network failure.
 
-use crate::plan::Method;
-use crate::response::{parse_retry_after, HttpReply, TransportFailure};
+use crate::core::http::{HttpReply, TransportFailure};
+use crate::core::node_codes::{reach, Reach};
+use crate::core::plan::Method;
+use crate::core::status::parse_retry_after;
 
 /// Most attempts per request, the first one included.
 pub const MAX_ATTEMPTS: u32 = 3;
 /// First backoff step when SparkBot gave no `Retry-After`; it doubles on each attempt.
 const BACKOFF_BASE_MS: f64 = 1_000.0;
-
-/// Node's codes for a connection that was never established: the request was not sent.
-const NOT_CONNECTED: [&str; 7] = [
-    "ECONNREFUSED",
-    "ENOTFOUND",
-    "EAI_AGAIN",
-    "EHOSTUNREACH",
-    "ENETUNREACH",
-    "EADDRNOTAVAIL",
-    "UND_ERR_CONNECT_TIMEOUT",
-];
 
 /// How long to wait before attempt `attempt + 1`, or `None` when `outcome` is final.
 ///
@@ -46,10 +37,7 @@ pub fn retry_delay_ms(
             }
         }
         Err(TransportFailure::Network { code, .. })
-            if method == Method::Get
-                || code
-                    .as_deref()
-                    .is_some_and(|code| NOT_CONNECTED.contains(&code)) => {}
+            if method == Method::Get || reach(code.as_deref()) == Reach::NotSent => {}
         _ => return None,
     }
     let step = BACKOFF_BASE_MS * f64::from(1u32 << attempt.saturating_sub(1).min(8));
@@ -142,7 +130,10 @@ mod tests {
 
     #[test]
     fn a_connection_that_was_never_made_is_retried_with_backoff() {
-        for code in NOT_CONNECTED {
+        let not_sent = crate::core::node_codes::NODE_CODES
+            .iter()
+            .filter(|(_, _, reach)| *reach == Reach::NotSent);
+        for (code, _, _) in not_sent {
             assert_eq!(
                 retry_delay_ms(Method::Post, &Err(network(code)), 1, 0.5),
                 Some(1_000),

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::error::{find_text, Error};
+use crate::core::error::Error;
+use crate::core::text::find_text;
 
 /// Base URL used when the credential leaves it empty.
 pub const DEFAULT_BASE_URL: &str = "https://api.sparkbot.io/v1";

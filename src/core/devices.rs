@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::error::sanitize;
-use crate::plan::{is_device_id, DEVICE_PAGE_SIZE};
+use crate::core::plan::{is_device_id, DEVICE_PAGE_SIZE};
+use crate::core::text::sanitize;
 
 /// Upper bound on pages read (100,000 devices), so a misbehaving service cannot loop us forever.
 pub const MAX_DEVICE_PAGES: usize = 1_000;

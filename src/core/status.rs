@@ -1,104 +1,22 @@
-//! What came back → the item's output, or a typed [`Error`].
-//!
-//! The transport reports either an [`HttpReply`] (any status, body read as text) or a
-//! [`TransportFailure`]; this module alone decides what that means for the user.
+//! Status → error: what came back from SparkBot (an [`HttpReply`] of any status, or a
+//! [`TransportFailure`]) becomes the item's body or a typed [`Error`]. This module alone decides
+//! what an answer means for the user.
 
 use serde_json::Value;
 
-use crate::error::{find_text, sanitize, ConflictReason, Error, TimeoutSource};
-use crate::plan::RequestContext;
+use crate::core::error::{ConflictReason, Error, TimeoutSource};
+use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
+use crate::core::json::{nesting_depth, JsonType, MAX_NESTING};
+use crate::core::node_codes::network_cause;
+use crate::core::plan::RequestContext;
+use crate::core::text::{find_text, sanitize};
+
+/// Reads JSON text into a [`Value`], or says why it could not (see
+/// [`crate::core::json::JsonReader::parse`]).
+pub type ParseJson<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
 
 /// Longest service message shown to a user.
 const MAX_SERVICE_MESSAGE_CHARS: usize = 300;
-/// Largest response body that is read, in bytes; a longer one is abandoned unread.
-pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// Deepest nesting of arrays and objects accepted in a response body.
-pub const MAX_BODY_DEPTH: usize = 64;
-
-/// An HTTP answer with its body read completely.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpReply {
-    /// HTTP status.
-    pub status: u16,
-    /// `Content-Type` header.
-    pub content_type: Option<String>,
-    /// `Retry-After` header.
-    pub retry_after: Option<String>,
-    /// Body, decoded as UTF-8 (invalid sequences replaced).
-    pub body: String,
-    /// Milliseconds from sending the request to the end of the body.
-    pub elapsed_ms: u64,
-}
-
-/// A request that got no (complete) HTTP answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TransportFailure {
-    /// The node's time budget ran out and the request was aborted.
-    TimedOut {
-        /// Milliseconds from sending the request to giving up.
-        elapsed_ms: u64,
-    },
-    /// DNS, TCP, TLS or a dropped connection.
-    Network {
-        /// The runtime's error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …), if any.
-        code: Option<String>,
-        /// The runtime's error text, for the description.
-        detail: String,
-        /// Whether the failure came after the headers, while reading the body.
-        during_body: bool,
-    },
-    /// The execution was cancelled (stopped in n8n) and the request was aborted.
-    Cancelled,
-    /// The body is larger than [`MAX_BODY_BYTES`]; it was not read.
-    TooLarge,
-}
-
-/// Reads JSON text into a [`Value`], or says why it could not. The wasm build passes the
-/// runtime's `JSON.parse` (serde_json's own parser would add a sixth to the module); native code
-/// and tests pass `serde_json::from_str`.
-pub type ParseJson<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
-
-/// The kind of a JSON value, as named in messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JsonType {
-    /// `{…}`.
-    Object,
-    /// `[…]`.
-    Array,
-    /// `null`.
-    Null,
-    /// A string.
-    Text,
-    /// A number.
-    Number,
-    /// `true` or `false`.
-    Boolean,
-}
-
-impl JsonType {
-    /// The kind of `value`.
-    pub fn of(value: &Value) -> JsonType {
-        match value {
-            Value::Null => JsonType::Null,
-            Value::Bool(_) => JsonType::Boolean,
-            Value::Number(_) => JsonType::Number,
-            Value::String(_) => JsonType::Text,
-            Value::Array(_) => JsonType::Array,
-            Value::Object(_) => JsonType::Object,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            JsonType::Object => "an object",
-            JsonType::Array => "a list",
-            JsonType::Null => "null",
-            JsonType::Text => "a text",
-            JsonType::Number => "a number",
-            JsonType::Boolean => "a boolean",
-        }
-    }
-}
 
 /// Interprets the answer to a reboot or reset: on success its body text, which the caller parses
 /// once and checks with [`expect_object`], so that every field (unknown and nested ones too)
@@ -126,34 +44,6 @@ pub fn expect_object<T>(parsed: Result<(JsonType, T), String>, body: &str) -> Re
     Err(Error::InvalidResponse { problem })
 }
 
-/// How deeply arrays and objects nest in JSON text, counted without parsing it (brackets inside
-/// strings do not count). Cheap enough to run on every body before it is parsed and handed on.
-pub fn nesting_depth(text: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for byte in text.bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
-
 /// Interprets one page of `GET /devices`: a JSON array of device objects.
 pub fn interpret_device_page(
     context: &RequestContext,
@@ -179,7 +69,7 @@ pub fn interpret_device_page(
 }
 
 /// Turns transport failures, non-2xx statuses and 2xx bodies nested deeper than
-/// [`MAX_BODY_DEPTH`] into errors; passes the other 2xx replies on.
+/// [`MAX_NESTING`] into errors; passes the other 2xx replies on.
 fn check_status(
     context: &RequestContext,
     outcome: Result<HttpReply, TransportFailure>,
@@ -219,9 +109,9 @@ fn check_status(
     };
     if (200..300).contains(&reply.status) {
         // Checked here, before any caller parses the body: nothing deeper reaches a parser.
-        if nesting_depth(&reply.body) > MAX_BODY_DEPTH {
+        if nesting_depth(&reply.body) > MAX_NESTING {
             return Err(Error::InvalidResponse {
-                problem: format!("the body nests more than {MAX_BODY_DEPTH} levels deep"),
+                problem: format!("the body nests more than {MAX_NESTING} levels deep"),
             });
         }
         return Ok(reply);
@@ -301,7 +191,7 @@ impl ErrorBody {
             };
         }
         let parsed = match nesting_depth(trimmed) {
-            0..=MAX_BODY_DEPTH => parse(trimmed),
+            0..=MAX_NESTING => parse(trimmed),
             _ => Err(String::new()),
         };
         if let Ok(Value::Object(map)) = parsed {
@@ -374,42 +264,10 @@ fn round_secs(ms: u64) -> u64 {
     (ms + 500) / 1000
 }
 
-/// A readable cause for a network failure, from Node's error codes.
-fn network_cause(code: Option<&str>, during_body: bool) -> String {
-    let code = code.unwrap_or_default();
-    let cause = match code {
-        "ECONNREFUSED" => "connection refused",
-        "ECONNRESET" => "connection reset by the server",
-        "ENOTFOUND" => "host name not found (DNS lookup failed)",
-        "EAI_AGAIN" => "DNS lookup failed temporarily",
-        "ETIMEDOUT" | "UND_ERR_CONNECT_TIMEOUT" => "connection timed out",
-        "EHOSTUNREACH" | "ENETUNREACH" => "host unreachable",
-        "EPIPE" | "UND_ERR_SOCKET" | "UND_ERR_CLOSED" => {
-            if during_body {
-                "the connection closed before the whole response arrived"
-            } else {
-                "the connection closed without an answer"
-            }
-        }
-        code if is_tls_code(code) => "TLS failure (certificate or handshake)",
-        _ if during_body => "the connection failed while the response was being read",
-        _ => "network error",
-    };
-    cause.to_string()
-}
-
-fn is_tls_code(code: &str) -> bool {
-    code.starts_with("ERR_TLS")
-        || code.starts_with("ERR_SSL")
-        || code.starts_with("UNABLE_TO_")
-        || find_text(code, "CERT").is_some()
-        || find_text(code, "SELF_SIGNED").is_some()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::core::error::ErrorKind;
 
     const ID: &str = "6523a1f0c2d4e5f60718293a";
 

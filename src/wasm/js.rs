@@ -10,7 +10,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::response::JsonType;
+use crate::core::json::{JsonType, MAX_NESTING};
 
 #[wasm_bindgen]
 extern "C" {
@@ -26,7 +26,7 @@ const MAX_TEXT_LEN: u32 = 1 << 20;
 const MAX_ELEMENTS: u32 = 10_000;
 
 /// A JS value as JSON: what `JSON.stringify` would keep. Refuses functions, symbols, `BigInt`s,
-/// non-finite numbers, values nested more than 32 levels, texts longer than 2^20 characters and
+/// non-finite numbers, values nested more than 64 levels, texts longer than 2^20 characters and
 /// lists or objects of more than 10,000 entries, with the problem as text. Getters and proxies
 /// that throw are reported, never propagated.
 pub fn to_json(value: &JsValue) -> Result<Value, String> {
@@ -56,14 +56,11 @@ pub fn json_type(value: &JsValue) -> JsonType {
     }
 }
 
-/// Deepest nesting of a parameter value that is read; deeper values are refused, not recursed.
-const MAX_DEPTH: usize = 32; // stated in the doc of `to_json`
-
 /// The walk behind [`to_json`]: `undefined` object properties are dropped (as `JSON.stringify`
 /// does), `undefined` in arrays becomes `null`.
 fn walk(value: &JsValue, depth: usize) -> Result<Value, String> {
-    if depth > MAX_DEPTH {
-        return Err(format!("is nested more than {MAX_DEPTH} levels deep"));
+    if depth > MAX_NESTING {
+        return Err(format!("is nested more than {MAX_NESTING} levels deep"));
     }
     if value.is_null() || value.is_undefined() {
         return Ok(Value::Null);

@@ -1,0 +1,45 @@
+//! The transport's contract: what one HTTP exchange produces, whatever the runtime.
+//!
+//! The wasm transport (`crate::wasm::transport`) fills these; the core reads them. Nothing here
+//! knows about JS.
+
+/// Largest response body that is read, in bytes; a longer one is abandoned unread.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// An HTTP answer with its body read completely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` header.
+    pub content_type: Option<String>,
+    /// `Retry-After` header.
+    pub retry_after: Option<String>,
+    /// Body, decoded as UTF-8 (invalid sequences replaced).
+    pub body: String,
+    /// Milliseconds from sending the request to the end of the body.
+    pub elapsed_ms: u64,
+}
+
+/// A request that got no (complete) HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// The node's time budget ran out and the request was aborted.
+    TimedOut {
+        /// Milliseconds from sending the request to giving up.
+        elapsed_ms: u64,
+    },
+    /// DNS, TCP, TLS or a dropped connection.
+    Network {
+        /// The runtime's error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, …), if any.
+        code: Option<String>,
+        /// The runtime's error text, for the description.
+        detail: String,
+        /// Whether the failure came after the headers, while reading the body.
+        during_body: bool,
+    },
+    /// The execution was cancelled (stopped in n8n) and the request was aborted.
+    Cancelled,
+    /// The body is larger than [`MAX_BODY_BYTES`]; it was not read.
+    TooLarge,
+}

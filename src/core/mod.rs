@@ -1,0 +1,30 @@
+//! The pure core: everything the node decides, with no JavaScript in sight. Nothing under
+//! `src/core/` names `wasm_bindgen`, `JsValue`, `js_sys`, `web_sys` or gloo (a test checks), so
+//! all of it builds and is tested natively with `cargo test`.
+//!
+//! - [`operation`]: the operations, their options and every label, as data.
+//! - [`credentials`], [`plan`]: node parameters and credential → a validated request plan.
+//! - [`io`], [`http`], [`json`]: what the core needs from outside (HTTP, clock, sleep,
+//!   randomness, cancellation; JSON reading) and what an exchange produces.
+//! - [`status`], [`node_codes`]: what came back → the item's output or a typed [`error::Error`].
+//! - [`retry`], [`batch`]: which answers are retried, and how a node execution's requests run.
+//! - [`devices`]: device list pages → the WhatsApp Number dropdown.
+//! - [`error`], [`text`]: the one error enum, and the text helpers its messages use.
+//! - `description` (native only): the node description n8n shows, generated from the same
+//!   tables into `node-descriptor/` by the `write-descriptor` binary.
+
+pub mod batch;
+pub mod credentials;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod description;
+pub mod devices;
+pub mod error;
+pub mod http;
+pub mod io;
+pub mod json;
+pub mod node_codes;
+pub mod operation;
+pub mod plan;
+pub mod retry;
+pub mod status;
+pub mod text;

@@ -1,0 +1,196 @@
+//! Node.js network error codes: one table says, for each code, what a user reads and whether
+//! the request can have left this machine. Retries ([`crate::core::retry`]) and messages
+//! ([`crate::core::status`]) both read it, so they cannot disagree.
+
+use crate::core::text::find_text;
+
+/// Whether a request that failed with a code may have reached SparkBot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// No connection was made: the request never left, so sending it again is safe.
+    NotSent,
+    /// The connection was made (or may have been): SparkBot may have received the request.
+    MaybeSent,
+}
+
+/// One known code: `(code, what happened, reach)`.
+type Entry = (&'static str, &'static str, Reach);
+
+/// Every code the node names. A code not in the table is read as [`Reach::MaybeSent`].
+pub const NODE_CODES: [Entry; 12] = [
+    ("ECONNREFUSED", "connection refused", Reach::NotSent),
+    (
+        "ENOTFOUND",
+        "host name not found (DNS lookup failed)",
+        Reach::NotSent,
+    ),
+    ("EAI_AGAIN", "DNS lookup failed temporarily", Reach::NotSent),
+    ("EHOSTUNREACH", "host unreachable", Reach::NotSent),
+    ("ENETUNREACH", "network unreachable", Reach::NotSent),
+    (
+        "EADDRNOTAVAIL",
+        "no local address to connect from",
+        Reach::NotSent,
+    ),
+    (
+        "UND_ERR_CONNECT_TIMEOUT",
+        "could not connect in time",
+        Reach::NotSent,
+    ),
+    // A socket that timed out may have carried the request already.
+    ("ETIMEDOUT", "the connection timed out", Reach::MaybeSent),
+    (
+        "ECONNRESET",
+        "connection reset by the server",
+        Reach::MaybeSent,
+    ),
+    (
+        "EPIPE",
+        "the connection closed without an answer",
+        Reach::MaybeSent,
+    ),
+    (
+        "UND_ERR_SOCKET",
+        "the connection closed without an answer",
+        Reach::MaybeSent,
+    ),
+    (
+        "UND_ERR_CLOSED",
+        "the connection closed without an answer",
+        Reach::MaybeSent,
+    ),
+];
+
+fn entry(code: &str) -> Option<&'static Entry> {
+    NODE_CODES.iter().find(|(known, _, _)| *known == code)
+}
+
+/// Whether a failure with `code` (none: unknown) may have reached SparkBot.
+pub fn reach(code: Option<&str>) -> Reach {
+    code.and_then(entry)
+        .map_or(Reach::MaybeSent, |(_, _, reach)| *reach)
+}
+
+/// A readable cause for a network failure; `during_body`: it came while the answer was read.
+pub fn network_cause(code: Option<&str>, during_body: bool) -> String {
+    let code = code.unwrap_or_default();
+    let cause = match entry(code) {
+        Some((_, _, Reach::MaybeSent)) if during_body => {
+            "the connection closed before the whole response arrived"
+        }
+        Some((_, text, _)) => text,
+        None if is_tls_code(code) => "TLS failure (certificate or handshake)",
+        None if during_body => "the connection failed while the response was being read",
+        None => "network error",
+    };
+    cause.to_string()
+}
+
+fn is_tls_code(code: &str) -> bool {
+    code.starts_with("ERR_TLS")
+        || code.starts_with("ERR_SSL")
+        || code.starts_with("UNABLE_TO_")
+        || find_text(code, "CERT").is_some()
+        || find_text(code, "SELF_SIGNED").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_text_and_reach() {
+        let expected = [
+            ("ECONNREFUSED", "connection refused", Reach::NotSent),
+            (
+                "ENOTFOUND",
+                "host name not found (DNS lookup failed)",
+                Reach::NotSent,
+            ),
+            ("EAI_AGAIN", "DNS lookup failed temporarily", Reach::NotSent),
+            ("EHOSTUNREACH", "host unreachable", Reach::NotSent),
+            ("ENETUNREACH", "network unreachable", Reach::NotSent),
+            (
+                "EADDRNOTAVAIL",
+                "no local address to connect from",
+                Reach::NotSent,
+            ),
+            (
+                "UND_ERR_CONNECT_TIMEOUT",
+                "could not connect in time",
+                Reach::NotSent,
+            ),
+            ("ETIMEDOUT", "the connection timed out", Reach::MaybeSent),
+            (
+                "ECONNRESET",
+                "connection reset by the server",
+                Reach::MaybeSent,
+            ),
+            (
+                "EPIPE",
+                "the connection closed without an answer",
+                Reach::MaybeSent,
+            ),
+            (
+                "UND_ERR_SOCKET",
+                "the connection closed without an answer",
+                Reach::MaybeSent,
+            ),
+            (
+                "UND_ERR_CLOSED",
+                "the connection closed without an answer",
+                Reach::MaybeSent,
+            ),
+        ];
+        assert_eq!(NODE_CODES.len(), expected.len());
+        for (code, text, expected_reach) in expected {
+            assert_eq!(network_cause(Some(code), false), text, "{code}");
+            assert_eq!(reach(Some(code)), expected_reach, "{code}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_may_have_been_sent() {
+        assert_eq!(reach(None), Reach::MaybeSent);
+        assert_eq!(reach(Some("EWHATEVER")), Reach::MaybeSent);
+        assert_eq!(network_cause(None, false), "network error");
+        assert_eq!(
+            network_cause(None, true),
+            "the connection failed while the response was being read"
+        );
+    }
+
+    #[test]
+    fn a_closed_connection_while_reading_says_so() {
+        for code in ["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"] {
+            assert_eq!(
+                network_cause(Some(code), true),
+                "the connection closed before the whole response arrived"
+            );
+        }
+        // A code that means nothing was sent keeps its own text.
+        assert_eq!(
+            network_cause(Some("ECONNREFUSED"), true),
+            "connection refused"
+        );
+    }
+
+    #[test]
+    fn tls_codes() {
+        for code in [
+            "ERR_TLS_CERT_ALTNAME_INVALID",
+            "ERR_SSL_WRONG_VERSION_NUMBER",
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            "DEPTH_ZERO_SELF_SIGNED_CERT",
+            "SELF_SIGNED_CERT_IN_CHAIN",
+            "CERT_HAS_EXPIRED",
+        ] {
+            assert_eq!(
+                network_cause(Some(code), false),
+                "TLS failure (certificate or handshake)",
+                "{code}"
+            );
+            assert_eq!(reach(Some(code)), Reach::MaybeSent);
+        }
+    }
+}
