@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use sparkbot_node::core::credentials::{Credentials, RawCredentials};
 use sparkbot_node::core::http::{HttpReply, TransportFailure};
 use sparkbot_node::core::json::{nesting_depth, JsonType};
+use sparkbot_node::core::operation::Operation;
 use sparkbot_node::core::plan::{parse_concurrency, plan_item, Method, RawItem, RequestContext};
 use sparkbot_node::core::retry::{retry_delay_ms, MAX_ATTEMPTS};
 use sparkbot_node::core::status::{
@@ -115,6 +116,7 @@ fn outcome() -> impl Strategy<Value = Result<HttpReply, TransportFailure>> {
             Ok(HttpReply {
                 status,
                 content_type,
+                total_count: retry_after.clone(),
                 retry_after,
                 body,
                 elapsed_ms,
@@ -131,6 +133,7 @@ fn outcome() -> impl Strategy<Value = Result<HttpReply, TransportFailure>> {
         ),
         Just(TransportFailure::Cancelled),
         Just(TransportFailure::TooLarge),
+        any::<u64>().prop_map(|left_ms| TransportFailure::Paused { left_ms }),
     ];
     prop_oneof![4 => reply, 1 => failure.prop_map(Err)]
 }
@@ -202,8 +205,10 @@ proptest! {
         let context = RequestContext {
             host: "127.0.0.1:8787".into(),
             device: Some("6523a1f0c2d4e5f60718293a".into()),
+            operation: Some(Operation::Reboot),
             wait,
             custom_timeout: false,
+            timeout_ms: 30_000,
         };
         let success = matches!(&outcome, Ok(reply) if (200..300).contains(&reply.status));
         let result = interpret_action(&context, outcome.clone(), &parse).and_then(|body| {

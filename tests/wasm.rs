@@ -65,7 +65,7 @@ async fn control(method: &str, path: &str, body: Option<Value>) -> Value {
 }
 
 async fn first_device_id() -> String {
-    let plan = plan_device_page(0, &sim_credentials());
+    let plan = plan_device_page(0, 100, &sim_credentials());
     let reply = send(&plan, &sim_credentials().api_key, &signal(plan.timeout_ms))
         .await
         .unwrap();
@@ -119,7 +119,7 @@ async fn transport_sends_the_contract_headers_and_body() {
 
 #[wasm_bindgen_test]
 async fn transport_reports_http_errors_as_replies() {
-    let plan = plan_device_page(0, &credentials("wrong-key", &sim_url()));
+    let plan = plan_device_page(0, 100, &credentials("wrong-key", &sim_url()));
     let reply = send(
         &plan,
         &credentials("wrong-key", &sim_url()).api_key,
@@ -154,7 +154,7 @@ async fn transport_gives_up_when_the_budget_runs_out() {
 async fn transport_names_the_cause_of_a_refused_connection() {
     // Port 1 is on fetch's list of bad ports, so use an unprivileged port nobody listens on.
     let creds = credentials("k", "http://127.0.0.1:45999/v1");
-    let plan = plan_device_page(0, &creds);
+    let plan = plan_device_page(0, 100, &creds);
     match send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await {
         Err(TransportFailure::Network { code, detail, .. }) => {
             assert_eq!(code.as_deref(), Some("ECONNREFUSED"), "{detail}");
@@ -340,7 +340,7 @@ async fn fetch_exchange_sleeps_without_timer_globals() {
     .await;
     wasm_bindgen_futures::spawn_local(async {
         let creds = sim_credentials();
-        let plan = plan_device_page(0, &creds);
+        let plan = plan_device_page(0, 100, &creds);
         let reply = send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await;
         assert_eq!(reply.map(|r| r.status).ok(), Some(200));
     });

@@ -1,11 +1,13 @@
-import type {
-	IAuthenticateGeneric,
-	ICredentialTestRequest,
-	ICredentialType,
-	INodeProperties,
-} from 'n8n-workflow';
+import type { IAuthenticateGeneric, ICredentialType, INodeProperties } from 'n8n-workflow';
 
-/** API key credential for the SparkBot WhatsApp API. */
+import generated from '../../node-descriptor/SparkBotApi.credential.json';
+
+/**
+ * API key credential for the SparkBot WhatsApp API. Its fields are generated from Rust
+ * (`node-descriptor/`), where the node reads the same names and labels. The credential's Test is
+ * the node's (`testedBy` on the node's credential): it runs in the Rust core and applies the
+ * node's own rules — plain `http://` to another machine is refused before anything is sent.
+ */
 export class SparkBotApi implements ICredentialType {
 	name = 'sparkBotApi';
 
@@ -18,49 +20,15 @@ export class SparkBotApi implements ICredentialType {
 
 	documentationUrl = 'https://github.com/sparkbot/n8n-nodes-sparkbot#credential-sparkbot-api';
 
-	properties: INodeProperties[] = [
-		{
-			displayName: 'API Key',
-			name: 'apiKey',
-			type: 'string',
-			typeOptions: { password: true },
-			default: '',
-			required: true,
-			description: 'The API key of your SparkBot account, sent in the Token header',
-		},
-		{
-			displayName: 'Base URL',
-			name: 'baseUrl',
-			type: 'string',
-			default: 'https://api.sparkbot.io/v1',
-			description:
-				'Where the SparkBot API lives. Change it only for a regional or self-hosted deployment, or a local simulator (http://127.0.0.1:PORT/v1).',
-		},
-		{
-			displayName: 'Allow Insecure HTTP',
-			name: 'allowInsecureHttp',
-			type: 'boolean',
-			default: false,
-			description:
-				'Whether to send the API key over plain http:// to a host other than this machine. Without it the node refuses such a Base URL; http:// to localhost or 127.0.0.1 always works.',
-		},
-	];
+	properties: INodeProperties[] = generated.properties as INodeProperties[];
 
+	/** For n8n's HTTP Request node (Predefined Credential Type → SparkBot API). */
 	authenticate: IAuthenticateGeneric = {
 		type: 'generic',
 		properties: {
 			headers: {
 				Token: '={{$credentials.apiKey.trim()}}',
 			},
-		},
-	};
-
-	test: ICredentialTestRequest = {
-		request: {
-			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
-			url: '/devices',
-			qs: { size: 1 },
-			headers: { Accept: 'application/json' },
 		},
 	};
 }

@@ -3,10 +3,8 @@
 use std::fmt;
 
 use crate::core::error::Error;
-use crate::core::text::find_text;
-
-/// Base URL used when the credential leaves it empty.
-pub const DEFAULT_BASE_URL: &str = "https://api.sparkbot.io/v1";
+use crate::core::operation::{ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEFAULT_BASE_URL};
+use crate::core::text::{find_text, quote};
 
 /// The credential as n8n hands it over (`apiKey`, `baseUrl`, `allowInsecureHttp`), before
 /// validation.
@@ -60,12 +58,23 @@ fn is_loopback(authority: &str) -> bool {
             && octets.iter().all(|o| o.parse::<u8>().is_ok()))
 }
 
+/// The port of `authority` (`host:port` or `[v6]:port`), if one is written.
+fn port_of(authority: &str) -> Option<&str> {
+    let after_host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split_once(']').map_or("", |(_, rest)| rest),
+        None => authority
+            .find(':')
+            .map_or("", |at| authority.get(at..).unwrap_or_default()),
+    };
+    after_host.strip_prefix(':')
+}
+
 impl BaseUrl {
     /// Validates a base URL: `http` or `https`, a host, no query or fragment, no white space.
     /// Trailing slashes are dropped so that paths never contain `//`.
     pub fn parse(input: &str) -> Result<BaseUrl, Error> {
         let bad = |problem: String| Error::InvalidCredential {
-            field: "Base URL",
+            field: BASE_URL.display_name,
             problem,
         };
         let trimmed = input.trim();
@@ -102,6 +111,17 @@ impl BaseUrl {
         }
         if authority.is_empty() || authority.starts_with(':') {
             return Err(bad(format!("\"{trimmed}\" has no host name")));
+        }
+        if let Some(port) = port_of(authority) {
+            if port.is_empty()
+                || !port.bytes().all(|b| b.is_ascii_digit())
+                || port.parse::<u16>().map_or(true, |port| port == 0)
+            {
+                return Err(bad(format!(
+                    "{} is not a port; use a number from 1 to 65535, or leave the port out",
+                    quote(port, 20)
+                )));
+            }
         }
         let path = path.trim_end_matches('/');
         if path
@@ -165,14 +185,14 @@ impl Credentials {
             None | Some(serde_json::Value::Null) => "",
             Some(_) => {
                 return Err(Error::InvalidCredential {
-                    field: "API Key",
+                    field: API_KEY.display_name,
                     problem: "must be text".into(),
                 })
             }
         };
         if api_key.is_empty() {
             return Err(Error::InvalidCredential {
-                field: "API Key",
+                field: API_KEY.display_name,
                 problem: "is empty; paste the API key of your SparkBot account".into(),
             });
         }
@@ -180,7 +200,7 @@ impl Credentials {
         // error that quotes the value, i.e. the key.
         if !api_key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
             return Err(Error::InvalidCredential {
-                field: "API Key",
+                field: API_KEY.display_name,
                 problem: "contains characters that cannot be sent in a header (only visible ASCII characters are allowed); copy the key again".into(),
             });
         }
@@ -189,7 +209,7 @@ impl Credentials {
             None | Some(serde_json::Value::Null) => BaseUrl::default_url(),
             Some(_) => {
                 return Err(Error::InvalidCredential {
-                    field: "Base URL",
+                    field: BASE_URL.display_name,
                     problem: "must be text".into(),
                 })
             }
@@ -199,14 +219,14 @@ impl Credentials {
             Some(serde_json::Value::Bool(flag)) => *flag,
             Some(_) => {
                 return Err(Error::InvalidCredential {
-                    field: "Allow Insecure HTTP",
+                    field: ALLOW_INSECURE_HTTP.display_name,
                     problem: "must be true or false".into(),
                 })
             }
         };
         if base_url.is_insecure_remote() && !allow_insecure_http {
             return Err(Error::InvalidCredential {
-                field: "Base URL",
+                field: BASE_URL.display_name,
                 problem: format!(
                     "http://{} would send the API key unencrypted; use https://, or turn on Allow Insecure HTTP if this host is on a network you trust (plain http:// is allowed without it only to this machine: localhost, 127.0.0.1, [::1])",
                     base_url.host()
@@ -288,6 +308,23 @@ mod tests {
     }
 
     #[test]
+    fn ports_are_checked_before_anything_is_sent() {
+        let err = BaseUrl::parse("http://127.0.0.1:99999/v1").unwrap_err();
+        assert_eq!(
+            err.message(),
+            "SparkBot credential, Base URL: \"99999\" is not a port; use a number from 1 to 65535, or leave the port out"
+        );
+        for good in [
+            "http://127.0.0.1:8080/v1",
+            "http://[::1]:65535/v1",
+            "https://api.sparkbot.io/v1",
+            "http://[::1]/v1",
+        ] {
+            assert!(BaseUrl::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
     fn empty_base_url_means_the_default() {
         assert_eq!(BaseUrl::parse("  ").unwrap().as_str(), DEFAULT_BASE_URL);
     }
@@ -305,6 +342,12 @@ mod tests {
             "https://api.sparkbot.io/a//b",
             "https://api.sparkbot.io/../v1",
             "https://api.spark bot.io",
+            "http://127.0.0.1:99999/v1",
+            "http://127.0.0.1:abc/v1",
+            "http://127.0.0.1:/v1",
+            "http://127.0.0.1:0/v1",
+            "http://[::1]:70000/v1",
+            "http://127.0.0.1:80:80/v1",
         ] {
             let err = BaseUrl::parse(input).unwrap_err();
             assert!(err.message().contains("Base URL"), "{input}: {err}");

@@ -1,43 +1,46 @@
-//! The node description (`INodeTypeDescription`) as data.
+//! The node and credential descriptions (`INodeTypeDescription`, `ICredentialType`) as data.
 //!
 //! Generated from the same tables the planner reads ([`crate::core::operation`]), written to
-//! `node-descriptor/SparkBot.description.json` by `npm run descriptor`, and bundled into the shim
-//! at build time — so n8n can list the node without compiling the wasm module. A test fails when
-//! the checked-in file and this code drift apart.
+//! `node-descriptor/` by `npm run descriptor`, and bundled into the shim at build time — so n8n
+//! can list the node without compiling the wasm module. A test fails when the checked-in files
+//! and this code drift apart.
 
 use serde_json::{json, Value};
 
 use crate::core::operation::{
-    BooleanOption, Operation, ATTEMPTS_OPTION, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS,
-    MAX_CONCURRENCY, MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
+    BooleanOption, Field, Operation, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, CONCURRENCY,
+    CREDENTIAL_DISPLAY_NAME, CREDENTIAL_TYPE, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_SECS, DEVICE,
+    INCLUDE_ATTEMPTS, MAX_CONCURRENCY, MAX_TIMEOUT_SECS, OPERATION, OPTIONS, RESOURCE, RETRY,
+    SESSION_RESOURCE, TIMEOUT,
 };
-use crate::core::plan::RESOURCE;
 use crate::core::retry::MAX_ATTEMPTS;
 
-/// Path of the checked-in description, relative to the crate root.
+/// Path of the checked-in node description, relative to the crate root.
 pub const DESCRIPTOR_PATH: &str = "node-descriptor/SparkBot.description.json";
-/// Name of the credential type.
-pub const CREDENTIAL_NAME: &str = "sparkBotApi";
+/// Path of the checked-in credential description, relative to the crate root.
+pub const CREDENTIAL_DESCRIPTOR_PATH: &str = "node-descriptor/SparkBotApi.credential.json";
 /// Name of the dynamic options method that fills the WhatsApp Number dropdown.
 pub const LOAD_DEVICES_METHOD: &str = "getDevices";
+/// Name of the node's credential test (`methods.credentialTest`), which runs in the core.
+pub const CREDENTIAL_TEST_METHOD: &str = "sparkBotApiTest";
 
 /// The whole node description.
 pub fn node_description() -> Value {
     let mut properties = vec![
         json!({
-            "displayName": "Resource",
-            "name": "resource",
+            "displayName": RESOURCE.display_name,
+            "name": RESOURCE.name,
             "type": "options",
             "noDataExpression": true,
-            "options": [{ "name": "WhatsApp Session", "value": RESOURCE }],
-            "default": RESOURCE,
+            "options": [{ "name": "WhatsApp Session", "value": SESSION_RESOURCE }],
+            "default": SESSION_RESOURCE,
         }),
         json!({
-            "displayName": "Operation",
-            "name": "operation",
+            "displayName": OPERATION.display_name,
+            "name": OPERATION.name,
             "type": "options",
             "noDataExpression": true,
-            "displayOptions": { "show": { "resource": [RESOURCE] } },
+            "displayOptions": { "show": { (RESOURCE.name): [SESSION_RESOURCE] } },
             "options": Operation::ALL.iter().map(|op| json!({
                 "name": op.display_name(),
                 "value": op.value(),
@@ -47,16 +50,19 @@ pub fn node_description() -> Value {
             "default": Operation::Reboot.value(),
         }),
         json!({
-            "displayName": "WhatsApp Number Name or ID",
-            "name": "device",
+            "displayName": format!("{} Name or ID", DEVICE.display_name),
+            "name": DEVICE.name,
             "type": "options",
             "typeOptions": { "loadOptionsMethod": LOAD_DEVICES_METHOD },
             "required": true,
             "default": "",
-            "displayOptions": { "show": { "resource": [RESOURCE] } },
+            "displayOptions": { "show": { (RESOURCE.name): [SESSION_RESOURCE] } },
             "description": "The WhatsApp number whose session is acted on. Choose from the list, or specify an ID using an <a href=\"https://docs.n8n.io/code/expressions/\">expression</a>.",
         }),
     ];
+    for op in Operation::ALL {
+        properties.extend(destructive_notices(op));
+    }
     properties.extend(Operation::ALL.iter().map(|op| options_collection(*op)));
 
     json!({
@@ -65,15 +71,70 @@ pub fn node_description() -> Value {
         "icon": { "light": "file:sparkbot.svg", "dark": "file:sparkbot.dark.svg" },
         "group": ["output"],
         "version": 1,
-        "subtitle": "={{$parameter[\"operation\"] + \": \" + $parameter[\"resource\"]}}",
+        "subtitle": subtitle(),
         "description": "Interact with SparkBot WhatsApp API",
         "defaults": { "name": "SparkBot" },
         "inputs": ["main"],
         "outputs": ["main"],
         "usableAsTool": true,
-        "credentials": [{ "name": CREDENTIAL_NAME, "required": true }],
+        "credentials": [{
+            "name": CREDENTIAL_TYPE,
+            "required": true,
+            "testedBy": CREDENTIAL_TEST_METHOD,
+        }],
         "properties": properties,
     })
+}
+
+/// The canvas subtitle: the operation's name, and what it deletes when a destructive option is
+/// on, e.g. "Reset Session · deletes all data".
+fn subtitle() -> String {
+    let names: Vec<String> = Operation::ALL
+        .iter()
+        .map(|op| format!("\"{}\":\"{}\"", op.value(), op.display_name()))
+        .collect();
+    let mut expression = format!(
+        "={{{{ ({{{}}})[$parameter[\"{}\"]]",
+        names.join(","),
+        OPERATION.name
+    );
+    for op in Operation::ALL {
+        for option in op.options() {
+            if let Some(destructive) = option.destructive {
+                expression.push_str(&format!(
+                    " + ($parameter[\"{}\"] === \"{}\" && ($parameter[\"{}\"] || {{}})[\"{}\"] ? \" · {}\" : \"\")",
+                    OPERATION.name,
+                    op.value(),
+                    OPTIONS.name,
+                    option.field.name,
+                    destructive.subtitle
+                ));
+            }
+        }
+    }
+    expression.push_str(" }}");
+    expression
+}
+
+/// A warning above the options for each destructive option of `op`, shown while it is on.
+fn destructive_notices(op: Operation) -> Vec<Value> {
+    op.options()
+        .iter()
+        .filter_map(|option| {
+            let destructive = option.destructive?;
+            Some(json!({
+                "displayName": destructive.warning,
+                "name": format!("{}Notice", option.field.name),
+                "type": "notice",
+                "default": "",
+                "displayOptions": { "show": {
+                    (RESOURCE.name): [SESSION_RESOURCE],
+                    (OPERATION.name): [op.value()],
+                    (format!("{}.{}", OPTIONS.name, option.field.name)): [true],
+                } },
+            }))
+        })
+        .collect()
 }
 
 /// The `options` collection of one operation: its booleans, then the settings both operations
@@ -82,28 +143,28 @@ fn options_collection(op: Operation) -> Value {
     let mut options: Vec<(&str, Value)> = op
         .options()
         .iter()
-        .map(|option| (option.display_name, boolean_option(option)))
+        .map(|option| (option.field.display_name, boolean_option(option)))
         .collect();
-    options.push(("Concurrency", concurrency_option()));
-    options.push(("Include Attempt Count", attempts_option()));
-    options.push(("Retry", retry_option()));
-    options.push(("Timeout", timeout_option(op)));
+    options.push((CONCURRENCY.display_name, concurrency_option()));
+    options.push((INCLUDE_ATTEMPTS.display_name, attempts_option()));
+    options.push((RETRY.display_name, retry_option()));
+    options.push((TIMEOUT.display_name, timeout_option(op)));
     options.sort_by(|a, b| a.0.cmp(b.0));
     json!({
-        "displayName": "Options",
-        "name": "options",
+        "displayName": OPTIONS.display_name,
+        "name": OPTIONS.name,
         "type": "collection",
         "placeholder": "Add Option",
         "default": {},
-        "displayOptions": { "show": { "resource": [RESOURCE], "operation": [op.value()] } },
+        "displayOptions": { "show": { (RESOURCE.name): [SESSION_RESOURCE], (OPERATION.name): [op.value()] } },
         "options": options.into_iter().map(|(_, value)| value).collect::<Vec<_>>(),
     })
 }
 
 fn boolean_option(option: &BooleanOption) -> Value {
     json!({
-        "displayName": option.display_name,
-        "name": option.name,
+        "displayName": option.field.display_name,
+        "name": option.field.name,
         "type": "boolean",
         "default": false,
         "description": option.description,
@@ -112,21 +173,21 @@ fn boolean_option(option: &BooleanOption) -> Value {
 
 fn concurrency_option() -> Value {
     json!({
-        "displayName": "Concurrency",
-        "name": CONCURRENCY_OPTION,
+        "displayName": CONCURRENCY.display_name,
+        "name": CONCURRENCY.name,
         "type": "number",
         "default": 1,
         "typeOptions": { "minValue": 1, "maxValue": MAX_CONCURRENCY, "numberPrecision": 0 },
         "description": format!(
-            "How many items are sent to SparkBot at once, 1 to {MAX_CONCURRENCY}. Outputs keep the order of the input items. A setting of the node: the first item's value applies.",
+            "How many items to send to SparkBot at the same time, 1 to {MAX_CONCURRENCY}. Outputs stay in the order of the input items, and items for the same number still go one after another. One value for the whole run: the first item's is used.",
         ),
     })
 }
 
 fn attempts_option() -> Value {
     json!({
-        "displayName": "Include Attempt Count",
-        "name": ATTEMPTS_OPTION,
+        "displayName": INCLUDE_ATTEMPTS.display_name,
+        "name": INCLUDE_ATTEMPTS.name,
         "type": "boolean",
         "default": false,
         "description": "Whether to add an attempts field to each output item: how many requests it took, retries included",
@@ -135,51 +196,106 @@ fn attempts_option() -> Value {
 
 fn retry_option() -> Value {
     json!({
-        "displayName": "Retry",
-        "name": RETRY_OPTION,
+        "displayName": RETRY.display_name,
+        "name": RETRY.name,
         "type": "boolean",
         "default": true,
         "description": format!(
-            "Whether to try again, up to {MAX_ATTEMPTS} attempts within the timeout, when SparkBot answers that it did not act (429 rate limited, 503 unavailable) or the connection could not be made. Every item then waits as long as SparkBot asks. A request that may have reached SparkBot is never repeated, so a reboot or reset is not sent twice.",
+            "Whether to send a request again, up to {MAX_ATTEMPTS} attempts within the timeout, when SparkBot refused it without acting (429 rate limited, 503 unavailable) or the connection could not be made. On by default. Unlike n8n's Retry On Fail setting, which runs the whole node again for every item, this repeats only the refused request, and never one SparkBot may have carried out.",
         ),
     })
 }
 
 fn timeout_option(op: Operation) -> Value {
     json!({
-        "displayName": "Timeout",
-        "name": TIMEOUT_OPTION,
+        "displayName": TIMEOUT.display_name,
+        "name": TIMEOUT.name,
         "type": "number",
         "default": 0,
         "typeOptions": { "minValue": 0, "maxValue": MAX_TIMEOUT_SECS, "numberPrecision": 0 },
-        "description": format!(
-            "How many seconds to wait for SparkBot before giving up. 0 means automatic: {} s, or {} s with Wait For Session. At most {} s.",
+        "hint": format!(
+            "0 = automatic: {} s, or {} s with Wait For Session",
             DEFAULT_TIMEOUT_SECS,
             op.automatic_timeout_secs(true),
-            MAX_TIMEOUT_SECS
+        ),
+        "description": format!(
+            "How many seconds to wait for SparkBot before giving up, at most {MAX_TIMEOUT_SECS}. 0 means automatic: {} s, or {} s with Wait For Session.",
+            DEFAULT_TIMEOUT_SECS,
+            op.automatic_timeout_secs(true),
         ),
     })
 }
 
-/// The description as the checked-in file holds it: pretty JSON with a final newline.
-pub fn node_description_file() -> String {
-    let mut text = serde_json::to_string_pretty(&node_description()).unwrap_or_default();
+/// The credential's fields (`ICredentialType.properties`), bundled into the credential class.
+pub fn credential_description() -> Value {
+    let property = |field: Field, rest: Value| {
+        let mut property = json!({ "displayName": field.display_name, "name": field.name });
+        if let (Some(target), Value::Object(rest)) = (property.as_object_mut(), rest) {
+            target.extend(rest);
+        }
+        property
+    };
+    json!({
+        "name": CREDENTIAL_TYPE,
+        "displayName": CREDENTIAL_DISPLAY_NAME,
+        "properties": [
+            property(API_KEY, json!({
+                "type": "string",
+                "typeOptions": { "password": true },
+                "default": "",
+                "required": true,
+                "description": "The API key of your SparkBot account, sent in the Token header",
+            })),
+            property(BASE_URL, json!({
+                "type": "string",
+                "default": DEFAULT_BASE_URL,
+                "description": "Where the SparkBot API lives. Change it only for a regional or self-hosted deployment, or a local simulator (http://127.0.0.1:PORT/v1).",
+            })),
+            property(ALLOW_INSECURE_HTTP, json!({
+                "type": "boolean",
+                "default": false,
+                "description": "Whether to send the API key over plain http:// to a host other than this machine. Without it the node refuses such a Base URL; http:// to localhost or 127.0.0.1 always works.",
+            })),
+        ],
+    })
+}
+
+/// A description as its checked-in file holds it: pretty JSON with a final newline. Fails only
+/// if serde_json cannot write a `Value`, which the build then reports.
+pub fn description_file(description: &Value) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(description)?;
     text.push('\n');
-    text
+    Ok(text)
+}
+
+/// Every generated file: (path relative to the crate root, contents).
+pub fn descriptor_files() -> Result<Vec<(&'static str, String)>, serde_json::Error> {
+    Ok(vec![
+        (DESCRIPTOR_PATH, description_file(&node_description())?),
+        (
+            CREDENTIAL_DESCRIPTOR_PATH,
+            description_file(&credential_description())?,
+        ),
+    ])
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
-    fn checked_in_descriptor_matches_the_code() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DESCRIPTOR_PATH);
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            on_disk == node_description_file(),
-            "{DESCRIPTOR_PATH} is out of date with src/description.rs: run `npm run descriptor` and commit the result"
-        );
+    fn checked_in_descriptors_match_the_code() {
+        for (path, generated) in descriptor_files().unwrap() {
+            let on_disk = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path),
+            )
+            .unwrap_or_default();
+            assert!(
+                on_disk == generated,
+                "{path} is out of date with src/core/description.rs: run `npm run descriptor` and commit the result"
+            );
+        }
     }
 
     #[test]
@@ -187,6 +303,7 @@ mod tests {
         let d = node_description();
         assert_eq!(d["name"], "sparkBot");
         assert_eq!(d["credentials"][0]["name"], "sparkBotApi");
+        assert_eq!(d["credentials"][0]["testedBy"], CREDENTIAL_TEST_METHOD);
         let props = d["properties"].as_array().unwrap();
         let device = props.iter().find(|p| p["name"] == "device").unwrap();
         assert_eq!(device["typeOptions"]["loadOptionsMethod"], "getDevices");
@@ -215,7 +332,39 @@ mod tests {
                 "waitForSession"
             ]
         );
-        let text = node_description_file();
+        let text = description_file(&d).unwrap();
         assert!(text.contains("up to 2 minutes") && text.contains("up to 90 seconds"));
+    }
+
+    #[test]
+    fn destructive_options_get_a_notice_shown_only_while_on() {
+        let d = node_description();
+        let notices: Vec<_> = d["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["type"] == "notice")
+            .collect();
+        assert_eq!(notices.len(), 2);
+        assert_eq!(
+            notices[0]["displayOptions"]["show"]["options.deleteAllData"],
+            json!([true])
+        );
+        assert_eq!(
+            notices[1]["displayOptions"]["show"]["options.emptyQueue"],
+            json!([true])
+        );
+        assert!(notices
+            .iter()
+            .all(|n| n["displayOptions"]["show"]["operation"] == json!(["reset"])));
+    }
+
+    #[test]
+    fn the_subtitle_names_the_operation_and_what_it_deletes() {
+        let subtitle = subtitle();
+        assert!(subtitle.starts_with("={{ ({\"reboot\":\"Reboot Session\",\"reset\":\"Reset Session\"})[$parameter[\"operation\"]]"), "{subtitle}");
+        assert!(subtitle.contains(" · deletes all data"));
+        assert!(subtitle.contains(" · empties the queue"));
+        assert!(subtitle.ends_with(" }}"));
     }
 }

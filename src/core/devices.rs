@@ -4,11 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::core::plan::{is_device_id, DEVICE_PAGE_SIZE};
+use crate::core::plan::is_device_id;
 use crate::core::text::sanitize;
-
-/// Upper bound on pages read (100,000 devices), so a misbehaving service cannot loop us forever.
-pub const MAX_DEVICE_PAGES: usize = 1_000;
 
 /// One entry of an n8n options list (`INodePropertyOptions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +16,6 @@ pub struct DeviceOption {
     pub value: String,
     /// Session and device status, shown under the label.
     pub description: String,
-}
-
-/// Whether a page of `len` devices is the last one.
-pub fn is_last_page(len: usize) -> bool {
-    len < DEVICE_PAGE_SIZE
 }
 
 /// Collects devices across pages, keeping the first copy of each ID (a device added while the
@@ -44,12 +36,110 @@ impl DeviceCollector {
         }
     }
 
-    /// The options in a stable order: by label (ASCII case-insensitive), then by ID.
+    /// The options in a stable order: by label, naturally ("Number 9" before "Number 10",
+    /// case and accents ignored), then by ID. Labels that two numbers share get the ID added, so
+    /// that no two entries read the same.
     pub fn into_options(self) -> Vec<DeviceOption> {
         let mut options: Vec<DeviceOption> = self.by_id.into_values().collect();
-        options.sort_by_cached_key(|o| (o.name.to_ascii_lowercase(), o.value.clone()));
+        options.sort_by_cached_key(|o| (natural_key(&o.name), o.value.clone()));
+        let shared: Vec<bool> = options
+            .iter()
+            .enumerate()
+            .map(|(i, option)| {
+                let same =
+                    |other: Option<&DeviceOption>| other.is_some_and(|o| o.name == option.name);
+                same(i.checked_sub(1).and_then(|j| options.get(j))) || same(options.get(i + 1))
+            })
+            .collect();
+        for (option, shared) in options.iter_mut().zip(shared) {
+            if shared {
+                option.name = format!("{} · {}", option.name, option.value);
+            }
+        }
         options
     }
+}
+
+/// The sort key of a label, as text whose plain order is the natural order: letters lower case
+/// and without accents, and each run of digits as a mark, its length and the digits, so that
+/// "Número 9" < "numero 10" ("numero \u{1}019" < "numero \u{1}0210"). (One string key keeps the
+/// module to one instance of the sort.)
+fn natural_key(label: &str) -> String {
+    let mut key = String::with_capacity(label.len() + 8);
+    let mut digits = String::new();
+    let flush = |key: &mut String, digits: &mut String| {
+        let significant = digits.trim_start_matches('0');
+        if !digits.is_empty() {
+            let len = significant.len().min(99);
+            key.push('\u{1}');
+            key.push(char::from(b'0' + (len / 10) as u8));
+            key.push(char::from(b'0' + (len % 10) as u8));
+            key.push_str(significant);
+            digits.clear();
+        }
+    };
+    for ch in label.chars() {
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+        } else {
+            flush(&mut key, &mut digits);
+            key.push(fold(ch));
+        }
+    }
+    flush(&mut key, &mut digits);
+    key
+}
+
+/// Base letters of Latin-1 (U+00C0–U+00FF); `*` keeps the character (× and ÷).
+const LATIN1: &[u8; 64] = b"aaaaaaaceeeeiiiidnooooo*ouuuuytsaaaaaaaceeeeiiiidnooooo*ouuuuyty";
+/// Base letters of Latin Extended-A (U+0100–U+017F), in runs of (letter, count).
+const LATIN_EXTENDED_A: [(u8, u8); 22] = [
+    (b'a', 6),
+    (b'c', 8),
+    (b'd', 4),
+    (b'e', 10),
+    (b'g', 8),
+    (b'h', 4),
+    (b'i', 10),
+    (b'i', 2),
+    (b'j', 2),
+    (b'k', 3),
+    (b'l', 10),
+    (b'n', 9),
+    (b'o', 6),
+    (b'o', 2),
+    (b'r', 6),
+    (b's', 8),
+    (b't', 6),
+    (b'u', 12),
+    (b'w', 2),
+    (b'y', 3),
+    (b'z', 6),
+    (b's', 1),
+];
+
+/// A character for sorting: lower case, and a Latin letter with an accent as its base letter.
+fn fold(ch: char) -> char {
+    let code = ch as u32;
+    let base = match code {
+        0xC0..=0xFF => LATIN1
+            .get((code - 0xC0) as usize)
+            .filter(|&&b| b != b'*')
+            .map(|&b| b as char),
+        0x100..=0x17F => {
+            let mut offset = code - 0x100;
+            LATIN_EXTENDED_A.iter().find_map(|&(letter, count)| {
+                if offset < u32::from(count) {
+                    Some(letter as char)
+                } else {
+                    offset -= u32::from(count);
+                    None
+                }
+            })
+        }
+        _ => None,
+    };
+    base.unwrap_or_else(|| ch.to_ascii_lowercase())
 }
 
 fn text_field<'a>(device: &'a Value, key: &str) -> Option<&'a str> {
@@ -156,10 +246,96 @@ mod tests {
         assert_eq!(names, ["Alpha (no phone yet)", "beta (no phone yet)"]);
     }
 
+    fn labels(devices: &[Value]) -> Vec<String> {
+        let mut collector = DeviceCollector::default();
+        collector.add_page(devices);
+        collector
+            .into_options()
+            .into_iter()
+            .map(|o| o.name)
+            .collect()
+    }
+
+    fn id(n: u32) -> String {
+        format!("{n:024x}")
+    }
+
     #[test]
-    fn last_page_rule() {
-        assert!(is_last_page(0));
-        assert!(is_last_page(99));
-        assert!(!is_last_page(100));
+    fn labels_sort_naturally_with_accents_among_their_letters() {
+        let devices: Vec<Value> = [
+            "Number 10",
+            "number 9",
+            "Zoe",
+            "Émile",
+            "Eva",
+            "Number 100",
+            "Ådne",
+            "Bob",
+            "Number 009",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, alias)| device(&id(i as u32 + 1), json!(alias), json!(null)))
+        .collect();
+        let names: Vec<String> = labels(&devices)
+            .into_iter()
+            .map(|n| n.replace(" (no phone yet)", ""))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Ådne",
+                "Bob",
+                "Émile",
+                "Eva",
+                "number 9",
+                "Number 009",
+                "Number 10",
+                "Number 100",
+                "Zoe"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_latin_letter_with_an_accent_folds_to_its_base() {
+        for (accented, base) in [
+            ('Ç', 'c'),
+            ('ñ', 'n'),
+            ('Ø', 'o'),
+            ('ß', 's'),
+            ('ÿ', 'y'),
+            ('Ā', 'a'),
+            ('č', 'c'),
+            ('Ł', 'l'),
+            ('ő', 'o'),
+            ('Š', 's'),
+            ('ž', 'z'),
+            ('ſ', 's'),
+            ('Ŵ', 'w'),
+            ('×', '×'),
+            ('Ж', 'Ж'),
+        ] {
+            assert_eq!(fold(accented), base, "{accented}");
+        }
+        let total: u32 = LATIN_EXTENDED_A.iter().map(|&(_, n)| u32::from(n)).sum();
+        assert_eq!(total, 0x80);
+    }
+
+    #[test]
+    fn two_numbers_with_the_same_label_can_be_told_apart() {
+        let names = labels(&[
+            device(&id(2), json!("Sales"), json!(null)),
+            device(&id(1), json!("Sales"), json!(null)),
+            device(&id(3), json!("Support"), json!(null)),
+        ]);
+        assert_eq!(
+            names,
+            [
+                format!("Sales (no phone yet) · {}", id(1)),
+                format!("Sales (no phone yet) · {}", id(2)),
+                "Support (no phone yet)".to_string(),
+            ]
+        );
     }
 }

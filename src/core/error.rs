@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+use crate::core::operation::Operation;
+use crate::core::text::{seconds_text, sentence};
+
 /// Which n8n error class an [`Error`] becomes in the shim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -63,10 +66,16 @@ pub enum Error {
         /// The service's own message, sanitized.
         service_message: Option<String>,
     },
-    /// `404`: no such device in the account.
+    /// `404 device_not_found`: no such device in the account.
     DeviceNotFound {
         /// The device ID that was asked for.
         device: String,
+    },
+    /// A `404` that is not SparkBot's `device_not_found`: nothing answers at that address, so the
+    /// Base URL is most likely wrong (no `/v1`, a path too many, a web page).
+    EndpointNotFound {
+        /// The service's message, or a description of the body.
+        detail: String,
     },
     /// `409`: the session cannot be acted on right now.
     Conflict {
@@ -81,12 +90,14 @@ pub enum Error {
     Timeout {
         /// Who gave up.
         source: TimeoutSource,
-        /// Seconds that passed between sending the request and giving up.
-        waited_secs: u64,
+        /// Milliseconds that passed between sending the request and giving up.
+        waited_ms: u64,
         /// Whether Wait For Session was on.
         wait_requested: bool,
         /// Whether the budget came from the user's Timeout option.
         custom_timeout: bool,
+        /// The operation the request carried (`None` for a read).
+        operation: Option<Operation>,
     },
     /// `429`: too many requests.
     RateLimited {
@@ -94,6 +105,17 @@ pub enum Error {
         retry_after_secs: Option<u64>,
         /// The service's own message, sanitized.
         service_message: Option<String>,
+        /// Set when no (further) retry was made because `Retry-After` ends after the item's
+        /// time budget: that budget, in milliseconds.
+        beyond_timeout_ms: Option<u32>,
+    },
+    /// The item was never sent: SparkBot had asked every request of the run to pause (a `429` or
+    /// `503` with `Retry-After` to another item) for longer than this item's time budget.
+    PausedPastTimeout {
+        /// The seconds of pause that were left.
+        pause_secs: u64,
+        /// The item's time budget, in milliseconds.
+        timeout_ms: u32,
     },
     /// `400`: SparkBot rejected the request as malformed.
     BadRequest {
@@ -108,7 +130,7 @@ pub enum Error {
         /// JSON error (HTML page, empty body).
         detail: String,
     },
-    /// The request never got an HTTP answer: DNS, TCP, TLS or a dropped connection.
+    /// The request got no HTTP answer: DNS, TCP, TLS or a dropped connection.
     Network {
         /// `host[:port]` of the base URL.
         host: String,
@@ -116,6 +138,9 @@ pub enum Error {
         cause: String,
         /// The low-level error as reported by the runtime, for the description.
         detail: Option<String>,
+        /// Set when the connection failed after the request may have reached SparkBot: the
+        /// operation it carried, which SparkBot may still carry out.
+        maybe_carried_out: Option<Operation>,
     },
     /// A `2xx` answer whose body is not what the contract promises, or an answer too large to
     /// read.
@@ -144,6 +169,7 @@ impl Error {
             Error::Unauthorized => "SPARKBOT_UNAUTHORIZED",
             Error::Forbidden { .. } => "SPARKBOT_FORBIDDEN",
             Error::DeviceNotFound { .. } => "SPARKBOT_DEVICE_NOT_FOUND",
+            Error::EndpointNotFound { .. } => "SPARKBOT_ENDPOINT_NOT_FOUND",
             Error::Conflict {
                 reason: ConflictReason::Busy,
                 ..
@@ -154,7 +180,7 @@ impl Error {
             } => "SPARKBOT_SESSION_STOPPED",
             Error::Conflict { .. } => "SPARKBOT_CONFLICT",
             Error::Timeout { .. } => "SPARKBOT_TIMEOUT",
-            Error::RateLimited { .. } => "SPARKBOT_RATE_LIMITED",
+            Error::RateLimited { .. } | Error::PausedPastTimeout { .. } => "SPARKBOT_RATE_LIMITED",
             Error::BadRequest { .. } => "SPARKBOT_BAD_REQUEST",
             Error::Service { .. } => "SPARKBOT_SERVICE_ERROR",
             Error::Network { .. } => "SPARKBOT_NETWORK_ERROR",
@@ -178,13 +204,13 @@ impl Error {
         match self {
             Error::Unauthorized => Some(401),
             Error::Forbidden { .. } => Some(403),
-            Error::DeviceNotFound { .. } => Some(404),
+            Error::DeviceNotFound { .. } | Error::EndpointNotFound { .. } => Some(404),
             Error::Conflict { .. } => Some(409),
             Error::Timeout {
                 source: TimeoutSource::Service,
                 ..
             } => Some(504),
-            Error::RateLimited { .. } => Some(429),
+            Error::RateLimited { .. } | Error::PausedPastTimeout { .. } => Some(429),
             Error::BadRequest { .. } => Some(400),
             Error::Service { status, .. } => Some(*status),
             _ => None,
@@ -208,6 +234,9 @@ impl Error {
             Error::DeviceNotFound { device } => {
                 format!("Device {device} not found in this SparkBot account")
             }
+            Error::EndpointNotFound { detail } => format!(
+                "The SparkBot API answered 404 at this address: {detail}; check the Base URL of the credential"
+            ),
             Error::Conflict {
                 reason,
                 device,
@@ -226,22 +255,47 @@ impl Error {
             },
             Error::Timeout {
                 source,
-                waited_secs,
+                waited_ms,
+                wait_requested,
                 ..
-            } => match source {
-                TimeoutSource::Service => format!(
-                    "Timed out waiting for the WhatsApp session: SparkBot gave up after {waited_secs} s"
-                ),
-                TimeoutSource::Client => format!(
-                    "Timed out waiting for the WhatsApp session: no answer from SparkBot after {waited_secs} s"
-                ),
-            },
+            } => {
+                let waited = seconds_text(*waited_ms);
+                match (source, wait_requested) {
+                    (TimeoutSource::Service, _) => format!(
+                        "Timed out waiting for the WhatsApp session: SparkBot gave up after {waited}"
+                    ),
+                    (TimeoutSource::Client, true) => format!(
+                        "Timed out waiting for the WhatsApp session: no answer from SparkBot after {waited}"
+                    ),
+                    (TimeoutSource::Client, false) => {
+                        format!("Timed out: no answer from SparkBot after {waited}")
+                    }
+                }
+            }
             Error::RateLimited {
-                service_message, ..
-            } => match service_message {
-                Some(text) => format!("Rate limited by SparkBot: {text}"),
-                None => "Rate limited by SparkBot: too many requests".to_string(),
-            },
+                service_message,
+                retry_after_secs,
+                beyond_timeout_ms,
+            } => {
+                let mut text = match service_message {
+                    Some(text) => format!("Rate limited by SparkBot: {text}"),
+                    None => "Rate limited by SparkBot: too many requests".to_string(),
+                };
+                if let (Some(secs), Some(timeout_ms)) = (retry_after_secs, beyond_timeout_ms) {
+                    text.push_str(&format!(
+                        " (no retry: Retry-After {secs} s is longer than the Timeout of {} allows)",
+                        seconds_text(u64::from(*timeout_ms))
+                    ));
+                }
+                text
+            }
+            Error::PausedPastTimeout {
+                pause_secs,
+                timeout_ms,
+            } => format!(
+                "Rate limited by SparkBot: not sent, because SparkBot asked every request to wait {pause_secs} s (Retry-After), longer than the Timeout of {} allows",
+                seconds_text(u64::from(*timeout_ms))
+            ),
             Error::BadRequest { service_message } => match service_message {
                 Some(text) => format!("SparkBot rejected the request: {text}"),
                 None => "SparkBot rejected the request as invalid".to_string(),
@@ -280,7 +334,11 @@ impl Error {
                 service_message,
             ),
             Error::DeviceNotFound { .. } => {
-                "SparkBot answered 404: no device with this ID exists in the account of the API key. Pick the number from the WhatsApp Number list, or check the ID your expression produces."
+                "SparkBot answered 404 device_not_found: no device with this ID exists in the account of the API key. Pick the number from the WhatsApp Number list, or check the ID your expression produces."
+                    .to_string()
+            }
+            Error::EndpointNotFound { .. } => {
+                "Whatever answers at the Base URL has no such endpoint, so the Base URL of the SparkBot credential is probably wrong: it must be the API's address ending with the version, e.g. https://api.sparkbot.io/v1 (not …/v1/devices, not the web app's address)."
                     .to_string()
             }
             Error::Conflict { reason, .. } => match reason {
@@ -289,7 +347,7 @@ impl Error {
                         .to_string()
                 }
                 ConflictReason::Busy => {
-                    "Another reboot or reset of this number is still running (409 session_busy). Wait until it has finished, then run the node again."
+                    "Another reboot or reset of this number is still running (409 session_busy), e.g. one started moments ago without Wait For Session. Wait until it has finished, then run the node again; or turn on Wait For Session so that each run returns only once the number is available."
                         .to_string()
                 }
                 ConflictReason::Other => {
@@ -298,25 +356,18 @@ impl Error {
                 }
             },
             Error::Timeout {
+                source,
+                waited_ms,
                 wait_requested,
                 custom_timeout,
-                ..
-            } => {
-                let mut text = String::from(
-                    "The WhatsApp session did not become available in time and the request was abandoned.",
-                );
-                if *wait_requested {
-                    text.push_str(
-                        " Turn off Wait For Session to get an answer as soon as the operation has started, and check the session's status later.",
-                    );
-                }
-                if *custom_timeout {
-                    text.push_str(" Or raise the Timeout option.");
-                } else if !*wait_requested {
-                    text.push_str(" Check that the SparkBot API is reachable, or raise the Timeout option.");
-                }
-                text
-            }
+                operation,
+            } => timeout_description(
+                *source,
+                *waited_ms,
+                *wait_requested,
+                *custom_timeout,
+                *operation,
+            ),
             Error::RateLimited {
                 retry_after_secs, ..
             } => match retry_after_secs {
@@ -326,6 +377,9 @@ impl Error {
                 None => "SparkBot answered 429 Too Many Requests. Wait a little before trying again, or send fewer requests at once."
                     .to_string(),
             },
+            Error::PausedPastTimeout { pause_secs, .. } => format!(
+                "Another request of this run was answered with a pause of {pause_secs} s (429 or 503 with Retry-After); every request waits such a pause out, and this one could not be sent within its Timeout. Nothing was sent for this item: run it again later, raise the Timeout option, or send fewer requests at once."
+            ),
             Error::BadRequest { .. } => {
                 "SparkBot answered 400 invalid_request. Check the node's options; if they look right, the node and the API disagree: please report it."
                     .to_string()
@@ -333,13 +387,21 @@ impl Error {
             Error::Service { status, .. } => format!(
                 "SparkBot answered HTTP {status}, a fault on the service side or on a proxy in front of it. Try again later; if it persists, check the SparkBot status page or the Base URL of the credential."
             ),
-            Error::Network { detail, .. } => {
-                let mut text = String::from(
-                    "No HTTP answer arrived. Check the Base URL of the SparkBot credential, your network, DNS and proxy settings, and that the service is up.",
-                );
+            Error::Network {
+                detail,
+                maybe_carried_out,
+                ..
+            } => {
+                let mut text = match maybe_carried_out {
+                    Some(operation) => format!(
+                        "The connection failed after the request may have reached SparkBot, so SparkBot may still carry out the {}: check the number's session before running it again. Check your network and proxy settings, and that the service is up.",
+                        operation.value()
+                    ),
+                    None => "No HTTP answer arrived. Check the Base URL of the SparkBot credential, your network, DNS and proxy settings, and that the service is up.".to_string(),
+                };
                 if let Some(detail) = detail {
                     text.push_str(" Cause: ");
-                    text.push_str(detail);
+                    text.push_str(&sentence(detail));
                 }
                 text
             }
@@ -353,11 +415,74 @@ impl Error {
             }
         }
     }
+
+    /// [`Error::message`] for an item that took `attempts` requests: it says so when there were
+    /// several.
+    pub fn message_after(&self, attempts: u32) -> String {
+        let message = self.message();
+        if attempts > 1 {
+            format!("{message} (after {attempts} attempts)")
+        } else {
+            message
+        }
+    }
+
+    /// [`Error::description`] ending with how many requests were made for the item, once any
+    /// was (or, for an API error, that none was).
+    pub fn description_after(&self, attempts: u32) -> String {
+        let description = self.description();
+        match attempts {
+            0 if self.kind() == ErrorKind::Api
+                && !matches!(self, Error::PausedPastTimeout { .. }) =>
+            {
+                format!(
+                    "{} No request was sent for this item.",
+                    sentence(&description)
+                )
+            }
+            0 => description,
+            1 => format!("{} 1 request made.", sentence(&description)),
+            n => format!("{} {n} requests made.", sentence(&description)),
+        }
+    }
+}
+
+fn timeout_description(
+    source: TimeoutSource,
+    waited_ms: u64,
+    wait_requested: bool,
+    custom_timeout: bool,
+    operation: Option<Operation>,
+) -> String {
+    let turn_off_wait = "Turn off Wait For Session to get an answer as soon as the operation has started, and check the session's status later";
+    if source == TimeoutSource::Service {
+        return format!(
+            "SparkBot answered 504 session_timeout: it started the operation, but the session did not become available within its wait window. {turn_off_wait}."
+        );
+    }
+    let waited = seconds_text(waited_ms);
+    let Some(operation) = operation else {
+        return format!(
+            "SparkBot did not answer within {waited}, so the node aborted the request. Check that the SparkBot API is reachable, or try again later."
+        );
+    };
+    let mut text = format!(
+        "The node stopped waiting after {waited} and aborted the request. The request may have reached SparkBot, which may still carry out the {}: check the number's session before running it again.",
+        operation.value()
+    );
+    match (wait_requested, custom_timeout) {
+        (true, true) => text.push_str(&format!(" {turn_off_wait}, or raise the Timeout option.")),
+        (true, false) => text.push_str(&format!(" {turn_off_wait}.")),
+        (false, _) => text.push_str(
+            " If SparkBot is only slow, raise the Timeout option; otherwise check that the SparkBot API is reachable.",
+        ),
+    }
+    text
 }
 
 fn with_service_message(text: &str, service_message: &Option<String>) -> String {
     match service_message {
-        Some(extra) => format!("{text} SparkBot said: {extra}"),
+        Some(extra) => format!("{text} SparkBot said: {}", sentence(extra)),
         None => text.to_string(),
     }
 }
@@ -382,5 +507,122 @@ mod tests {
         );
         assert_eq!(Error::Unauthorized.kind(), ErrorKind::Api);
         assert_eq!(Error::Unauthorized.http_code(), Some(401));
+        assert_eq!(Error::Cancelled.kind(), ErrorKind::Operation);
+    }
+
+    #[test]
+    fn attempts_are_counted_in_their_own_sentence() {
+        let forbidden = Error::Forbidden {
+            device: Some("6523a704c2d4e5f60718293f".into()),
+            service_message: Some("This API key may not act on device 6523a704".into()),
+        };
+        assert!(forbidden.description_after(1).ends_with(
+            "SparkBot said: This API key may not act on device 6523a704. 1 request made."
+        ));
+        assert_eq!(forbidden.message_after(1), forbidden.message());
+        assert!(Error::Unauthorized
+            .description_after(3)
+            .ends_with(" 3 requests made."));
+        assert!(Error::Unauthorized
+            .message_after(3)
+            .ends_with(" (after 3 attempts)"));
+        let invalid = Error::invalid_parameter("WhatsApp Number", "is empty");
+        assert_eq!(invalid.description_after(0), invalid.description());
+        assert!(Error::Unauthorized
+            .description_after(0)
+            .ends_with("No request was sent for this item."));
+    }
+
+    fn timeout(source: TimeoutSource, waited_ms: u64, wait: bool, custom: bool) -> Error {
+        Error::Timeout {
+            source,
+            waited_ms,
+            wait_requested: wait,
+            custom_timeout: custom,
+            operation: Some(Operation::Reset),
+        }
+    }
+
+    #[test]
+    fn a_timeout_says_the_operation_may_still_happen_and_blames_no_wait_nobody_asked_for() {
+        let hung = timeout(TimeoutSource::Client, 30_004, false, false);
+        assert_eq!(
+            hung.message(),
+            "Timed out: no answer from SparkBot after 30 s"
+        );
+        let text = hung.description();
+        assert!(text.contains("may still carry out the reset"), "{text}");
+        assert!(!text.contains("Wait For Session"), "{text}");
+        assert!(!text.contains(" Or "), "{text}");
+        assert!(text.contains("raise the Timeout option"), "{text}");
+
+        let waited = timeout(TimeoutSource::Client, 135_010, true, false);
+        assert_eq!(
+            waited.message(),
+            "Timed out waiting for the WhatsApp session: no answer from SparkBot after 135 s"
+        );
+        assert!(waited
+            .description()
+            .contains("may still carry out the reset"));
+        assert!(waited.description().contains("Turn off Wait For Session"));
+        assert!(!waited.description().contains("raise the Timeout"));
+        assert!(timeout(TimeoutSource::Client, 1_000, true, true)
+            .description()
+            .ends_with("or raise the Timeout option."));
+
+        let short = timeout(TimeoutSource::Client, 505, false, true);
+        assert_eq!(
+            short.message(),
+            "Timed out: no answer from SparkBot after 0.5 s"
+        );
+
+        let service = timeout(TimeoutSource::Service, 90_000, true, false);
+        assert_eq!(service.http_code(), Some(504));
+        assert!(service.description().contains("Turn off Wait For Session"));
+    }
+
+    #[test]
+    fn rate_limits_say_why_no_retry_was_made() {
+        let limited = Error::RateLimited {
+            retry_after_secs: Some(45),
+            service_message: Some("Too many requests; retry after 45 s".into()),
+            beyond_timeout_ms: Some(30_000),
+        };
+        assert_eq!(
+            limited.message(),
+            "Rate limited by SparkBot: Too many requests; retry after 45 s (no retry: Retry-After 45 s is longer than the Timeout of 30 s allows)"
+        );
+        let unsent = Error::PausedPastTimeout {
+            pause_secs: 60,
+            timeout_ms: 30_000,
+        };
+        assert_eq!(unsent.http_code(), Some(429));
+        assert_eq!(unsent.code(), "SPARKBOT_RATE_LIMITED");
+        assert!(unsent.message().contains("not sent"));
+        assert!(unsent.message().contains("60 s"));
+        assert!(unsent
+            .description_after(0)
+            .ends_with("send fewer requests at once."));
+    }
+
+    #[test]
+    fn a_dropped_connection_after_sending_says_the_operation_may_still_happen() {
+        let dropped = Error::Network {
+            host: "h".into(),
+            cause: "connection reset by the server".into(),
+            detail: Some("read ECONNRESET".into()),
+            maybe_carried_out: Some(Operation::Reboot),
+        };
+        let text = dropped.description();
+        assert!(text.contains("may still carry out the reboot"), "{text}");
+        assert!(!text.contains("No HTTP answer arrived"), "{text}");
+        assert!(text.ends_with("Cause: read ECONNRESET."), "{text}");
+        let refused = Error::Network {
+            host: "h".into(),
+            cause: "connection refused".into(),
+            detail: None,
+            maybe_carried_out: None,
+        };
+        assert!(refused.description().starts_with("No HTTP answer arrived."));
     }
 }

@@ -13,8 +13,10 @@ pub struct HttpReply {
     pub status: u16,
     /// `Content-Type` header.
     pub content_type: Option<String>,
-    /// `Retry-After` header.
+    /// `Retry-After` header (read on errors only).
     pub retry_after: Option<String>,
+    /// `X-Total-Count` header (read on device list pages only).
+    pub total_count: Option<String>,
     /// Body, decoded as UTF-8 (invalid sequences replaced).
     pub body: String,
     /// Milliseconds from sending the request to the end of the body.
@@ -42,4 +44,9 @@ pub enum TransportFailure {
     Cancelled,
     /// The body is larger than [`MAX_BODY_BYTES`]; it was not read.
     TooLarge,
+    /// Not sent: SparkBot asked every request to pause past this one's time budget.
+    Paused {
+        /// Milliseconds of the pause that were left.
+        left_ms: u64,
+    },
 }

@@ -8,7 +8,8 @@
 //!   randomness, cancellation; JSON reading) and what an exchange produces.
 //! - [`status`], [`node_codes`]: what came back → the item's output or a typed [`error::Error`].
 //! - [`retry`], [`batch`]: which answers are retried, and how a node execution's requests run.
-//! - [`devices`]: device list pages → the WhatsApp Number dropdown.
+//! - [`listing`], [`devices`]: the account's device list, page by page → the WhatsApp Number
+//!   dropdown; the credential test.
 //! - [`error`], [`text`]: the one error enum, and the text helpers its messages use.
 //! - `description` (native only): the node description n8n shows, generated from the same
 //!   tables into `node-descriptor/` by the `write-descriptor` binary.
@@ -19,9 +20,12 @@ pub mod credentials;
 pub mod description;
 pub mod devices;
 pub mod error;
+#[cfg(test)]
+pub mod fake;
 pub mod http;
 pub mod io;
 pub mod json;
+pub mod listing;
 pub mod node_codes;
 pub mod operation;
 pub mod plan;

@@ -10,19 +10,91 @@ pub const WAIT_MARGIN_SECS: u64 = 15;
 /// Largest Timeout a user may set. Node's `fetch` (undici) gives up on its own after 300 s
 /// without response headers, so a larger budget could not be honoured.
 pub const MAX_TIMEOUT_SECS: u64 = 300;
-
-/// Parameter name of the Timeout option, shared by both operations.
-pub const TIMEOUT_OPTION: &str = "timeout";
-/// Parameter name of the Retry option, shared by both operations.
-pub const RETRY_OPTION: &str = "retry";
-/// Parameter name of the Include Attempt Count option, shared by both operations.
-pub const ATTEMPTS_OPTION: &str = "includeAttempts";
-/// Parameter name of the Concurrency option, shared by both operations.
-pub const CONCURRENCY_OPTION: &str = "concurrency";
 /// Largest Concurrency a user may set.
 pub const MAX_CONCURRENCY: u64 = 50;
-/// Parameter name of the Wait For Session option, shared by both operations.
-pub const WAIT_OPTION: &str = "waitForSession";
+
+/// A parameter (or credential field) as n8n stores it and as the user reads it. Every label is
+/// defined once, here: the planner's messages, the generated description and the boundary's
+/// reading all use these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Name in the node's parameters (camelCase).
+    pub name: &'static str,
+    /// Title Case label, as messages name the field.
+    pub display_name: &'static str,
+}
+
+/// The resource selector.
+pub const RESOURCE: Field = Field {
+    name: "resource",
+    display_name: "Resource",
+};
+/// The operation selector.
+pub const OPERATION: Field = Field {
+    name: "operation",
+    display_name: "Operation",
+};
+/// The WhatsApp number acted on.
+pub const DEVICE: Field = Field {
+    name: "device",
+    display_name: "WhatsApp Number",
+};
+/// The operation's options collection.
+pub const OPTIONS: Field = Field {
+    name: "options",
+    display_name: "Options",
+};
+/// The Timeout option, shared by both operations.
+pub const TIMEOUT: Field = Field {
+    name: "timeout",
+    display_name: "Timeout (Seconds)",
+};
+/// The Retry option, shared by both operations. Named apart from n8n's own Retry On Fail
+/// setting, which runs the whole node again.
+pub const RETRY: Field = Field {
+    name: "retry",
+    display_name: "Retry Refused Requests",
+};
+/// The Include Attempt Count option, shared by both operations.
+pub const INCLUDE_ATTEMPTS: Field = Field {
+    name: "includeAttempts",
+    display_name: "Include Attempt Count",
+};
+/// The Concurrency option, shared by both operations.
+pub const CONCURRENCY: Field = Field {
+    name: "concurrency",
+    display_name: "Concurrency",
+};
+/// The Wait For Session option, shared by both operations.
+pub const WAIT_FOR_SESSION: Field = Field {
+    name: "waitForSession",
+    display_name: "Wait For Session",
+};
+/// The credential's API key.
+pub const API_KEY: Field = Field {
+    name: "apiKey",
+    display_name: "API Key",
+};
+/// The credential's base URL.
+pub const BASE_URL: Field = Field {
+    name: "baseUrl",
+    display_name: "Base URL",
+};
+/// The credential's switch for plain `http://` to other machines.
+pub const ALLOW_INSECURE_HTTP: Field = Field {
+    name: "allowInsecureHttp",
+    display_name: "Allow Insecure HTTP",
+};
+/// The only resource of version 1: a WhatsApp session.
+pub const SESSION_RESOURCE: &str = "whatsappSession";
+/// The credential type's name.
+pub const CREDENTIAL_TYPE: &str = "sparkBotApi";
+/// The credential type's display name.
+pub const CREDENTIAL_DISPLAY_NAME: &str = "SparkBot API";
+/// Base URL used when the credential leaves it empty.
+pub const DEFAULT_BASE_URL: &str = "https://api.sparkbot.io/v1";
+/// The value n8n gives `operation` when a user picks its "Custom API Call" action.
+pub const CUSTOM_API_CALL: &str = "__CUSTOM_API_CALL__";
 
 /// A session operation of the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,63 +108,98 @@ pub enum Operation {
 /// One boolean option of an operation and the body field it becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BooleanOption {
-    /// Parameter name in the node (camelCase).
-    pub name: &'static str,
-    /// Title Case label.
-    pub display_name: &'static str,
+    /// Parameter name and label.
+    pub field: Field,
     /// Field in the JSON request body.
     pub wire_field: &'static str,
     /// Help text ("Whether …"). Only the node description shows it, and that is generated
     /// natively, so the wasm module does not carry these texts.
     #[cfg(not(target_arch = "wasm32"))]
     pub description: &'static str,
+    /// For an option that destroys data: the warning the editor shows while it is on, and what
+    /// the canvas subtitle adds.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub destructive: Option<Destructive>,
+}
+
+/// What the editor says about an option that destroys data while it is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Destructive {
+    /// The notice shown above the options.
+    pub warning: &'static str,
+    /// A few words the canvas subtitle adds, e.g. "deletes all data".
+    pub subtitle: &'static str,
 }
 
 const REBOOT_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
-        name: "forceReboot",
-        display_name: "Force Reboot",
+        field: Field {
+            name: "forceReboot",
+            display_name: "Force Reboot",
+        },
         wire_field: "force",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to reboot the session even if it is stopped. Without it, a stopped session is refused with a 409 error.",
+        #[cfg(not(target_arch = "wasm32"))]
+        destructive: None,
     },
     BooleanOption {
-        name: "forceSync",
-        display_name: "Force Sync",
+        field: Field {
+            name: "forceSync",
+            display_name: "Force Sync",
+        },
         wire_field: "sync",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to force a synchronization of the session data (chats, contacts) after the reboot",
+        #[cfg(not(target_arch = "wasm32"))]
+        destructive: None,
     },
     BooleanOption {
-        name: WAIT_OPTION,
-        display_name: "Wait For Session",
+        field: WAIT_FOR_SESSION,
         wire_field: "wait",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to hold the response until the session is online again. This may delay the response up to 90 seconds.",
+        #[cfg(not(target_arch = "wasm32"))]
+        destructive: None,
     },
 ];
 
 const RESET_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
-        name: "deleteAllData",
-        display_name: "Delete All Data",
+        field: Field {
+            name: "deleteAllData",
+            display_name: "Delete All Data",
+        },
         wire_field: "deleteAllData",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to permanently delete all stored chats, messages and contacts of the number. Destructive: this cannot be undone.",
+        #[cfg(not(target_arch = "wasm32"))]
+        destructive: Some(Destructive {
+            warning: "Delete All Data is on: every run permanently deletes all stored chats, messages and contacts of the number. This cannot be undone.",
+            subtitle: "deletes all data",
+        }),
     },
     BooleanOption {
-        name: "emptyQueue",
-        display_name: "Empty Queue",
+        field: Field {
+            name: "emptyQueue",
+            display_name: "Empty Queue",
+        },
         wire_field: "emptyQueue",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to permanently delete every queued outbound message of the number that has not been sent yet. Destructive: this cannot be undone.",
+        #[cfg(not(target_arch = "wasm32"))]
+        destructive: Some(Destructive {
+            warning: "Empty Queue is on: every run permanently deletes the messages of the number that are queued and not sent yet. This cannot be undone.",
+            subtitle: "empties the queue",
+        }),
     },
     BooleanOption {
-        name: WAIT_OPTION,
-        display_name: "Wait For Session",
+        field: WAIT_FOR_SESSION,
         wire_field: "wait",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to hold the response until the number is available again. This may delay the response up to 2 minutes.",
+        #[cfg(not(target_arch = "wasm32"))]
+        destructive: None,
     },
 ];
 
@@ -134,8 +241,8 @@ impl Operation {
     /// What the operation does, for the operation dropdown.
     pub fn description(self) -> &'static str {
         match self {
-            Operation::Reboot => "Restart the WhatsApp session of a number without deleting anything. Use it first when a number stops sending.",
-            Operation::Reset => "Reset the WhatsApp session of a number. Can optionally delete its stored data and queued messages.",
+            Operation::Reboot => "Restart the WhatsApp session of a number; deletes nothing. Try it first when a number stops sending.",
+            Operation::Reset => "Reset the WhatsApp session of a number: a deeper restart for when a reboot did not help. Can also delete its stored data and queued messages.",
         }
     }
 
@@ -196,7 +303,7 @@ mod tests {
     #[test]
     fn options_are_sorted_by_display_name() {
         for op in Operation::ALL {
-            let names: Vec<_> = op.options().iter().map(|o| o.display_name).collect();
+            let names: Vec<_> = op.options().iter().map(|o| o.field.display_name).collect();
             let mut sorted = names.clone();
             sorted.sort_unstable();
             assert_eq!(names, sorted);

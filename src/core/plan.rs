@@ -1,22 +1,20 @@
 //! Node parameters → a validated request plan.
 //!
 //! Everything here happens before a request is sent: a bad parameter becomes an
-//! [`Error::InvalidParameter`] that names the field and the value, and nothing goes on the wire.
+//! [`Error::InvalidParameter`] that names the field and quotes the value, and nothing goes on the
+//! wire.
 
 use serde_json::{Map, Value};
 
 use crate::core::credentials::Credentials;
 use crate::core::error::Error;
 use crate::core::operation::{
-    Operation, ATTEMPTS_OPTION, CONCURRENCY_OPTION, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
-    MAX_TIMEOUT_SECS, RETRY_OPTION, TIMEOUT_OPTION,
+    Field, Operation, CONCURRENCY, CUSTOM_API_CALL, DEFAULT_TIMEOUT_SECS, DEVICE, INCLUDE_ATTEMPTS,
+    MAX_CONCURRENCY, MAX_TIMEOUT_SECS, OPERATION, OPTIONS, RESOURCE, RETRY, SESSION_RESOURCE,
+    TIMEOUT,
 };
-use crate::core::text::{describe_value, number_text};
+use crate::core::text::{describe_value, float_text, number_text};
 
-/// Value of the only resource.
-pub const RESOURCE: &str = "whatsappSession";
-/// Display name of the `device` parameter, used in error messages.
-pub const DEVICE_FIELD: &str = "WhatsApp Number";
 /// Length of a device ID.
 pub const DEVICE_ID_LEN: usize = 24;
 /// Page size used to list devices (the contract's maximum).
@@ -62,10 +60,14 @@ pub struct RequestContext {
     pub host: String,
     /// The device acted on, if any.
     pub device: Option<String>,
+    /// The operation carried out, if the request changes something (`None` for reads).
+    pub operation: Option<Operation>,
     /// Whether Wait For Session was on.
     pub wait: bool,
     /// Whether the time budget came from the Timeout option.
     pub custom_timeout: bool,
+    /// The time budget, in milliseconds, for messages.
+    pub timeout_ms: u32,
 }
 
 /// A fully validated request, ready for the transport.
@@ -101,37 +103,42 @@ pub fn plan_item(item: &RawItem, credentials: &Credentials) -> Result<RequestPla
         Some(secs) => (secs, true),
         None => (operation.automatic_timeout_secs(wait) as f64, false),
     };
+    let timeout_ms = secs_to_ms(timeout_secs);
     Ok(RequestPlan {
         method: Method::Post,
         url: credentials
             .base_url
             .join(&format!("/devices/{device}/{}", operation.value())),
         body: Some(options.body()),
-        timeout_ms: secs_to_ms(timeout_secs),
+        timeout_ms,
         retry: options.retry,
         report_attempts: options.report_attempts,
         context: RequestContext {
             host: credentials.base_url.host().to_string(),
             device: Some(device),
+            operation: Some(operation),
             wait,
             custom_timeout,
+            timeout_ms,
         },
     })
 }
 
-/// Plans the request for one page of the device list.
-pub fn plan_device_page(page: usize, credentials: &Credentials) -> RequestPlan {
+/// Plans the request for one page of the device list (`size` devices a page, 1 to 100).
+pub fn plan_device_page(page: usize, size: usize, credentials: &Credentials) -> RequestPlan {
+    let timeout_ms = secs_to_ms(DEFAULT_TIMEOUT_SECS as f64);
     RequestPlan {
         method: Method::Get,
         url: credentials
             .base_url
-            .join(&format!("/devices?page={page}&size={DEVICE_PAGE_SIZE}")),
+            .join(&format!("/devices?page={page}&size={size}")),
         body: None,
-        timeout_ms: secs_to_ms(DEFAULT_TIMEOUT_SECS as f64),
+        timeout_ms,
         retry: true,
         report_attempts: false,
         context: RequestContext {
             host: credentials.base_url.host().to_string(),
+            timeout_ms,
             ..RequestContext::default()
         },
     }
@@ -142,14 +149,18 @@ fn secs_to_ms(secs: f64) -> u32 {
     (secs * 1000.0).ceil().clamp(1.0, u32::MAX as f64) as u32
 }
 
+fn invalid(field: Field, problem: String) -> Error {
+    Error::invalid_parameter(field.display_name, problem)
+}
+
 fn check_resource(resource: Option<&Value>) -> Result<(), Error> {
     match resource {
         None | Some(Value::Null) => Ok(()),
-        Some(Value::String(value)) if value == RESOURCE => Ok(()),
-        Some(other) => Err(Error::invalid_parameter(
-            "Resource",
+        Some(Value::String(value)) if value == SESSION_RESOURCE => Ok(()),
+        Some(other) => Err(invalid(
+            RESOURCE,
             format!(
-                "{} is not a known resource; use {RESOURCE}",
+                "{} is not a known resource; use {SESSION_RESOURCE}",
                 describe_value(other)
             ),
         )),
@@ -160,9 +171,13 @@ fn parse_operation(operation: Option<&Value>) -> Result<Operation, Error> {
     let known = Operation::KNOWN_VALUES;
     let value = match operation {
         None | Some(Value::Null) => {
-            return Err(Error::invalid_parameter(
-                "Operation",
-                format!("is missing; use {known}"),
+            return Err(invalid(OPERATION, format!("is missing; use {known}")))
+        }
+        Some(Value::String(value)) if value == CUSTOM_API_CALL => {
+            return Err(invalid(
+                OPERATION,
+                "Custom API Call is not run by this node; for a call the node does not offer, use an HTTP Request node with Authentication: Predefined Credential Type and Credential Type: SparkBot API"
+                    .to_string(),
             ))
         }
         Some(value) => value,
@@ -171,8 +186,8 @@ fn parse_operation(operation: Option<&Value>) -> Result<Operation, Error> {
         .as_str()
         .and_then(Operation::from_value)
         .ok_or_else(|| {
-            Error::invalid_parameter(
-                "Operation",
+            invalid(
+                OPERATION,
                 format!(
                     "{} is not a known operation; use {known}",
                     describe_value(value)
@@ -191,49 +206,78 @@ pub fn is_device_id(value: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Whether `value` looks like a phone number someone typed: an optional `+`, then 7 to 15
+/// digits, with the spaces, dots, dashes and parentheses people write between them.
+fn looks_like_phone(value: &str) -> bool {
+    let rest = value.strip_prefix('+').unwrap_or(value);
+    let digits = rest.bytes().filter(u8::is_ascii_digit).count();
+    (7..=15).contains(&digits)
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
+}
+
+/// Reads the WhatsApp Number: a device ID, with white space around it ignored (as an expression
+/// easily adds). The message quotes the value exactly as given.
 fn parse_device(device: Option<&Value>) -> Result<String, Error> {
     const EMPTY: &str = "is empty; choose a number from the list, or give its device ID";
-    let bad = |problem: String| Err(Error::invalid_parameter(DEVICE_FIELD, problem));
-    match device {
-        Some(Value::String(id)) if is_device_id(id) => Ok(id.clone()),
-        None | Some(Value::Null) => bad(EMPTY.into()),
-        Some(Value::String(id)) if id.is_empty() => bad(EMPTY.into()),
-        Some(value @ Value::String(_)) => bad(format!(
-            "{} is not a device ID; a device ID is 24 lowercase hexadecimal characters, e.g. 6523a1f0c2d4e5f60718293a",
-            describe_value(value)
-        )),
-        Some(other) => bad(format!(
-            "must be a device ID (text), got {}",
-            describe_value(other)
-        )),
+    const ID_SHAPE: &str =
+        "a device ID is 24 lowercase hexadecimal characters, e.g. 6523a1f0c2d4e5f60718293a";
+    let bad = |problem: String| Err(invalid(DEVICE, problem));
+    let given = match device {
+        None | Some(Value::Null) => return bad(EMPTY.into()),
+        Some(Value::String(text)) => text,
+        Some(other) => {
+            return bad(format!(
+                "must be a device ID (text), got {}",
+                describe_value(other)
+            ))
+        }
+    };
+    let id = given.trim();
+    if is_device_id(id) {
+        return Ok(id.to_string());
+    }
+    let shown = describe_value(&Value::String(given.clone()));
+    if id.is_empty() {
+        bad(EMPTY.into())
+    } else if looks_like_phone(id) {
+        bad(format!(
+            "{shown} looks like a phone number, not a device ID; {ID_SHAPE}. Pick the number from the list, or map the id field of a device object (e.g. {{{{ $json.id }}}})"
+        ))
+    } else if is_device_id(&id.to_ascii_lowercase()) {
+        bad(format!(
+            "{shown} is not a device ID: device IDs are lower case; {ID_SHAPE}"
+        ))
+    } else {
+        bad(format!("{shown} is not a device ID; {ID_SHAPE}"))
     }
 }
 
 /// How many items a node execution sends at once: the Concurrency option of the first item (it
-/// is a setting of the node, not of an item). Absent means 1, one after another.
+/// applies to the whole run, not to an item). Absent means 1, one after another.
 pub fn parse_concurrency(options: Option<&Value>) -> Result<usize, Error> {
     let value = match options {
-        Some(Value::Object(map)) => map.get(CONCURRENCY_OPTION),
+        Some(Value::Object(map)) => map.get(CONCURRENCY.name),
         _ => None,
     };
+    let expected = format!("a whole number from 1 to {MAX_CONCURRENCY}");
     match value {
         None | Some(Value::Null) => Ok(1),
-        Some(Value::Number(number)) => match number.as_u64() {
-            Some(n @ 1..=MAX_CONCURRENCY) => Ok(n as usize),
-            _ => Err(Error::invalid_parameter(
-                "Concurrency",
-                format!(
-                    "{} is out of range; use a whole number from 1 to {MAX_CONCURRENCY}",
-                    number_text(number)
-                ),
+        Some(Value::Number(number)) => match (number.as_u64(), number.as_f64()) {
+            (Some(n @ 1..=MAX_CONCURRENCY), _) => Ok(n as usize),
+            (None, Some(n)) if n.fract() != 0.0 => Err(invalid(
+                CONCURRENCY,
+                format!("{} is not a whole number; use {expected}", float_text(n)),
+            )),
+            _ => Err(invalid(
+                CONCURRENCY,
+                format!("{} is out of range; use {expected}", number_text(number)),
             )),
         },
-        Some(other) => Err(Error::invalid_parameter(
-            "Concurrency",
-            format!(
-                "must be a whole number from 1 to {MAX_CONCURRENCY}, got {}",
-                describe_value(other)
-            ),
+        Some(other) => Err(invalid(
+            CONCURRENCY,
+            format!("must be {expected}, got {}", describe_value(other)),
         )),
     }
 }
@@ -275,8 +319,8 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
         None | Some(Value::Null) => &empty,
         Some(Value::Object(map)) => map,
         Some(other) => {
-            return Err(Error::invalid_parameter(
-                "Options",
+            return Err(invalid(
+                OPTIONS,
                 format!(
                     "must be a collection of options, got {}",
                     describe_value(other)
@@ -296,19 +340,19 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
     for option in operation.options() {
         fields.push((
             option.wire_field,
-            flag(option.name, option.display_name, false)?,
+            flag(option.field.name, option.field.display_name, false)?,
         ));
     }
-    let retry = flag(RETRY_OPTION, "Retry", true)?;
-    let report_attempts = flag(ATTEMPTS_OPTION, "Include Attempt Count", false)?;
-    let timeout_secs = match given.get(TIMEOUT_OPTION) {
+    let retry = flag(RETRY.name, RETRY.display_name, true)?;
+    let report_attempts = flag(INCLUDE_ATTEMPTS.name, INCLUDE_ATTEMPTS.display_name, false)?;
+    let timeout_secs = match given.get(TIMEOUT.name) {
         None | Some(Value::Null) => None,
         Some(Value::Number(number)) => match number.as_f64() {
             Some(0.0) => None,
             Some(secs) if secs > 0.0 && secs <= MAX_TIMEOUT_SECS as f64 => Some(secs),
             _ => {
-                return Err(Error::invalid_parameter(
-                    "Timeout",
+                return Err(invalid(
+                    TIMEOUT,
                     format!(
                         "{} is out of range; use 0 (automatic) or a number of seconds up to {MAX_TIMEOUT_SECS}",
                         number_text(number)
@@ -317,8 +361,8 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
             }
         },
         Some(other) => {
-            return Err(Error::invalid_parameter(
-                "Timeout",
+            return Err(invalid(
+                TIMEOUT,
                 format!("must be a number of seconds, got {}", describe_value(other)),
             ))
         }
@@ -350,7 +394,7 @@ mod tests {
 
     fn item(operation: &str, device: &str, options: Value) -> RawItem {
         RawItem {
-            resource: Some(json!(RESOURCE)),
+            resource: Some(json!(SESSION_RESOURCE)),
             operation: Some(json!(operation)),
             device: Some(json!(device)),
             options: Some(options),
@@ -487,10 +531,10 @@ mod tests {
             (json!({"forceReboot": "yes"}), "Force Reboot"),
             (json!({"waitForSession": 1}), "Wait For Session"),
             (json!({"forceSync": [true]}), "Force Sync"),
-            (json!({"timeout": "10"}), "Timeout"),
-            (json!({"timeout": -1}), "Timeout"),
-            (json!({"timeout": 301}), "Timeout"),
-            (json!({"retry": "no"}), "Retry"),
+            (json!({"timeout": "10"}), "Timeout (Seconds)"),
+            (json!({"timeout": -1}), "Timeout (Seconds)"),
+            (json!({"timeout": 301}), "Timeout (Seconds)"),
+            (json!({"retry": "no"}), "Retry Refused Requests"),
             (json!("fast"), "Options"),
         ] {
             let message = error(item("reboot", ID, options));
@@ -547,9 +591,79 @@ mod tests {
 
     #[test]
     fn device_page_plan() {
-        let p = plan_device_page(3, &creds("https://h/v1/"));
+        let p = plan_device_page(3, DEVICE_PAGE_SIZE, &creds("https://h/v1/"));
         assert_eq!(p.method, Method::Get);
         assert_eq!(p.url, "https://h/v1/devices?page=3&size=100");
         assert_eq!(p.body, None);
+    }
+
+    #[test]
+    fn white_space_around_an_id_is_ignored_and_messages_quote_values_exactly() {
+        let p = plan_item(
+            &item("reboot", &format!("  {ID} \n"), json!({})),
+            &creds(""),
+        )
+        .unwrap();
+        assert!(p.url.ends_with(&format!("/devices/{ID}/reboot")));
+        let message = error(item("reboot", "6523a2b4c2d4e5f60718293 ", json!({})));
+        assert!(
+            message.starts_with("WhatsApp Number: \"6523a2b4c2d4e5f60718293 \" is not a device ID"),
+            "{message}"
+        );
+        let message = error(item("reboot", "  ", json!({})));
+        assert!(
+            message.starts_with("WhatsApp Number: is empty"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn upper_case_ids_and_phone_numbers_get_their_own_hint() {
+        let message = error(item("reboot", "6523A1F0C2D4E5F60718293A", json!({})));
+        assert!(message.contains("device IDs are lower case"), "{message}");
+        for phone in ["+14155550100", "+1 (415) 555-0100", "004915112345678"] {
+            let message = error(item("reboot", phone, json!({})));
+            assert!(
+                message.contains("looks like a phone number"),
+                "{phone}: {message}"
+            );
+            assert!(message.contains("{{ $json.id }}"), "{message}");
+        }
+        let message = error(item("reboot", "12345", json!({})));
+        assert!(!message.contains("phone"), "{message}");
+    }
+
+    #[test]
+    fn custom_api_call_says_what_to_use_instead() {
+        let message = error(item("__CUSTOM_API_CALL__", "", json!({})));
+        assert!(
+            message.starts_with("Operation: Custom API Call"),
+            "{message}"
+        );
+        assert!(message.contains("HTTP Request node"), "{message}");
+    }
+
+    #[test]
+    fn values_just_past_a_bound_are_shown_as_given() {
+        let message = error(item("reboot", ID, json!({"timeout": 300.0004})));
+        assert!(
+            message.starts_with("Timeout (Seconds): 300.0004 is out of range"),
+            "{message}"
+        );
+        let err = parse_concurrency(Some(&json!({"concurrency": 50.0001}))).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Concurrency: 50.0001 is not a whole number; use a whole number from 1 to 50"
+        );
+        let err = parse_concurrency(Some(&json!({"concurrency": 2.5}))).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Concurrency: 2.5 is not a whole number; use a whole number from 1 to 50"
+        );
+        let err = parse_concurrency(Some(&json!({"concurrency": 51}))).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Concurrency: 51 is out of range; use a whole number from 1 to 50"
+        );
     }
 }

@@ -32,8 +32,8 @@ pub fn retry_delay_ms(
     }
     match outcome {
         Ok(reply) if reply.status == 429 || reply.status == 503 => {
-            if let Some(secs) = reply.retry_after.as_deref().and_then(parse_retry_after) {
-                return Some(secs.saturating_mul(1_000));
+            if let Some(ms) = requested_pause_ms(outcome) {
+                return Some(ms);
             }
         }
         Err(TransportFailure::Network { code, .. })
@@ -42,6 +42,19 @@ pub fn retry_delay_ms(
     }
     let step = BACKOFF_BASE_MS * f64::from(1u32 << attempt.saturating_sub(1).min(8));
     Some((step * (0.5 + jitter.clamp(0.0, 1.0))) as u64)
+}
+
+/// The pause SparkBot asks for, in milliseconds: `Retry-After` on a `429` or `503`. Every request
+/// of the batch waits it out, whether or not the request that got it is retried.
+pub fn requested_pause_ms(outcome: &Result<HttpReply, TransportFailure>) -> Option<u64> {
+    match outcome {
+        Ok(reply) if reply.status == 429 || reply.status == 503 => reply
+            .retry_after
+            .as_deref()
+            .and_then(parse_retry_after)
+            .map(|secs| secs.saturating_mul(1_000)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -53,6 +66,7 @@ mod tests {
             status,
             content_type: None,
             retry_after: retry_after.map(str::to_string),
+            total_count: None,
             body: String::new(),
             elapsed_ms: 1,
         })
@@ -88,6 +102,15 @@ mod tests {
             retry_delay_ms(Method::Post, &reply(503, Some("soon")), 2, 0.0),
             Some(1_000)
         );
+    }
+
+    #[test]
+    fn a_requested_pause_is_read_from_429_and_503_only() {
+        assert_eq!(requested_pause_ms(&reply(429, Some("45"))), Some(45_000));
+        assert_eq!(requested_pause_ms(&reply(503, Some("2"))), Some(2_000));
+        assert_eq!(requested_pause_ms(&reply(503, None)), None);
+        assert_eq!(requested_pause_ms(&reply(500, Some("2"))), None);
+        assert_eq!(requested_pause_ms(&reply(200, Some("2"))), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::core::error::{ConflictReason, Error, TimeoutSource};
 use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
 use crate::core::json::{nesting_depth, JsonType, MAX_NESTING};
-use crate::core::node_codes::network_cause;
+use crate::core::node_codes::{network_cause, reach, Reach};
 use crate::core::plan::RequestContext;
 use crate::core::text::{find_text, sanitize};
 
@@ -80,9 +80,10 @@ fn check_status(
         Err(TransportFailure::TimedOut { elapsed_ms }) => {
             return Err(Error::Timeout {
                 source: TimeoutSource::Client,
-                waited_secs: round_secs(elapsed_ms),
+                waited_ms: elapsed_ms,
                 wait_requested: context.wait,
                 custom_timeout: context.custom_timeout,
+                operation: context.operation,
             })
         }
         Err(TransportFailure::Network {
@@ -90,11 +91,19 @@ fn check_status(
             detail,
             during_body,
         }) => {
+            let maybe_sent = during_body || reach(code.as_deref()) == Reach::MaybeSent;
             return Err(Error::Network {
                 host: context.host.clone(),
                 cause: network_cause(code.as_deref(), during_body),
                 detail: Some(sanitize(&detail, MAX_SERVICE_MESSAGE_CHARS))
                     .filter(|d| !d.is_empty()),
+                maybe_carried_out: context.operation.filter(|_| maybe_sent),
+            });
+        }
+        Err(TransportFailure::Paused { left_ms }) => {
+            return Err(Error::PausedPastTimeout {
+                pause_secs: left_ms.div_ceil(1000),
+                timeout_ms: context.timeout_ms,
             })
         }
         Err(TransportFailure::Cancelled) => return Err(Error::Cancelled),
@@ -127,14 +136,12 @@ fn check_status(
             device,
             service_message: body.message,
         },
-        404 => match device {
-            Some(device) => Error::DeviceNotFound { device },
-            None => Error::Service {
-                status: 404,
-                detail: format!(
-                    "{}; check that the Base URL of the credential ends with the API version, e.g. /v1",
-                    body.detail()
-                ),
+        // Only SparkBot's own answer means the device is unknown; any other 404 (a proxy's
+        // page, a path without /v1) means the address is wrong.
+        404 => match (device, body.code.as_deref()) {
+            (Some(device), Some("device_not_found")) => Error::DeviceNotFound { device },
+            _ => Error::EndpointNotFound {
+                detail: body.detail(),
             },
         },
         409 => Error::Conflict {
@@ -149,12 +156,14 @@ fn check_status(
         429 => Error::RateLimited {
             retry_after_secs: reply.retry_after.as_deref().and_then(parse_retry_after),
             service_message: body.message,
+            beyond_timeout_ms: None,
         },
         504 if body.code.as_deref() == Some("session_timeout") => Error::Timeout {
             source: TimeoutSource::Service,
-            waited_secs: round_secs(reply.elapsed_ms),
+            waited_ms: reply.elapsed_ms,
             wait_requested: context.wait,
             custom_timeout: context.custom_timeout,
+            operation: context.operation,
         },
         status => Error::Service {
             status,
@@ -260,10 +269,6 @@ pub fn parse_retry_after(value: &str) -> Option<u64> {
     value.trim().parse::<u64>().ok().map(|secs| secs.min(3600))
 }
 
-fn round_secs(ms: u64) -> u64 {
-    (ms + 500) / 1000
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,8 +280,10 @@ mod tests {
         RequestContext {
             host: "127.0.0.1:9".into(),
             device: Some(ID.into()),
+            operation: Some(crate::core::operation::Operation::Reboot),
             wait: true,
             custom_timeout: false,
+            timeout_ms: 105_000,
         }
     }
 
@@ -285,6 +292,7 @@ mod tests {
             status,
             content_type: Some("application/json".into()),
             retry_after: None,
+            total_count: None,
             body: body.into(),
             elapsed_ms: 1_200,
         })
@@ -409,7 +417,7 @@ mod tests {
             (err.http_code(), err.code()),
             (Some(504), "SPARKBOT_TIMEOUT")
         );
-        assert!(err.message().contains("1 s"), "{}", err.message());
+        assert!(err.message().ends_with("after 1.2 s"), "{}", err.message());
         assert!(err.description().contains("Wait For Session"));
 
         let err = fail(500, &json_error(500, "internal_error", "Boom"));
@@ -512,5 +520,79 @@ mod tests {
         assert!(err.message().contains("Base URL"));
         let err = interpret_device_page(&context, reply(200, "{}"), &parse).unwrap_err();
         assert_eq!(err.code(), "SPARKBOT_INVALID_RESPONSE");
+    }
+
+    #[test]
+    fn only_sparkbots_own_404_means_an_unknown_device() {
+        let err = fail(404, &json_error(404, "device_not_found", "nope"));
+        assert_eq!(err.code(), "SPARKBOT_DEVICE_NOT_FOUND");
+        for body in [
+            json_error(404, "not_found", "No such endpoint: POST /devices/x/reboot"),
+            "<html><head><title>404 Not Found</title></head></html>".to_string(),
+            String::new(),
+            "Cannot POST /api/devices".to_string(),
+        ] {
+            let err = fail(404, &body);
+            assert_eq!(err.code(), "SPARKBOT_ENDPOINT_NOT_FOUND", "{body}");
+            assert_eq!(err.http_code(), Some(404));
+            assert!(
+                err.message().contains("check the Base URL"),
+                "{}",
+                err.message()
+            );
+            assert!(!err.message().contains(ID), "{}", err.message());
+            assert!(err.description().contains("/v1"), "{}", err.description());
+        }
+    }
+
+    #[test]
+    fn every_conflict_keeps_its_http_code() {
+        for code in ["session_busy", "session_stopped", "other"] {
+            let err = fail(409, &json_error(409, code, "m"));
+            assert_eq!(err.http_code(), Some(409), "{code}");
+        }
+        let err = fail(409, "");
+        assert_eq!(
+            (err.http_code(), err.code()),
+            (Some(409), "SPARKBOT_CONFLICT")
+        );
+        assert!(err.message().contains(ID));
+    }
+
+    #[test]
+    fn a_proxy_html_page_is_named_as_such_not_as_bad_json() {
+        let err = fail(503, "<!DOCTYPE html><html><body>Maintenance</body></html>");
+        assert!(
+            err.message().contains("HTML error page"),
+            "{}",
+            err.message()
+        );
+        assert!(!err.message().contains("not JSON"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_connection_lost_after_sending_a_reboot_says_it_may_still_happen() {
+        let err = action(Err(TransportFailure::Network {
+            code: Some("ECONNRESET".into()),
+            detail: "read ECONNRESET".into(),
+            during_body: false,
+        }))
+        .unwrap_err();
+        assert!(err.description().contains("may still carry out the reboot"));
+        let err = action(Err(TransportFailure::Network {
+            code: Some("ECONNREFUSED".into()),
+            detail: String::new(),
+            during_body: false,
+        }))
+        .unwrap_err();
+        assert!(!err.description().contains("may still carry out"));
+        let err = action(Err(TransportFailure::Paused { left_ms: 44_001 })).unwrap_err();
+        assert_eq!(
+            err,
+            Error::PausedPastTimeout {
+                pause_secs: 45,
+                timeout_ms: 105_000
+            }
+        );
     }
 }

@@ -59,9 +59,12 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
     out.trim_end().to_string()
 }
 
-/// A number as messages show it: whole numbers exactly, others to three decimals. (The
-/// shortest round-trip formatting of `f64` that serde_json's `Display` uses costs the module
-/// more than all of its messages.)
+/// Digits after the decimal point a number in a message keeps (trailing zeros dropped).
+const DECIMALS: u32 = 6;
+
+/// A number as messages show it: whole numbers exactly, others to six decimals, so a value
+/// just past a bound (`300.0004`) never reads as the bound. (The shortest round-trip formatting
+/// of `f64` costs the module more than all of its messages.)
 pub fn number_text(number: &serde_json::Number) -> String {
     if let Some(whole) = number.as_i64() {
         return format!("{whole}");
@@ -69,8 +72,19 @@ pub fn number_text(number: &serde_json::Number) -> String {
     if let Some(whole) = number.as_u64() {
         return format!("{whole}");
     }
-    let value = number.as_f64().unwrap_or_default();
-    if value.abs() >= 1e15 {
+    float_text(number.as_f64().unwrap_or_default())
+}
+
+/// [`number_text`] of an `f64`.
+pub fn float_text(value: f64) -> String {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if value.is_nan() {
+        return "not a number".to_string();
+    }
+    if value.fract() == 0.0 && value.abs() <= MAX_SAFE {
+        return format!("{}", value as i64);
+    }
+    if !value.is_finite() || value.abs() >= 1e12 {
         return if value < 0.0 {
             "a huge negative number"
         } else {
@@ -78,13 +92,15 @@ pub fn number_text(number: &serde_json::Number) -> String {
         }
         .to_string();
     }
-    let thousandths = (value.abs() * 1000.0).round() as u64;
-    let sign = if value < 0.0 && thousandths > 0 {
-        "-"
-    } else {
-        ""
-    };
-    let mut text = format!("{sign}{}.{:03}", thousandths / 1000, thousandths % 1000);
+    let scale = 10u64.pow(DECIMALS);
+    let scaled = (value.abs() * scale as f64).round() as u64;
+    let sign = if value < 0.0 && scaled > 0 { "-" } else { "" };
+    let fraction = format!("{}", scale + scaled % scale); // "1" and the decimals, zero-padded
+    let mut text = format!(
+        "{sign}{}.{}",
+        scaled / scale,
+        fraction.get(1..).unwrap_or_default()
+    );
     while text.ends_with('0') {
         text.pop();
     }
@@ -94,18 +110,65 @@ pub fn number_text(number: &serde_json::Number) -> String {
     text
 }
 
-/// Describes a value for an error message: its type, and the value itself when it is short text
-/// or a scalar. Untrusted text is sanitized and cut.
+/// A duration as messages show it: `0.5 s`, `2.5 s`, `30 s`, `105 s` — tenths below 10 s,
+/// whole seconds above.
+pub fn seconds_text(ms: u64) -> String {
+    if ms < 9_950 {
+        let tenths = (ms + 50) / 100;
+        if tenths % 10 == 0 {
+            format!("{} s", tenths / 10)
+        } else {
+            format!("{}.{} s", tenths / 10, tenths % 10)
+        }
+    } else {
+        format!("{} s", (ms + 500) / 1000)
+    }
+}
+
+/// Untrusted text quoted exactly as given, for a message: in double quotes, with white space
+/// kept (a trailing space shows), quotes, backslashes and control characters escaped as in
+/// JSON, and cut after `max_chars` characters.
+pub fn quote(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars) + 2);
+    out.push('"');
+    for (count, ch) in text.chars().enumerate() {
+        if count == max_chars {
+            out.push('…');
+            break;
+        }
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ch if ch.is_control() => out.push_str(&format!("\\u{:04x}", ch as u32)),
+            ch => out.push(ch),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `text` ending with a full stop (or its own `.`, `!`, `?`), so another sentence can follow.
+pub fn sentence(text: &str) -> String {
+    let trimmed = text.trim_end();
+    if trimmed.ends_with(['.', '!', '?']) {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}.")
+    }
+}
+
+/// Describes a value for an error message: its type, and the value itself when it is text (quoted
+/// exactly, see [`quote`]) or a scalar.
 pub fn describe_value(value: &Value) -> String {
     match value {
         Value::Null => "nothing (null)".to_string(),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {}", number_text(n)),
         Value::String(s) if s.is_empty() => "an empty text".to_string(),
-        Value::String(s) => {
-            let shown = sanitize(s, 60);
-            format!("\"{shown}\"")
-        }
+        Value::String(s) => quote(s, 60),
         Value::Array(_) => "a list".to_string(),
         Value::Object(_) => "an object".to_string(),
     }
@@ -129,5 +192,53 @@ mod tests {
         assert_eq!(sanitize("a\n\u{7}b   c", 100), "a b c");
         assert_eq!(sanitize("abcdef", 3), "abc…");
         assert_eq!(sanitize("  ", 10), "");
+    }
+
+    #[test]
+    fn numbers_show_the_value_given() {
+        let text = |v: serde_json::Value| match v {
+            Value::Number(n) => number_text(&n),
+            _ => unreachable!(),
+        };
+        assert_eq!(text(serde_json::json!(300.0004)), "300.0004");
+        assert_eq!(text(serde_json::json!(50.0001)), "50.0001");
+        assert_eq!(text(serde_json::json!(2.5)), "2.5");
+        assert_eq!(text(serde_json::json!(-0.25)), "-0.25");
+        assert_eq!(text(serde_json::json!(42)), "42");
+        assert_eq!(text(serde_json::json!(-7)), "-7");
+        assert_eq!(text(serde_json::json!(0.1 + 0.2)), "0.3");
+        assert_eq!(text(serde_json::json!(1e13)), "10000000000000");
+        assert_eq!(float_text(1.5e13 + 0.5), "a huge number");
+        assert_eq!(float_text(1.5e13), "15000000000000");
+        assert_eq!(float_text(-1.5e13 - 0.5), "a huge negative number");
+        assert_eq!(float_text(f64::NAN), "not a number");
+        assert_eq!(float_text(-0.0000001), "0");
+    }
+
+    #[test]
+    fn seconds_read_naturally() {
+        assert_eq!(seconds_text(505), "0.5 s");
+        assert_eq!(seconds_text(1_000), "1 s");
+        assert_eq!(seconds_text(2_540), "2.5 s");
+        assert_eq!(seconds_text(9_940), "9.9 s");
+        assert_eq!(seconds_text(9_960), "10 s");
+        assert_eq!(seconds_text(105_010), "105 s");
+        assert_eq!(seconds_text(0), "0 s");
+    }
+
+    #[test]
+    fn quotes_keep_the_value_exactly() {
+        assert_eq!(quote("abc ", 60), "\"abc \"");
+        assert_eq!(quote(" a\tb\n", 60), "\" a\\tb\\n\"");
+        assert_eq!(quote("say \"hi\" \\", 60), "\"say \\\"hi\\\" \\\\\"");
+        assert_eq!(quote("a\u{7}", 60), "\"a\\u0007\"");
+        assert_eq!(quote("abcdef", 3), "\"abc…\"");
+    }
+
+    #[test]
+    fn sentences_end_once() {
+        assert_eq!(sentence("Done"), "Done.");
+        assert_eq!(sentence("Done. "), "Done.");
+        assert_eq!(sentence("Really?"), "Really?");
     }
 }

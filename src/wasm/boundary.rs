@@ -4,6 +4,9 @@
 //! transport), encode the result — and turns every [`Error`] into a JS `Error` in exactly one
 //! function, `to_js_error`, which also removes the API key from everything it lets through.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use js_sys::{Array, Object, Promise, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -11,15 +14,15 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::core::batch::{run_batch, send_with_retries, BatchSettings, ItemResult, Pause};
+use crate::core::batch::{first_failure, run_batch, BatchSettings, ItemResult};
 use crate::core::credentials::{Credentials, RawCredentials};
-use crate::core::devices::{is_last_page, DeviceCollector, DeviceOption, MAX_DEVICE_PAGES};
+use crate::core::devices::{DeviceCollector, DeviceOption};
 use crate::core::error::{Error, ErrorKind};
-use crate::core::json::JsonReader;
-use crate::core::plan::{
-    parse_concurrency, plan_device_page, plan_item, RawItem, RequestPlan, DEVICE_FIELD,
+use crate::core::listing::{list_devices, test_credentials};
+use crate::core::operation::{
+    Field, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEVICE, OPERATION, OPTIONS, RESOURCE,
 };
-use crate::core::status::interpret_device_page;
+use crate::core::plan::{parse_concurrency, plan_item, RawItem, RequestPlan};
 use crate::core::text::redact;
 use crate::wasm::js::to_json;
 use crate::wasm::transport::FetchExchange;
@@ -30,14 +33,19 @@ pub const MAX_ITEMS: u32 = 100_000;
 /// Runs the reboot or reset of every item of a node execution, in one call.
 ///
 /// `items` holds each item's parameters as read with `getNodeParameter` (`{ resource,
-/// operation, device, options }`), `credentials` is `{ apiKey, baseUrl, allowInsecureHttp }`,
-/// `cancel` n8n's cancel signal of the execution (or `undefined`). Returns a promise of one entry
-/// per item, in input order: the response object, unchanged (with `attempts` when the item's
-/// Include Attempt Count option is on); or an `Error` carrying `code`, `kind` (`"operation"` or
-/// `"api"`), `httpCode`, `description` and `attempts`; or `undefined` for an item that was not run
-/// because `stopOnError` was set and an earlier item failed. Every item is read and planned
-/// (validated) at once, before anything is sent; the first item's Concurrency option sets how
-/// many requests are in flight at once. Throws only when `items` is not a list of at most
+/// operation, device, options }`; `null` for an item whose parameters the shim could not read),
+/// `credentials` is `{ apiKey, baseUrl, allowInsecureHttp }`, `cancel` n8n's cancel signal of
+/// the execution (or `undefined`). Every item is read and planned (validated) at once, before
+/// anything is sent; the first item's Concurrency option sets how many requests are in flight at
+/// once.
+///
+/// Without `stopOnError` (continue-on-fail) the promise resolves with one entry per item, in
+/// input order: the response object, unchanged (with `attempts` when the item's Include Attempt
+/// Count option is on), or an `Error` carrying `code`, `kind` (`"operation"` or `"api"`),
+/// `httpCode`, `description` and `attempts`. With `stopOnError` it resolves with every item's
+/// response when all succeeded; otherwise it rejects with the error of the first failed item in
+/// input order, carrying that item's `itemIndex` (nothing is sent when any item is invalid, and
+/// nothing starts after a failure). Throws only when `items` is not a list of at most
 /// [`MAX_ITEMS`].
 #[wasm_bindgen(js_name = executeItems)]
 pub fn execute_items(
@@ -58,6 +66,9 @@ pub fn execute_items(
     };
     let count = items.length() as usize;
     let all_failed = |error: &Error, secret: Option<&str>| {
+        if stop_on_error {
+            return Ok(Promise::reject(&item_error(error, secret, 0, 0)));
+        }
         let errors: Array = (0..count).map(|_| to_js_error(error, secret, 0)).collect();
         Ok(Promise::resolve(&JsValue::from(errors)))
     };
@@ -87,17 +98,28 @@ pub fn execute_items(
         api_key: credentials.api_key,
         cancel: cancel.dyn_into::<AbortSignal>().ok(),
     };
-    Ok(future_to_promise(async move {
+    Ok(spawn(async move {
         let secret = Some(exchange.api_key.expose());
         let reports: Vec<bool> = plans
             .iter()
             .map(|plan| plan.as_ref().is_ok_and(|plan| plan.report_attempts))
             .collect();
-        let results = run_batch(&exchange, plans, settings).await;
+        let mut results = run_batch(&exchange, plans, settings).await;
+        if stop_on_error {
+            if let Some(index) = first_failure(&results) {
+                if let Some(Some(ItemResult {
+                    result: Err(error),
+                    attempts,
+                })) = results.get(index)
+                {
+                    return Err(item_error(error, secret, *attempts, index));
+                }
+            }
+        }
         Ok(results
-            .into_iter()
+            .iter_mut()
             .zip(reports)
-            .map(|(item, report)| match item {
+            .map(|(item, report)| match item.take() {
                 None => JsValue::UNDEFINED,
                 Some(ItemResult {
                     result: Ok(object),
@@ -122,32 +144,70 @@ pub fn execute_items(
 /// Lists every device of the account (all pages) as n8n dropdown options
 /// (`{ name, value, description }`), for the `getDevices` load-options method.
 #[wasm_bindgen(js_name = loadDevices)]
-pub async fn load_devices(credentials: JsValue) -> Result<JsValue, JsValue> {
-    let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
-    let fetch = FetchExchange {
-        api_key: credentials.api_key.clone(),
-        cancel: None,
-    };
-    let secret = Some(credentials.api_key.expose());
-    let mut attempts = 0;
-    let run = async {
-        let pause = Pause::default();
+pub fn load_devices(credentials: JsValue) -> Promise {
+    spawn(async move {
+        let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
+        let exchange = FetchExchange {
+            api_key: credentials.api_key.clone(),
+            cancel: None,
+        };
+        let listed = list_devices(&exchange, &credentials).await;
+        let secret = Some(credentials.api_key.expose());
+        let devices = listed
+            .result
+            .map_err(|e| to_js_error(&e, secret, listed.attempts))?;
         let mut collector = DeviceCollector::default();
-        for page in 0..MAX_DEVICE_PAGES {
-            let plan = plan_device_page(page, &credentials);
-            let sent = send_with_retries(&fetch, &plan, &pause).await;
-            attempts = sent.attempts;
-            let devices =
-                interpret_device_page(&plan.context, sent.outcome, &|text| fetch.parse(text))?;
-            collector.add_page(&devices);
-            if is_last_page(devices.len()) {
-                break;
-            }
-        }
+        collector.add_page(&devices);
         Ok(options_to_js(collector.into_options()))
+    })
+}
+
+/// The credential's Test (n8n's `methods.credentialTest`): the node's own validation of the
+/// credential — plain `http://` to another machine is refused before anything is sent — then
+/// `GET /devices?page=0&size=1`. Resolves with n8n's `{ status: "OK" | "Error", message }`.
+#[wasm_bindgen(js_name = testCredential)]
+pub fn test_credential(credentials: JsValue) -> Promise {
+    spawn(async move { Ok(credential_test_result(&credentials).await) })
+}
+
+async fn credential_test_result(credentials: &JsValue) -> JsValue {
+    let outcome = match decode_credentials(credentials) {
+        Err(error) => Err(error.message()),
+        Ok(credentials) => {
+            let exchange = FetchExchange {
+                api_key: credentials.api_key.clone(),
+                cancel: None,
+            };
+            let tested = test_credentials(&exchange, &credentials).await;
+            tested
+                .result
+                .map(|total| match total {
+                    Some(1) => "Connection successful: the API key works (1 WhatsApp number in the account)".to_string(),
+                    Some(n) => format!("Connection successful: the API key works ({n} WhatsApp numbers in the account)"),
+                    None => "Connection successful: the API key works".to_string(),
+                })
+                .map_err(|error| {
+                    redact(&error.message_after(tested.attempts), credentials.api_key.expose())
+                })
+        }
     };
-    let result = run.await;
-    result.map_err(|e| to_js_error(&e, secret, attempts))
+    let (status, message) = match outcome {
+        Ok(message) => ("OK", message),
+        Err(message) => ("Error", message),
+    };
+    let result = Object::new();
+    for (key, value) in [("status", status), ("message", message.as_str())] {
+        // Defining a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&result, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    result.into()
+}
+
+/// Runs a call of the core as a JS promise. Every export goes through this one function, so
+/// the module holds one instance of the future-to-promise machinery, not one per export.
+fn spawn(call: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let call: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(call);
+    future_to_promise(call)
 }
 
 /// Dropdown options as the plain objects n8n expects: `[{ name, value, description }]`. Built
@@ -190,50 +250,42 @@ fn decode_item(item: &JsValue) -> Result<RawItem, Error> {
             "could not be read for this item",
         ));
     }
-    let read = |name, display_name: &str| {
-        field(item, name).map_err(|problem| Error::invalid_parameter(display_name, problem))
+    let read = |field_: Field| {
+        field(item, field_.name)
+            .map_err(|problem| Error::invalid_parameter(field_.display_name, problem))
     };
     Ok(RawItem {
-        resource: read("resource", "Resource")?,
-        operation: read("operation", "Operation")?,
-        device: read("device", DEVICE_FIELD)?,
-        options: read("options", "Options")?,
+        resource: read(RESOURCE)?,
+        operation: read(OPERATION)?,
+        device: read(DEVICE)?,
+        options: read(OPTIONS)?,
     })
 }
 
 fn decode_credentials(credentials: &JsValue) -> Result<Credentials, Error> {
-    let read = |name, display_name| {
-        field(credentials, name).map_err(|problem| Error::InvalidCredential {
-            field: display_name,
+    let read = |field_: Field| {
+        field(credentials, field_.name).map_err(|problem| Error::InvalidCredential {
+            field: field_.display_name,
             problem,
         })
     };
     Credentials::validate(&RawCredentials {
-        api_key: read("apiKey", "API Key")?,
-        base_url: read("baseUrl", "Base URL")?,
-        allow_insecure_http: read("allowInsecureHttp", "Allow Insecure HTTP")?,
+        api_key: read(API_KEY)?,
+        base_url: read(BASE_URL)?,
+        allow_insecure_http: read(ALLOW_INSECURE_HTTP)?,
     })
 }
 
 /// The one conversion of an [`Error`] into a JS `Error`: `message`, `description`, `code`,
 /// `kind`, `httpCode` and `attempts` (requests made), with the API key removed from every
 /// string. The message says how many attempts were made when there were several; the
-/// description always does once a request was made.
+/// description says how many requests were made.
 fn to_js_error(error: &Error, secret: Option<&str>, attempts: u32) -> JsValue {
     let clean = |text: String| match secret {
         Some(secret) => redact(&text, secret),
         None => text,
     };
-    let mut message = error.message();
-    let mut description = error.description();
-    if attempts > 1 {
-        message.push_str(&format!(" (after {attempts} attempts)"));
-    }
-    if attempts > 0 {
-        let plural = if attempts == 1 { "" } else { "s" };
-        description.push_str(&format!(" {attempts} request{plural} made."));
-    }
-    let js_error = js_sys::Error::new(&clean(message));
+    let js_error = js_sys::Error::new(&clean(error.message_after(attempts)));
     let kind = match error.kind() {
         ErrorKind::Operation => "operation",
         ErrorKind::Api => "api",
@@ -244,10 +296,21 @@ fn to_js_error(error: &Error, secret: Option<&str>, attempts: u32) -> JsValue {
         ("kind", JsValue::from_str(kind)),
         ("httpCode", http_code),
         ("attempts", JsValue::from(attempts)),
-        ("description", JsValue::from_str(&clean(description))),
+        (
+            "description",
+            JsValue::from_str(&clean(error.description_after(attempts))),
+        ),
     ] {
         // Setting a property on a fresh Error object cannot fail.
         let _ = Reflect::set(&js_error, &JsValue::from_str(key), &value);
     }
     js_error.into()
+}
+
+/// [`to_js_error`] for the item a run fails with: also carries its `itemIndex`.
+fn item_error(error: &Error, secret: Option<&str>, attempts: u32, index: usize) -> JsValue {
+    let js_error = to_js_error(error, secret, attempts);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&js_error, &"itemIndex".into(), &JsValue::from(index as u32));
+    js_error
 }

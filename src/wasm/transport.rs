@@ -26,9 +26,16 @@ use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
 use crate::core::io::Io;
 use crate::core::json::JsonReader;
 use crate::core::json::JsonType;
-use crate::core::plan::RequestPlan;
+use crate::core::plan::{Method, RequestPlan};
 use crate::core::text::find_text;
 use crate::wasm::js;
+
+#[wasm_bindgen(module = "n8n-workflow")]
+extern "C" {
+    /// n8n-workflow's `sleepWithAbort`: resolves after `ms`, rejects at once when `signal` aborts.
+    #[wasm_bindgen(js_name = sleepWithAbort)]
+    fn sleep_with_abort(ms: f64, signal: Option<&AbortSignal>) -> Promise;
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -41,8 +48,8 @@ extern "C" {
     fn any_signal(signals: &Array) -> Result<AbortSignal, JsValue>;
 }
 
-/// The real world for a batch: `fetch` with the API key, `Date.now`, `Math.random`, sleeps made
-/// of `AbortSignal.timeout` (the package may not use timer globals), and the execution's cancel
+/// The real world for a batch: `fetch` with the API key, `Date.now`, `Math.random`, sleeps on
+/// n8n-workflow's timer (the package may not use timer globals), and the execution's cancel
 /// signal, which aborts requests and sleeps at once.
 pub struct FetchExchange {
     /// The key sent as the `Token` header.
@@ -79,14 +86,10 @@ impl Io for FetchExchange {
     }
 
     async fn sleep(&self, ms: u64) {
-        let signal = self.deadline(u32::try_from(ms).unwrap_or(u32::MAX));
-        if signal.aborted() {
-            return; // cancelled already: an abort event would never come
-        }
-        let fired = Promise::new(&mut |resolve, _reject| signal.set_onabort(Some(&resolve)));
-        // `signal` stays referenced until it fires, so Node cannot collect it (and its timer).
-        let _ = JsFuture::from(fired).await;
-        drop(signal);
+        // n8n-workflow's timer keeps the event loop alive while it runs (an AbortSignal.timeout
+        // would not: a bare process could exit in the middle of a pause), and the cancel signal
+        // clears it. Its rejection on cancellation only ends the sleep early.
+        let _ = JsFuture::from(sleep_with_abort(ms as f64, self.cancel.as_ref())).await;
     }
 
     fn cancelled(&self) -> bool {
@@ -149,15 +152,17 @@ pub async fn send(
             detail: "fetch resolved to something that is not a Response".to_string(),
             during_body: false,
         })?;
-    // The headers matter only for errors (an HTML page, Retry-After); a success skips them.
+    // The headers matter only for errors (an HTML page, Retry-After) and for list pages (the
+    // total); a successful reboot or reset skips them.
     let failed = !response.ok();
-    let header = |name: &str| {
-        failed
+    let header = |wanted: bool, name: &str| {
+        wanted
             .then(|| response.headers().get(name).ok().flatten())
             .flatten()
     };
-    let content_type = header("content-type");
-    let retry_after = header("retry-after");
+    let content_type = header(failed, "content-type");
+    let retry_after = header(failed, "retry-after");
+    let total_count = header(plan.method == Method::Get, "x-total-count");
 
     // A declared length within the cap is read in one go; a longer one is not read at all; a
     // body without a length (chunked) is read piece by piece and abandoned past the cap.
@@ -183,6 +188,7 @@ pub async fn send(
         status: response.status(),
         content_type,
         retry_after,
+        total_count,
         body,
         elapsed_ms: elapsed_ms(started),
     })

@@ -95,17 +95,21 @@ describe('package', () => {
 		}
 	});
 
-	test('the credential: API key as a password, base URL with a default, a test request', () => {
+	test('the credential: API key as a password, base URL with a default, tested by the node', () => {
 		const credential = loadClass(CREDENTIAL_PATH);
-		assert.equal(credential.name, 'sparkBotApi');
-		assert.equal(credential.displayName, 'SparkBot API');
-		const [apiKey, baseUrl] = credential.properties;
+		const generated = JSON.parse(readFileSync(join(root, 'node-descriptor/SparkBotApi.credential.json'), 'utf8'));
+		assert.equal(credential.name, generated.name);
+		assert.equal(credential.displayName, generated.displayName);
+		assert.deepEqual(credential.properties, generated.properties, 'the fields generated from Rust');
+		const [apiKey, baseUrl, insecure] = credential.properties;
 		assert.equal(apiKey.name, 'apiKey');
 		assert.equal(apiKey.typeOptions.password, true);
 		assert.equal(baseUrl.name, 'baseUrl');
 		assert.equal(baseUrl.default, 'https://api.sparkbot.io/v1');
-		assert.equal(credential.test.request.url, '/devices');
-		assert.deepEqual(credential.test.request.qs, { size: 1 });
+		assert.equal(insecure.name, 'allowInsecureHttp');
+		assert.equal(credential.test, undefined, 'no declarative test: n8n would prefer it over the node\'s');
+		assert.deepEqual(sparkBot.description.credentials, [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }]);
+		assert.equal(typeof sparkBot.methods.credentialTest.sparkBotApiTest, 'function');
 		assert.match(credential.authenticate.properties.headers.Token, /\$credentials\.apiKey/);
 	});
 });
@@ -196,11 +200,14 @@ describe('errors', () => {
 		['a query in the device ID', params('reset', '6523a1f0c2d4e5f60718293a?x'), /is not a device ID/],
 		['a fragment in the device ID', params('reset', '6523a1f0c2d4e5f6071829#a'), /is not a device ID/],
 		['a percent sign in the device ID', params('reset', '6523a1f0c2d4e5f6071829%2'), /is not a device ID/],
-		['white space in the device ID', params('reset', ' 6523a1f0c2d4e5f60718293a'), /is not a device ID/],
+		['white space inside the device ID', params('reset', '6523a1f0c2d4 e5f60718293a'), /^WhatsApp Number: "6523a1f0c2d4 e5f60718293a" is not a device ID/],
+		['an upper-case device ID', params('reboot', '6523A1F0C2D4E5F60718293A'), /^WhatsApp Number: "6523A1F0C2D4E5F60718293A" is not a device ID: device IDs are lower case/],
+		['a phone number', params('reboot', '+14155550100'), /^WhatsApp Number: "\+14155550100" looks like a phone number, not a device ID/],
+		['Custom API Call', params('__CUSTOM_API_CALL__', ''), /^Operation: Custom API Call is not run by this node; .*HTTP Request node/],
 		['a control character in the device ID', params('reset', '6523a1f0c2d4e5f6071829\u0000a'), /is not a device ID/],
 		['a number typed device', params('reboot', 6523), /^WhatsApp Number: must be a device ID \(text\), got the number 6523/],
 		['an option of the wrong type', params('reboot', DEMO_DEVICES[0].id, { forceReboot: 'yes' }), /^Force Reboot: must be true or false, got "yes"/],
-		['a Timeout that is not a number', params('reset', DEMO_DEVICES[0].id, { timeout: 'soon' }), /^Timeout: must be a number of seconds/],
+		['a Timeout that is not a number', params('reset', DEMO_DEVICES[0].id, { timeout: 'soon' }), /^Timeout \(Seconds\): must be a number of seconds/],
 		['an unknown operation', params('delete', DEMO_DEVICES[0].id), /^Operation: "delete" is not a known operation/],
 	];
 	for (const [name, item, message] of invalid) {
@@ -266,7 +273,7 @@ describe('errors', () => {
 		sim.setDeviceReadyMs(online.id, 60_000); // longer than the (scaled) 90 s window
 		const error = await apiFailure(params('reboot', online.id, { waitForSession: true }));
 		assert.equal(error.httpCode, '504');
-		assert.match(error.message, /^Timed out waiting for the WhatsApp session: SparkBot gave up after \d+ s$/);
+		assert.match(error.message, /^Timed out waiting for the WhatsApp session: SparkBot gave up after \d+(\.\d)? s$/);
 		assert.match(error.description, /Turn off Wait For Session/);
 	});
 
@@ -408,27 +415,43 @@ describe('errors', () => {
 });
 
 describe('continue on fail', () => {
-	test('failed items become { error } paired with their item, the others run', async () => {
+	test('failed items keep what the node knows: { error, description, code, httpCode, attempts }, and the error for the error output', async () => {
 		const items = [
 			params('reboot', online.id),
 			params('reboot', 'not-a-device'),
 			params('reset', UNKNOWN_ID),
 			params('reboot', forbidden.id),
-			params('reset', stopped.id, { emptyQueue: true }),
+			params('reset', DEMO_DEVICES[3].id, { emptyQueue: true }),
+			params('reboot', stopped.id),
 		];
 		const [out] = await run(items, { continueOnFail: true });
 		assert.equal(out.length, items.length);
 		out.forEach((o, i) => assert.deepEqual(o.pairedItem, { item: i }));
 		assert.equal(out[0].json.operation, 'reboot');
-		for (const i of [1, 2, 3]) {
-			assert.deepEqual(Object.keys(out[i].json), ['error'], `item ${i} is exactly { error }`);
-			assert.equal(typeof out[i].json.error, 'string');
-		}
-		assert.match(out[1].json.error, /^WhatsApp Number: /);
-		assert.match(out[2].json.error, /not found/);
-		assert.match(out[3].json.error, /may not manage/);
 		assert.equal(out[4].json.operation, 'reset');
-		assert.equal(posts().length, 4, 'the invalid item sent nothing');
+		const failed = (i) => {
+			assert.deepEqual(Object.keys(out[i].json), ['error', 'description', 'code', 'httpCode', 'attempts'], `item ${i}`);
+			assert.ok(out[i].error instanceof Error, `item ${i} carries its error, so n8n routes it to the error output`);
+			assert.equal(out[i].error.message, out[i].json.error);
+			return out[i].json;
+		};
+		assert.deepEqual(
+			{ ...failed(1), error: undefined, description: undefined },
+			{ error: undefined, description: undefined, code: 'SPARKBOT_INVALID_PARAMETER', httpCode: null, attempts: 0 },
+		);
+		assert.match(failed(1).error, /^WhatsApp Number: /);
+		assert.match(failed(1).description, /No request was sent/);
+		assert.equal(failed(2).code, 'SPARKBOT_DEVICE_NOT_FOUND');
+		assert.equal(failed(2).httpCode, 404);
+		assert.equal(failed(2).attempts, 1);
+		assert.match(failed(2).error, /not found/);
+		assert.equal(failed(3).httpCode, 403);
+		assert.match(failed(3).error, /may not manage/);
+		assert.match(failed(3).description, /\. 1 request made\.$/, 'the count is a sentence of its own');
+		assert.equal(failed(5).code, 'SPARKBOT_SESSION_STOPPED');
+		assert.equal(failed(5).httpCode, 409);
+		assert.match(failed(5).description, /Turn on the Force Reboot option/);
+		assert.equal(posts().length, 5, 'the invalid item sent nothing');
 	});
 
 	test('a parameter that cannot be resolved fails only its item', async () => {
@@ -499,7 +522,8 @@ describe('concurrency', () => {
 	for (const [value, message] of [
 		[0, /^Concurrency: 0 is out of range; use a whole number from 1 to 50$/],
 		[51, /^Concurrency: 51 is out of range/],
-		[2.5, /^Concurrency: 2.5 is out of range/],
+		[2.5, /^Concurrency: 2.5 is not a whole number; use a whole number from 1 to 50$/],
+		[50.0001, /^Concurrency: 50.0001 is not a whole number/],
 		['ten', /^Concurrency: must be a whole number from 1 to 50, got "ten"$/],
 	]) {
 		test(`Concurrency ${JSON.stringify(value)}: a clear error, nothing sent`, async () => {

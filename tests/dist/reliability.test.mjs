@@ -179,7 +179,10 @@ describe('every fault mode at once', () => {
 				assert.equal(item.json.attempts, sends, `item ${i} (${name}) counts its attempts`);
 			} else {
 				assert.equal(typeof item.json.error, 'string', `item ${i} (${name}) failed: ${JSON.stringify(item.json).slice(0, 200)}`);
-				assert.equal(Object.keys(item.json).length, 1, `item ${i} (${name}) is { error }`);
+				assert.deepEqual(Object.keys(item.json), ['error', 'description', 'code', 'httpCode', 'attempts'], `item ${i} (${name})`);
+				assert.equal(item.json.code, outcome, `item ${i} (${name}) code`);
+				assert.equal(item.json.attempts, sends, `item ${i} (${name}) attempts`);
+				assert.ok(item.error instanceof Error, `item ${i} (${name}) carries the error for n8n's error output`);
 			}
 		});
 		// Each device got exactly its own requests: nothing lost, nothing repeated that may have acted.

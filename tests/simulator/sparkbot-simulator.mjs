@@ -191,7 +191,8 @@ export async function startSimulator(options = {}) {
       const record = recordRequest(req, path, query, body, tokenState, startedAt);
       // A client that gives up (aborts, times out, is cancelled) before the answer is complete.
       res.on('close', () => {
-        if (!res.writableFinished) record.abortedAt = Date.now();
+        if (res.writableFinished) record.answeredAt = Date.now();
+        else record.abortedAt = Date.now();
       });
 
       const route = matchRoute(req.method, path);

@@ -1,8 +1,11 @@
 import type {
+	ICredentialTestFunctions,
+	ICredentialsDecrypted,
 	IDataObject,
 	IExecuteFunctions,
 	ILoadOptionsFunctions,
 	INode,
+	INodeCredentialTestResult,
 	INodeExecutionData,
 	INodePropertyOptions,
 	INodeType,
@@ -19,19 +22,22 @@ import { callCore, isCoreError } from './wasm';
  * SparkBot: reboot or reset the WhatsApp session of a SparkBot number.
  *
  * The description is generated from Rust (`node-descriptor/`), and all logic — validation,
- * HTTP, error shaping — runs in the Rust core. This class only adapts n8n's calling convention.
+ * HTTP, error shaping, the credential test — runs in the Rust core. This class only adapts
+ * n8n's calling convention.
  */
 export class SparkBot implements INodeType {
 	/**
-	 * The description generated from Rust. `icon`, `subtitle` and `usableAsTool` are repeated here
-	 * because n8n's lint reads them from this class; the package tests check they equal the
-	 * generated ones.
+	 * The description generated from Rust. `icon`, `subtitle`, `usableAsTool` and `credentials`
+	 * are repeated here because n8n's lint reads them from this class; the package tests check
+	 * they equal the generated ones.
 	 */
 	description: INodeTypeDescription = {
 		...(generatedDescription as unknown as INodeTypeDescription),
 		icon: { light: 'file:sparkbot.svg', dark: 'file:sparkbot.dark.svg' },
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		subtitle:
+			'={{ ({"reboot":"Reboot Session","reset":"Reset Session"})[$parameter["operation"]] + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["deleteAllData"] ? " · deletes all data" : "") + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["emptyQueue"] ? " · empties the queue" : "") }}',
 		usableAsTool: true,
+		credentials: [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }],
 	};
 
 	methods = {
@@ -43,6 +49,19 @@ export class SparkBot implements INodeType {
 					return (await callCore((core) => core.loadDevices(credentials))) as INodePropertyOptions[];
 				} catch (error) {
 					throw toNodeError(this.getNode(), error);
+				}
+			},
+		},
+		credentialTest: {
+			/** The credential's Test: the node's own checks, then one request, in the Rust core. */
+			async sparkBotApiTest(
+				this: ICredentialTestFunctions,
+				credential: ICredentialsDecrypted,
+			): Promise<INodeCredentialTestResult> {
+				try {
+					return (await callCore((core) => core.testCredential(credential.data ?? {}))) as INodeCredentialTestResult;
+				} catch (error) {
+					return { status: 'Error', message: error instanceof Error ? error.message : String(error) };
 				}
 			},
 		},
@@ -65,6 +84,7 @@ export class SparkBot implements INodeType {
 			return value;
 		};
 		const parameters: Array<Record<string, unknown> | null> = [];
+		/** Items whose parameters n8n could not resolve: the core sends nothing for them. */
 		const unreadable = new Map<number, NodeApiError | NodeOperationError>();
 		for (let i = 0; i < items.length; i++) {
 			try {
@@ -75,10 +95,8 @@ export class SparkBot implements INodeType {
 					options: read('options', i, {}),
 				});
 			} catch (error) {
-				const nodeError = toNodeError(node, error, i);
-				if (!continueOnFail) throw nodeError;
-				unreadable.set(i, nodeError);
-				parameters.push(null); // the core sends nothing for it
+				unreadable.set(i, toNodeError(node, error, i));
+				parameters.push(null);
 			}
 		}
 		// Stopping the execution in n8n aborts every request in flight, waits included.
@@ -87,25 +105,26 @@ export class SparkBot implements INodeType {
 		try {
 			outcomes = await callCore((core) => core.executeItems(parameters, credentials, !continueOnFail, cancel));
 		} catch (error) {
+			// Without continue-on-fail the core fails the run with the first failed item in input
+			// order (validated before anything was sent, or the first that SparkBot refused).
+			const itemIndex = isCoreError(error) ? error.itemIndex : undefined;
+			if (itemIndex !== undefined) throw unreadable.get(itemIndex) ?? toNodeError(node, error, itemIndex);
 			// The core could not run at all (it could not be loaded, or it crashed): every item fails.
 			const nodeError = toNodeError(node, error);
 			if (!continueOnFail) throw nodeError;
-			return [items.map((_, i) => ({ json: { error: nodeError.message }, pairedItem: { item: i } }))];
+			return [items.map((_, i) => errorItem(nodeError, i))];
 		}
 
-		const results: INodeExecutionData[] = [];
-		for (let i = 0; i < items.length; i++) {
-			const outcome: unknown = unreadable.get(i) ?? outcomes[i];
-			if (outcome === undefined) break; // not run: an earlier item failed and stops the run
-			if (outcome instanceof Error) {
-				const nodeError = toNodeError(node, outcome, i);
-				if (!continueOnFail) throw nodeError;
-				results.push({ json: { error: nodeError.message }, pairedItem: { item: i } });
-			} else {
-				results.push({ json: outcome as IDataObject, pairedItem: { item: i } });
-			}
-		}
-		return [results];
+		return [
+			items.map((_, i): INodeExecutionData => {
+				const outcome: unknown = unreadable.get(i) ?? outcomes[i];
+				if (outcome instanceof Error) return errorItem(toNodeError(node, outcome, i), i);
+				if (outcome === null || typeof outcome !== 'object') {
+					throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, { itemIndex: i });
+				}
+				return { json: outcome as IDataObject, pairedItem: { item: i } };
+			}),
+		];
 	}
 }
 
@@ -117,17 +136,52 @@ function hasExpression(value: unknown): boolean {
 	return false;
 }
 
+/**
+ * A failed item for continue-on-fail: what the node knows about the failure in its json, so a
+ * Switch can route on `httpCode` or `code`, and the error itself on the item, which is what sends
+ * it to n8n's error output.
+ */
+function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number): INodeExecutionData {
+	const { code, httpCode, attempts } = errorFacts(error);
+	const json: IDataObject = {
+		error: error.message,
+		description: error.description ?? null,
+		code,
+		httpCode,
+	};
+	if (attempts !== undefined) json.attempts = attempts;
+	return { json, error, pairedItem: { item: itemIndex } };
+}
+
+/** What an n8n error made from a core error knows: its stable code, HTTP status and attempts. */
+interface ErrorFacts {
+	code: string;
+	httpCode: number | null;
+	attempts?: number;
+}
+
+const factsOf = new WeakMap<Error, ErrorFacts>();
+
+/** The facts of an error; one n8n raised itself (an expression that failed) is a parameter problem. */
+function errorFacts(error: NodeApiError | NodeOperationError): ErrorFacts {
+	return factsOf.get(error) ?? { code: 'SPARKBOT_INVALID_PARAMETER', httpCode: null };
+}
+
 /** The one place where errors become n8n error classes. */
 function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (!isCoreError(error)) {
 		return new NodeOperationError(node, error instanceof Error ? error : String(error), { itemIndex });
 	}
-	const { message, description, code } = error;
+	const { message, description, code, attempts } = error;
+	let nodeError: NodeApiError | NodeOperationError;
 	if (error.kind === 'operation') {
-		return new NodeOperationError(node, message, { itemIndex, description });
+		nodeError = new NodeOperationError(node, message, { itemIndex, description });
+	} else {
+		const httpCode = error.httpCode === null ? undefined : String(error.httpCode);
+		const response: JsonObject = { message, code, httpCode: httpCode ?? null };
+		nodeError = new NodeApiError(node, response, { itemIndex, message, description, httpCode });
 	}
-	const httpCode = error.httpCode === null ? undefined : String(error.httpCode);
-	const response: JsonObject = { message, code, httpCode: httpCode ?? null };
-	return new NodeApiError(node, response, { itemIndex, message, description, httpCode });
+	factsOf.set(nodeError, { code, httpCode: error.httpCode, attempts });
+	return nodeError;
 }

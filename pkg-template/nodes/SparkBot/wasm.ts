@@ -6,7 +6,7 @@
  * Both imports are written by the build (`scripts/build.mjs`): wasm-bindgen's glue and the
  * optimized module as base64.
  */
-import { __wbg_reset_state, executeItems, initSync, loadDevices } from '../../../target/glue/sparkbot_node';
+import { __wbg_reset_state, executeItems, initSync, loadDevices, testCredential } from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
 
 import { setTaskErrorHandler } from './wasm-global-scope';
@@ -15,6 +15,7 @@ import { setTaskErrorHandler } from './wasm-global-scope';
 export interface Core {
 	executeItems: typeof executeItems;
 	loadDevices: typeof loadDevices;
+	testCredential: typeof testCredential;
 }
 
 /** An error thrown by the Rust core (see `to_js_error` in `src/wasm/boundary.rs`), or by `callCore`. */
@@ -25,9 +26,11 @@ export interface CoreError extends Error {
 	description: string;
 	/** Requests made for the item (0 when none was sent). */
 	attempts?: number;
+	/** The item a run without continue-on-fail fails with. */
+	itemIndex?: number;
 }
 
-const core: Core = { executeItems, loadDevices };
+const core: Core = { executeItems, loadDevices, testCredential };
 /** `fresh`: not instantiated yet; `poisoned`: an instance trapped and must be replaced. */
 let state: 'fresh' | 'ready' | 'poisoned' = 'fresh';
 /** Calls into the core that have not settled yet, each with the function that fails it. */
@@ -106,42 +109,7 @@ export function isCoreError(error: unknown): error is CoreError {
 	return typeof code === 'string' && code.startsWith('SPARKBOT_') && (kind === 'operation' || kind === 'api');
 }
 
-const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/**
- * The module's bytes: decoded by Node's native base64 decoder (0.1 ms), or — on a runtime
- * without `Buffer` — by `decodeBase64` (about 1.5 ms, cold, on the first execution).
- */
+/** The module's bytes, decoded by Node's native base64 decoder (0.1 ms). */
 function moduleBytes(): Uint8Array {
-	return typeof Buffer === 'function' ? Buffer.from(wasmBase64, 'base64') : decodeBase64(wasmBase64);
-}
-
-/** Decodes standard base64 in plain JS: four characters make three bytes per step. */
-function decodeBase64(text: string): Uint8Array {
-	const lookup = new Uint8Array(256);
-	for (let i = 0; i < BASE64_ALPHABET.length; i++) lookup[BASE64_ALPHABET.charCodeAt(i)] = i;
-	let end = text.length;
-	while (end > 0 && text.charCodeAt(end - 1) === 61 /* = */) end--;
-	const bytes = new Uint8Array(Math.floor((end * 3) / 4));
-	const sextet = (at: number) => lookup[text.charCodeAt(at)];
-	let out = 0;
-	let i = 0;
-	for (; i + 4 <= end; i += 4) {
-		const triple = (sextet(i) << 18) | (sextet(i + 1) << 12) | (sextet(i + 2) << 6) | sextet(i + 3);
-		bytes[out++] = triple >> 16;
-		bytes[out++] = (triple >> 8) & 0xff;
-		bytes[out++] = triple & 0xff;
-	}
-	// The last 2 or 3 characters (after the padding was dropped) carry 1 or 2 bytes.
-	let buffer = 0;
-	let bits = 0;
-	for (; i < end; i++) {
-		buffer = (buffer << 6) | sextet(i);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			bytes[out++] = (buffer >> bits) & 0xff;
-		}
-	}
-	return bytes;
+	return Buffer.from(wasmBase64, 'base64');
 }
