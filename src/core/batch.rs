@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 
 use crate::core::error::Error;
@@ -29,6 +29,9 @@ pub struct Sent {
     /// Whether a retry the answer allowed was not made because it would have ended after the
     /// request's time budget.
     pub retry_past_budget: bool,
+    /// Whether the batch was halted before the request was done: it did not run (any answer it
+    /// got said SparkBot did not act, or it was never sent).
+    pub halted: bool,
 }
 
 /// One item's result and the number of requests it took (0 when nothing was sent).
@@ -77,18 +80,23 @@ pub struct BatchSettings {
     pub stop_on_error: bool,
 }
 
-/// A pause that every request of a batch waits out before it is sent: set when SparkBot answers
-/// one of them `429` or `503` with a time to come back (and for the backoff of a retry).
+/// What the requests of a batch share: a pause that every request waits out before it is sent
+/// (set when SparkBot answers one of them `429` or `503` with a time to come back, and for the
+/// backoff of a retry), and whether the batch was halted (an item failed and the run stops: no
+/// request starts any more, retries included).
 #[derive(Debug, Default)]
-pub struct Pause {
+pub struct BatchState {
     until_ms: Cell<f64>,
+    halted: Cell<bool>,
+    /// Requests sleeping through the pause, woken when the batch is halted.
+    sleepers: RefCell<Vec<Waker>>,
 }
 
-impl Pause {
+impl BatchState {
     /// Waits until the pause is over. A pause that ends at or after `deadline` is not waited
     /// out: the milliseconds it has left are returned at once.
     async fn wait_out<E: Io>(&self, io: &E, deadline: f64) -> Result<(), u64> {
-        while !io.cancelled() {
+        while !io.cancelled() && !self.halted.get() {
             let now = io.now_ms();
             let left = self.until_ms.get() - now;
             if left <= 0.0 {
@@ -97,9 +105,22 @@ impl Pause {
             if self.until_ms.get() >= deadline {
                 return Err(left.ceil() as u64);
             }
-            io.sleep(left.ceil() as u64).await;
+            self.sleep_unless_halted(io, left.ceil() as u64).await;
         }
         Ok(())
+    }
+
+    /// Sleeps `ms`, or until the batch is halted.
+    async fn sleep_unless_halted<E: Io>(&self, io: &E, ms: u64) {
+        let mut sleep = pin!(io.sleep(ms));
+        poll_fn(|context| {
+            if self.halted.get() || sleep.as_mut().poll(context).is_ready() {
+                return Poll::Ready(());
+            }
+            self.sleepers.borrow_mut().push(context.waker().clone());
+            Poll::Pending
+        })
+        .await;
     }
 
     fn extend_to(&self, until_ms: f64) {
@@ -107,22 +128,42 @@ impl Pause {
             self.until_ms.set(until_ms);
         }
     }
+
+    /// Stops the batch: no request starts from now on.
+    pub fn halt(&self) {
+        self.halted.set(true);
+        self.sleepers.borrow_mut().drain(..).for_each(Waker::wake);
+    }
+
+    /// Whether the batch was halted.
+    pub fn halted(&self) -> bool {
+        self.halted.get()
+    }
 }
 
 /// Sends `plan` and returns the final outcome: retried (when `plan.retry` allows) while SparkBot
 /// says it did not act or the connection could not be made, within the plan's time budget,
 /// which covers every attempt and pause. A pause SparkBot asks for (`Retry-After` on a 429 or
 /// 503) holds every request of the batch, retried or not; a request whose budget ends before
-/// the pause does is not sent. A cancelled execution sends nothing more.
-pub async fn send_with_retries<E: Io>(io: &E, plan: &RequestPlan, pause: &Pause) -> Sent {
+/// the pause does is not sent. A cancelled execution sends nothing more, and neither does a
+/// halted batch (the last answer stands; with none, `attempts` is 0 and the item did not run).
+pub async fn send_with_retries<E: Io>(io: &E, plan: &RequestPlan, state: &BatchState) -> Sent {
     let started = io.now_ms();
     let deadline = started + f64::from(plan.timeout_ms);
     let elapsed = |now: f64| (now - started).max(0.0) as u64;
     let mut attempts = 0;
     let mut last = None;
     loop {
-        let waited = pause.wait_out(io, deadline).await;
+        let waited = state.wait_out(io, deadline).await;
         let now = io.now_ms();
+        if state.halted() {
+            return Sent {
+                outcome: last.unwrap_or(Err(TransportFailure::Cancelled)),
+                attempts,
+                retry_past_budget: false,
+                halted: true,
+            };
+        }
         let stop = if io.cancelled() {
             Some(TransportFailure::Cancelled)
         } else if let Err(left_ms) = waited {
@@ -141,11 +182,13 @@ pub async fn send_with_retries<E: Io>(io: &E, plan: &RequestPlan, pause: &Pause)
                     outcome,
                     attempts,
                     retry_past_budget: true,
+                    halted: false,
                 },
                 _ => Sent {
                     outcome: Err(failure),
                     attempts,
                     retry_past_budget: false,
+                    halted: false,
                 },
             };
         }
@@ -157,7 +200,7 @@ pub async fn send_with_retries<E: Io>(io: &E, plan: &RequestPlan, pause: &Pause)
             other => other,
         };
         if let Some(ms) = requested_pause_ms(&outcome) {
-            pause.extend_to(io.now_ms() + ms as f64);
+            state.extend_to(io.now_ms() + ms as f64);
         }
         let delay = if plan.retry {
             retry_delay_ms(plan.method, &outcome, attempts, io.random())
@@ -166,7 +209,7 @@ pub async fn send_with_retries<E: Io>(io: &E, plan: &RequestPlan, pause: &Pause)
         };
         match delay {
             Some(delay) if io.now_ms() + (delay as f64) < deadline => {
-                pause.extend_to(io.now_ms() + delay as f64);
+                state.extend_to(io.now_ms() + delay as f64);
                 last = Some(outcome);
             }
             Some(_) => {
@@ -174,6 +217,7 @@ pub async fn send_with_retries<E: Io>(io: &E, plan: &RequestPlan, pause: &Pause)
                     outcome,
                     attempts,
                     retry_past_budget: true,
+                    halted: false,
                 }
             }
             None => {
@@ -181,6 +225,7 @@ pub async fn send_with_retries<E: Io>(io: &E, plan: &RequestPlan, pause: &Pause)
                     outcome,
                     attempts,
                     retry_past_budget: false,
+                    halted: false,
                 }
             }
         }
@@ -223,8 +268,7 @@ pub async fn run_batch<E: Io + JsonReader>(
     // `concurrency` workers take the first waiting item whose number has no request in flight,
     // until none is left (or, with `stop_on_error`, until an item failed); each writes its
     // item's result into its own slot.
-    let pause = Pause::default();
-    let failed = Cell::new(false);
+    let state = BatchState::default();
     // The items not started yet, in input order (`None` once taken), and where the first one is.
     let queue = RefCell::new(runnable);
     let first = Cell::new(0);
@@ -258,28 +302,31 @@ pub async fn run_batch<E: Io + JsonReader>(
     };
     let worker = || async {
         loop {
-            if settings.stop_on_error && failed.get() {
+            if state.halted() {
                 return;
             }
             let Some((index, plan)) = next_item().await else {
                 return;
             };
-            if settings.stop_on_error && failed.get() {
+            if state.halted() {
                 return;
             }
             let device = plan.context.device.clone();
             if let Some(device) = &device {
                 busy.borrow_mut().push(device.clone());
             }
-            let sent = send_with_retries(exchange, &plan, &pause).await;
-            let attempts = sent.attempts;
-            let result = action_result(exchange, &plan, sent);
+            let sent = send_with_retries(exchange, &plan, &state).await;
             if let Some(device) = &device {
                 busy.borrow_mut().retain(|other| other != device);
                 waiting.borrow_mut().drain(..).for_each(Waker::wake);
             }
-            if result.is_err() {
-                failed.set(true);
+            if sent.halted {
+                continue; // the run stopped before this item was done: it did not run
+            }
+            let attempts = sent.attempts;
+            let result = action_result(exchange, &plan, sent);
+            if result.is_err() && settings.stop_on_error {
+                state.halt();
             }
             if let Some(slot) = results.borrow_mut().get_mut(index) {
                 *slot = Some(ItemResult { result, attempts });
@@ -487,6 +534,24 @@ mod tests {
             fake.urls(),
             ["u0", "u1", "u2"],
             "nothing started after the failures"
+        );
+    }
+
+    #[test]
+    fn after_a_failure_no_retry_is_sent_and_the_cut_item_did_not_run() {
+        // u0 is rate-limited (Retry-After 2 s) while u1 fails: u0 is not tried again.
+        let fake = Fake::statuses(|url, _| if url == "u0" { 429 } else { 404 });
+        let results = fake.run(run_batch(&fake, plans(3), settings(2, true)));
+        assert_eq!(fake.urls(), ["u0", "u1"]);
+        assert_eq!(
+            codes(&results),
+            ["not run", "SPARKBOT_DEVICE_NOT_FOUND", "not run"]
+        );
+        assert_eq!(first_failure(&results), Some(1));
+        assert!(
+            fake.now() < 100.0,
+            "nobody waited for the pause: {}",
+            fake.now()
         );
     }
 

@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -119,19 +120,25 @@ impl Fake {
         .await;
     }
 
-    /// Drives `future` to completion: whenever it cannot move, the clock jumps to the next
-    /// timer. Panics if it waits on nothing (a test bug: it would never finish).
+    /// Drives `future` to completion: whenever it cannot move (nothing woke it), the clock jumps
+    /// to the next timer. Panics if it waits on nothing (a test bug: it would never finish).
     pub fn run<F: Future>(&self, future: F) -> F::Output {
-        struct Noop;
-        impl Wake for Noop {
-            fn wake(self: Arc<Self>) {}
+        struct Woken(AtomicBool);
+        impl Wake for Woken {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::Relaxed);
+            }
         }
-        let waker = Waker::from(Arc::new(Noop));
+        let woken = Arc::new(Woken(AtomicBool::new(false)));
+        let waker = Waker::from(woken.clone());
         let mut context = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
             if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
                 return output;
+            }
+            if woken.0.swap(false, Ordering::Relaxed) {
+                continue;
             }
             let now = self.clock.get();
             let mut timers = self.timers.borrow_mut();

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::core::batch::{send_with_retries, Pause};
+use crate::core::batch::{send_with_retries, BatchState};
 use crate::core::credentials::Credentials;
 use crate::core::error::Error;
 use crate::core::io::Io;
@@ -28,12 +28,12 @@ pub async fn list_devices<E: Io + JsonReader>(
     io: &E,
     credentials: &Credentials,
 ) -> Listed<Vec<Value>> {
-    let pause = Pause::default();
+    let state = BatchState::default();
     let mut devices = Vec::new();
     let mut attempts = 0;
     for page in 0..MAX_DEVICE_PAGES {
         let plan = plan_device_page(page, DEVICE_PAGE_SIZE, credentials);
-        let sent = send_with_retries(io, &plan, &pause).await;
+        let sent = send_with_retries(io, &plan, &state).await;
         attempts = sent.attempts;
         let result = interpret_device_page(&plan.context, sent.outcome, &|text| io.parse(text));
         match result {
@@ -66,7 +66,7 @@ pub async fn test_credentials<E: Io + JsonReader>(
     credentials: &Credentials,
 ) -> Listed<Option<u64>> {
     let plan = plan_device_page(0, 1, credentials);
-    let sent = send_with_retries(io, &plan, &Pause::default()).await;
+    let sent = send_with_retries(io, &plan, &BatchState::default()).await;
     let attempts = sent.attempts;
     let total = match &sent.outcome {
         Ok(reply) => reply

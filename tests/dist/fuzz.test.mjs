@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { rng } from '../../scripts/lib/random.mjs';
 import { NODE_PATH, executeContext, loadClass, loadOptionsContext, workflow } from './harness.mjs';
 
 const { NodeApiError, NodeOperationError } = workflow;
@@ -28,22 +29,6 @@ before(async () => {
 after(async () => {
 	await sim?.close();
 });
-
-/** xorshift32: the same seed gives the same inputs. */
-function rng(seed) {
-	let state = seed >>> 0 || 1;
-	const next = () => {
-		state ^= state << 13;
-		state >>>= 0;
-		state ^= state >>> 17;
-		state ^= state << 5;
-		state >>>= 0;
-		return state / 2 ** 32;
-	};
-	const int = (n) => Math.floor(next() * n);
-	const pick = (list) => list[int(list.length)];
-	return { next, int, pick };
-}
 
 const throwing = () => {
 	throw new Error('trap from a getter');
