@@ -130,7 +130,9 @@ fn destructive_notices(op: Operation) -> Vec<Value> {
                 "displayOptions": { "show": {
                     (RESOURCE.name): [SESSION_RESOURCE],
                     (OPERATION.name): [op.value()],
-                    (format!("{}.{}", OPTIONS.name, option.field.name)): [true],
+                    // A path from the root ("/"): n8n resolves top-level parameters in the
+                    // order their conditions need, and takes a root path as resolved.
+                    (format!("/{}.{}", OPTIONS.name, option.field.name)): [true],
                 } },
             }))
         })
@@ -347,11 +349,11 @@ mod tests {
             .collect();
         assert_eq!(notices.len(), 2);
         assert_eq!(
-            notices[0]["displayOptions"]["show"]["options.deleteAllData"],
+            notices[0]["displayOptions"]["show"]["/options.deleteAllData"],
             json!([true])
         );
         assert_eq!(
-            notices[1]["displayOptions"]["show"]["options.emptyQueue"],
+            notices[1]["displayOptions"]["show"]["/options.emptyQueue"],
             json!([true])
         );
         assert!(notices

@@ -53,11 +53,13 @@ function storedParameters(items) {
 
 /**
  * An execution context for `execute()`: one parameter object per item (what n8n would resolve
- * for that item, expressions included), the credential, the node's On Error setting, and the
- * execution's cancel signal.
+ * for that item, expressions included), the credential, the node's On Error setting
+ * (`continueOnFail` for "Continue", or `onError` as n8n stores it), and the execution's cancel
+ * signal.
  */
-export function executeContext({ items, credentials, continueOnFail = false, cancelSignal }) {
-	const thisNode = { ...node, parameters: storedParameters(items) };
+export function executeContext({ items, credentials, continueOnFail = false, onError, cancelSignal }) {
+	const mode = onError ?? (continueOnFail ? 'continueRegularOutput' : 'stopWorkflow');
+	const thisNode = { ...node, parameters: storedParameters(items), onError: mode };
 	return {
 		getInputData: () => items.map((_, i) => ({ json: { index: i } })),
 		getNodeParameter(name, itemIndex, fallback) {
@@ -73,7 +75,7 @@ export function executeContext({ items, credentials, continueOnFail = false, can
 			return credentials;
 		},
 		getNode: () => thisNode,
-		continueOnFail: () => continueOnFail,
+		continueOnFail: () => mode !== 'stopWorkflow',
 		getExecutionCancelSignal: () => cancelSignal,
 	};
 }
@@ -85,9 +87,9 @@ export function executeContext({ items, credentials, continueOnFail = false, can
  * `node()` and `credentials()` are read at each run (the suites set them up in `before`).
  */
 export function runner({ node, credentials, produced }) {
-	async function run(items, { continueOnFail = false, creds = credentials(), cancelSignal } = {}) {
+	async function run(items, { continueOnFail = false, onError, creds = credentials(), cancelSignal } = {}) {
 		try {
-			const output = await node().execute.call(executeContext({ items, credentials: creds, continueOnFail, cancelSignal }));
+			const output = await node().execute.call(executeContext({ items, credentials: creds, continueOnFail, onError, cancelSignal }));
 			produced.push(output);
 			return output;
 		} catch (error) {

@@ -415,7 +415,7 @@ describe('errors', () => {
 });
 
 describe('continue on fail', () => {
-	test('failed items keep what the node knows: { error, description, code, httpCode, attempts }, and the error for the error output', async () => {
+	test('"Continue": failed items keep what the node knows: { error, description, code, httpCode, attempts }', async () => {
 		const items = [
 			params('reboot', online.id),
 			params('reboot', 'not-a-device'),
@@ -431,8 +431,7 @@ describe('continue on fail', () => {
 		assert.equal(out[4].json.operation, 'reset');
 		const failed = (i) => {
 			assert.deepEqual(Object.keys(out[i].json), ['error', 'description', 'code', 'httpCode', 'attempts'], `item ${i}`);
-			assert.ok(out[i].error instanceof Error, `item ${i} carries its error, so n8n routes it to the error output`);
-			assert.equal(out[i].error.message, out[i].json.error);
+			assert.equal(out[i].error, undefined, `item ${i} carries no error object: n8n would reduce its json to { error }`);
 			return out[i].json;
 		};
 		assert.deepEqual(
@@ -452,6 +451,20 @@ describe('continue on fail', () => {
 		assert.equal(failed(5).httpCode, 409);
 		assert.match(failed(5).description, /Turn on the Force Reboot option/);
 		assert.equal(posts().length, 5, 'the invalid item sent nothing');
+	});
+
+	test('"Continue (using error output)": failed items are { error: { message, description, code, httpCode, attempts } }, the one form n8n moves to the error output intact', async () => {
+		const items = [params('reboot', online.id), params('reboot', forbidden.id), params('reboot', 'nope')];
+		const [out] = await run(items, { onError: 'continueErrorOutput' });
+		assert.equal(out[0].json.id, online.id);
+		for (const i of [1, 2]) {
+			assert.deepEqual(Object.keys(out[i].json), ['error'], `item ${i}: only error, so n8n routes it to the error output`);
+			assert.deepEqual(Object.keys(out[i].json.error), ['message', 'description', 'code', 'httpCode', 'attempts']);
+		}
+		assert.equal(out[1].json.error.httpCode, 403);
+		assert.match(out[1].json.error.message, /may not manage the WhatsApp number/);
+		assert.equal(out[2].json.error.code, 'SPARKBOT_INVALID_PARAMETER');
+		assert.equal(out[2].json.error.httpCode, null);
 	});
 
 	test('a parameter that cannot be resolved fails only its item', async () => {

@@ -182,7 +182,6 @@ describe('every fault mode at once', () => {
 				assert.deepEqual(Object.keys(item.json), ['error', 'description', 'code', 'httpCode', 'attempts'], `item ${i} (${name})`);
 				assert.equal(item.json.code, outcome, `item ${i} (${name}) code`);
 				assert.equal(item.json.attempts, sends, `item ${i} (${name}) attempts`);
-				assert.ok(item.error instanceof Error, `item ${i} (${name}) carries the error for n8n's error output`);
 			}
 		});
 		// Each device got exactly its own requests: nothing lost, nothing repeated that may have acted.

@@ -258,6 +258,27 @@ describe('SparkBot node in the n8n editor (chromium)', () => {
 				assert.ok(lists.length >= 1, 'the dropdown listed the devices (GET /v1/devices)');
 			});
 
+			await step('Reset Session with Delete All Data: a warning in the panel, the subtitle on the canvas', async () => {
+				await ndv.getByTestId('parameter-input-operation').click();
+				await page.getByRole('option', { name: 'Reset Session', exact: true }).click();
+				await ndv.getByText('Add Option').first().click();
+				await page.getByRole('option', { name: 'Delete All Data', exact: true }).click();
+				const warning = ndv.getByText(/^Delete All Data is on: every run permanently deletes/);
+				assert.equal(await warning.count(), 0, 'no warning while the option is off');
+				await ndv.getByTestId('parameter-input-deleteAllData').locator('.el-switch').click();
+				await warning.waitFor();
+				const timeout = ndv.getByText('Add Option').first();
+				await timeout.click();
+				await page.getByRole('option', { name: 'Timeout (Seconds)', exact: true }).waitFor();
+				await page.getByRole('option', { name: 'Retry Refused Requests', exact: true }).waitFor();
+				await page.keyboard.press('Escape');
+				await settled(ndv);
+				await shot('reset-delete-all-data');
+				await page.getByTestId('ndv-close').or(page.getByTestId('back-to-canvas')).first().click();
+				await page.getByText('Reset Session · deletes all data').first().waitFor({ timeout: 10_000 });
+				await shot('canvas-subtitle');
+			});
+
 			log(`  browser part: ${((performance.now() - testStarted) / 1000).toFixed(1)} s; screenshots in ${screenshots}`);
 		} catch (error) {
 			if (pageErrors.length) error.message += `\n  page errors:\n    ${pageErrors.slice(-5).join('\n    ')}`;

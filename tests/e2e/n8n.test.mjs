@@ -26,6 +26,11 @@ import { sleep } from '../../scripts/n8n/processes.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { startMockOpenAi } from './mock-openai.mjs';
 import { FAULT_MODES } from '../fault-modes.mjs';
+import { check, describeBatch, faultsOf, randomBatch } from '../model.mjs';
+import { rng } from '../../scripts/lib/random.mjs';
+import { lookup } from 'node:dns/promises';
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
 import { CREDENTIAL_TYPE, EXAMPLE_CREDENTIAL, NODE_TYPE, ROOT, packPackage, readExamples, sparkBotCredential } from './fixtures.mjs';
 
 const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
@@ -41,6 +46,13 @@ const FAULT_BATCH = Array.from({ length: 200 }, (_, i) => {
 	return { name, spec, outcome, sends, id, device: spec === 'invalid' ? `not-a-device-${i}` : id };
 });
 const UNKNOWN = 'ffffffffffffffffffffffff';
+/** A few random batches for the model in real n8n (the package tier runs hundreds). */
+const MODEL_BATCHES = (() => {
+	const r = rng(Number(process.env.MODEL_SEED ?? 20261129));
+	return Array.from({ length: 6 }, () => randomBatch(r, { devices: EXTRA_DEVICES, maxItems: 8 }));
+})();
+/** Stop-on-error runs: a bad item (invalid ID, or unknown to SparkBot) first, in the middle, last. */
+const POSITIONS = ['invalid', 'unknown'].flatMap((kind) => [0, 2, 4].map((position) => ({ kind, position })));
 const TRIGGER = 'When clicking ‘Execute workflow’';
 
 let runtime;
@@ -120,6 +132,25 @@ function workflow(name, chain, branches = {}) {
 		connections[from] = { main: main.map((list) => list ?? []) };
 	}
 	return { name, nodes, connections, settings: { executionOrder: 'v1' } };
+}
+
+/** A Switch (expression mode) sending 404, 403 and 409 to their own outputs, the rest (success too) to the fourth. */
+function switchOnStatus(name, value) {
+	return node(name, 'n8n-nodes-base.switch', {
+		mode: 'expression',
+		numberOutputs: 4,
+		output: `={{ ({ 404: 0, 403: 1, 409: 2 })[${value}] ?? 3 }}`,
+	}, { typeVersion: 3.2 });
+}
+
+const STATUS_BRANCHES = ['Not found', 'Forbidden', 'Retry later', 'Other'];
+
+function statusBranches() {
+	return STATUS_BRANCHES.map((name) => node(name, 'n8n-nodes-base.noOp', {}));
+}
+
+function statusConnections(switchName) {
+	return { [switchName]: STATUS_BRANCHES.map((name, i) => [name, i]), ...Object.fromEntries(STATUS_BRANCHES.map((name) => [name, []])) };
 }
 
 function posts(device) {
@@ -211,7 +242,42 @@ before(async () => {
 			items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: DEMO_DEVICES[3].id }]),
 			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
 		]),
+		routing: workflow(
+			'e2e: error output → Switch on httpCode',
+			[
+				items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: billing.id }, { deviceId: support.id }, { deviceId: 'bad' }]),
+				sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueErrorOutput' }),
+				node('Rebooted', 'n8n-nodes-base.noOp', {}),
+				switchOnStatus('By status', '$json.error.httpCode'),
+				...statusBranches(''),
+			],
+			{ 'Reboot each': [['Rebooted', 0], ['By status', 1]], Rebooted: [], ...statusConnections('By status', '') },
+		),
+		routingRegular: workflow(
+			'e2e: continue (regular output) → Switch on httpCode',
+			[
+				items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: billing.id }, { deviceId: support.id }, { deviceId: 'bad' }]),
+				sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueRegularOutput' }),
+				switchOnStatus('By status', '$json.httpCode'),
+				...statusBranches(''),
+			],
+			{ 'Reboot each': [['By status', 0]], ...statusConnections('By status', '') },
+		),
 	};
+	for (const { kind, position } of POSITIONS) {
+		const numbersOf = Array.from({ length: 5 }, (_, i) => ({ deviceId: generatedDevice(i + 1).id }));
+		numbersOf[position] = { deviceId: kind === 'invalid' ? '6523A1F0C2D4E5F60718293A' : UNKNOWN };
+		list[`stop ${kind} ${position}`] = workflow(`e2e: stop on error, ${kind} item ${position + 1} of 5`, [
+			items('Numbers', numbersOf),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
+		]);
+	}
+	MODEL_BATCHES.forEach((batch, i) => {
+		list[`model ${i}`] = workflow(`e2e: model batch ${i}`, [
+			items('Numbers', batch.items.map((item) => ({ deviceId: item.device }))),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { concurrency: batch.concurrency, timeout: 5 }, batch.continueOnFail ? { onError: 'continueRegularOutput' } : {}),
+		]);
+	});
 	await importCredentials(runtime, userFolder, {
 		...sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: sim.baseUrl }),
 		id: EXAMPLE_CREDENTIAL.id,
@@ -265,7 +331,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		assert.deepEqual(posts().map((r) => r.body.force), [false, true, false], 'Force Reboot per item');
 	});
 
-	test('On Error "Continue": failed items become { error }, the others run, all paired', async () => {
+	test('On Error "Continue": failed items become { error, description, code, httpCode, attempts }, the others run, all paired', async () => {
 		const result = await execute('continueRegular');
 		assert.ok(result.ok, JSON.stringify(result.error));
 		const out = itemsOf(result.run, 'Reboot each');
@@ -275,7 +341,8 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		assert.match(out[1].json.error, /^WhatsApp Number: "not-a-device-id" is not a device ID/);
 		assert.match(out[2].json.error, new RegExp(`^Device ${UNKNOWN} not found`));
 		assert.match(out[3].json.error, /may not manage the WhatsApp number/);
-		for (const i of [1, 2, 3]) assert.deepEqual(Object.keys(out[i].json), ['error']);
+		for (const i of [1, 2, 3]) assert.deepEqual(Object.keys(out[i].json), ['error', 'description', 'code', 'httpCode', 'attempts']);
+		assert.deepEqual([1, 2, 3].map((i) => out[i].json.httpCode), [null, 404, 403]);
 		assert.equal(out[4].json.operation, 'reboot');
 		assert.equal(posts().length, 4, 'the invalid number was never sent');
 	});
@@ -288,7 +355,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		assert.deepEqual(success.map((item) => item.pairedItem), [{ item: 0 }, { item: 4 }]);
 		assert.deepEqual(failed.map((item) => item.pairedItem), [{ item: 1 }, { item: 2 }, { item: 3 }]);
 		assert.deepEqual(success.map((item) => item.json.id), [sales.id, DEMO_DEVICES[3].id]);
-		for (const item of failed) assert.equal(typeof item.json.error, 'string');
+		for (const item of failed) assert.equal(typeof item.json.error.message, 'string');
 		assert.equal(itemsOf(result.run, 'Failed').length, 3);
 		assert.equal(itemsOf(result.run, 'Succeeded').length, 2);
 	});
@@ -331,6 +398,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 				assert.equal(item.json.attempts, sends, `item ${i} (${name}) attempts`);
 			} else {
 				assert.equal(typeof item.json.error, 'string', `item ${i} (${name}): ${JSON.stringify(item.json).slice(0, 200)}`);
+				assert.equal(item.json.code, outcome, `item ${i} (${name}) code`);
 			}
 			assert.equal(sent.get(`/v1/devices/${id}/reboot`) ?? 0, sends, `item ${i} (${name}) requests`);
 		});
@@ -344,6 +412,68 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		assert.equal(String(result.error.httpCode), '404');
 		assert.equal(result.error.node?.name ?? result.run.data.resultData.lastNodeExecuted, 'Reboot each');
 		assert.equal(posts().length, 2, 'the item after the failed one was not sent');
+	});
+	for (const { kind, position } of POSITIONS) {
+		test(`without continue-on-fail, ${kind === 'invalid' ? 'an invalid ID' : 'a number SparkBot does not know'} as item ${position + 1} of 5 fails the run with that item`, async () => {
+			const result = await execute(`stop ${kind} ${position}`);
+			assert.equal(result.ok, false, 'the run failed');
+			assert.equal(result.status, 'error');
+			assert.equal(result.error.context?.itemIndex, position, `the error names item ${position}: ${JSON.stringify(result.error).slice(0, 300)}`);
+			if (kind === 'invalid') {
+				assert.match(result.error.message, /^WhatsApp Number: "6523A1F0C2D4E5F60718293A" is not a device ID: device IDs are lower case/);
+				assert.equal(posts().length, 0, 'validated before anything was sent');
+			} else {
+				assert.equal(result.error.message, `Device ${UNKNOWN} not found in this SparkBot account`);
+				assert.equal(String(result.error.httpCode), '404');
+				assert.equal(posts().length, position + 1, 'the items before it ran, nothing after it');
+			}
+			assert.equal(result.run.data.resultData.runData['Reboot each']?.at(-1)?.executionStatus ?? 'error', 'error');
+		});
+	}
+
+	test('On Error "Continue (using error output)": failed items carry { error: { message, description, code, httpCode } }, a Switch on {{ $json.error.httpCode }} routes them', async () => {
+		sim.reset();
+		const result = await execute('routing');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.deepEqual(itemsOf(result.run, 'Rebooted').map((i) => i.json.id), [sales.id]);
+		const failed = itemsOf(result.run, 'Reboot each', 1);
+		assert.deepEqual(failed.map((i) => [i.json.error.code, i.json.error.httpCode]), [
+			['SPARKBOT_DEVICE_NOT_FOUND', 404],
+			['SPARKBOT_FORBIDDEN', 403],
+			['SPARKBOT_SESSION_STOPPED', 409],
+			['SPARKBOT_INVALID_PARAMETER', null],
+		]);
+		assert.match(failed[2].json.error.description, /Turn on the Force Reboot option/);
+		assert.equal(failed[0].json.deviceId, UNKNOWN, "n8n adds the input item's fields on the error output");
+		assert.deepEqual(failed.map((i) => i.pairedItem), [{ item: 1 }, { item: 2 }, { item: 3 }, { item: 4 }]);
+		assert.deepEqual(itemsOf(result.run, 'Not found').map((i) => i.json.error.httpCode), [404]);
+		assert.deepEqual(itemsOf(result.run, 'Forbidden').map((i) => i.json.error.httpCode), [403]);
+		assert.deepEqual(itemsOf(result.run, 'Retry later').map((i) => i.json.error.code), ['SPARKBOT_SESSION_STOPPED']);
+		assert.deepEqual(itemsOf(result.run, 'Other').map((i) => i.json.error.code), ['SPARKBOT_INVALID_PARAMETER']);
+	});
+
+	test('On Error "Continue": failed items carry code and httpCode at the top, a Switch on {{ $json.httpCode }} routes them', async () => {
+		sim.reset();
+		const result = await execute('routingRegular');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.deepEqual(itemsOf(result.run, 'Not found').map((i) => [i.json.code, i.json.httpCode]), [['SPARKBOT_DEVICE_NOT_FOUND', 404]]);
+		assert.deepEqual(itemsOf(result.run, 'Forbidden').map((i) => i.json.httpCode), [403]);
+		assert.deepEqual(itemsOf(result.run, 'Retry later').map((i) => i.json.code), ['SPARKBOT_SESSION_STOPPED']);
+		assert.deepEqual(itemsOf(result.run, 'Other').map((i) => i.json.code ?? i.json.operation), ['reboot', 'SPARKBOT_INVALID_PARAMETER']);
+	});
+
+	test(`${MODEL_BATCHES.length} random batches behave as the model says`, async (t) => {
+		for (const [i, batch] of MODEL_BATCHES.entries()) {
+			sim.reset();
+			for (const fault of faultsOf(batch)) sim.setFault(fault);
+			const result = await execute(`model ${i}`);
+			t.diagnostic(`batch ${i}: ${describeBatch(batch)} → ${result.status}`);
+			const outcome = result.ok
+				? { out: itemsOf(result.run, 'Reboot each') }
+				: { error: { itemIndex: result.error?.context?.itemIndex, message: result.error?.message, api: result.error?.name === 'NodeApiError' || result.error?.httpCode !== undefined } };
+			check(batch, outcome, sim.requests);
+		}
+		sim.reset();
 	});
 });
 
@@ -539,22 +669,49 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		}
 	});
 
-	for (const [name, apiKey, status] of [
-		['passes with the right key', SECRET, 'OK'],
-		['fails clearly with a wrong key', 'not-the-key', 'Error'],
+	const credentialTest = (data) =>
+		restRequest(n8n.url, cookie, 'POST', '/rest/credentials/test', {
+			credentials: { id: good.id, name: good.name, type: CREDENTIAL_TYPE, data },
+		});
+
+	for (const [name, apiKey, status, message] of [
+		['passes with the right key', SECRET, 'OK', /^Connection successful: the API key works \(\d+ WhatsApp numbers in the account\)$/],
+		['fails with the node\'s message for a wrong key', 'not-the-key', 'Error', /^Authentication failed: check the API key of the SparkBot credential$/],
 	]) {
-		test(`the credential test ${name}`, async () => {
+		test(`the credential test ${name} (run by the node, in the core)`, async () => {
 			sim.clearRequests();
-			const result = await restRequest(n8n.url, cookie, 'POST', '/rest/credentials/test', {
-				credentials: { id: good.id, name: good.name, type: CREDENTIAL_TYPE, data: { apiKey, baseUrl: sim.baseUrl } },
-			});
+			const result = await credentialTest({ apiKey, baseUrl: sim.baseUrl });
 			assert.equal(result.status, status, JSON.stringify(result));
-			if (status === 'Error') assert.match(result.message, /401|[Aa]uthori[sz]|[Ff]orbidden|credentials/);
+			assert.match(result.message, message);
 			const [request] = sim.requests;
 			assert.equal(request.path, '/v1/devices');
-			assert.deepEqual(request.query, { size: '1' });
+			assert.deepEqual(request.query, { page: '0', size: '1' });
 		});
 	}
+
+	test('the credential test refuses plain http:// to a host that is not loopback by name, and nothing arrives there', async () => {
+		const name = hostname();
+		assert.ok(await lookup(name).then(() => true, () => false), `${name} resolves to this machine`);
+		const arrived = [];
+		const trap = createServer((req, res) => {
+			arrived.push(req.url);
+			res.end('[]');
+		});
+		trap.on('connection', () => arrived.push('connection'));
+		await new Promise((resolve) => trap.listen(0, '0.0.0.0', resolve));
+		try {
+			const baseUrl = `http://${name}:${trap.address().port}/v1`;
+			const result = await credentialTest({ apiKey: SECRET, baseUrl, allowInsecureHttp: false });
+			assert.equal(result.status, 'Error');
+			assert.equal(
+				result.message,
+				`SparkBot credential, Base URL: http://${name}:${trap.address().port} would send the API key unencrypted; use https://, or turn on Allow Insecure HTTP if this host is on a network you trust (plain http:// is allowed without it only to this machine: localhost, 127.0.0.1, [::1])`,
+			);
+			assert.deepEqual(arrived, [], 'nothing arrived at the host');
+		} finally {
+			trap.close();
+		}
+	});
 });
 
 describe('secrets', () => {

@@ -72,6 +72,7 @@ export class SparkBot implements INodeType {
 		const credentials = await this.getCredentials('sparkBotApi');
 		const continueOnFail = this.continueOnFail();
 		const node = this.getNode();
+		const toErrorOutput = node.onError === 'continueErrorOutput';
 
 		// Every item's parameters first (expressions are resolved here), then one call into the
 		// core, which validates them all, sends them (Concurrency at once) and answers per item.
@@ -112,13 +113,13 @@ export class SparkBot implements INodeType {
 			// The core could not run at all (it could not be loaded, or it crashed): every item fails.
 			const nodeError = toNodeError(node, error);
 			if (!continueOnFail) throw nodeError;
-			return [items.map((_, i) => errorItem(nodeError, i))];
+			return [items.map((_, i) => errorItem(nodeError, i, toErrorOutput))];
 		}
 
 		return [
 			items.map((_, i): INodeExecutionData => {
 				const outcome: unknown = unreadable.get(i) ?? outcomes[i];
-				if (outcome instanceof Error) return errorItem(toNodeError(node, outcome, i), i);
+				if (outcome instanceof Error) return errorItem(toNodeError(node, outcome, i), i, toErrorOutput);
 				if (outcome === null || typeof outcome !== 'object') {
 					throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, { itemIndex: i });
 				}
@@ -137,20 +138,21 @@ function hasExpression(value: unknown): boolean {
 }
 
 /**
- * A failed item for continue-on-fail: what the node knows about the failure in its json, so a
- * Switch can route on `httpCode` or `code`, and the error itself on the item, which is what sends
- * it to n8n's error output.
+ * A failed item for continue-on-fail, with what the node knows about the failure, so that a
+ * Switch can route on its `httpCode` or `code`:
+ * - "Continue" (regular output): `{ error: message, description, code, httpCode, attempts }`.
+ * - "Continue (using error output)": `{ error: { message, description, code, httpCode,
+ *   attempts } }`. n8n's engine moves an item to the error output only when its json is
+ *   `{ error }` (or `{ error, message }`), or when it carries an error — and then it reduces the
+ *   json to `{ error: message }`. So the facts travel inside `error`, as n8n's own HTTP Request
+ *   node does it.
  */
-function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number): INodeExecutionData {
+function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number, toErrorOutput: boolean): INodeExecutionData {
 	const { code, httpCode, attempts } = errorFacts(error);
-	const json: IDataObject = {
-		error: error.message,
-		description: error.description ?? null,
-		code,
-		httpCode,
-	};
-	if (attempts !== undefined) json.attempts = attempts;
-	return { json, error, pairedItem: { item: itemIndex } };
+	const facts: IDataObject = { description: error.description ?? null, code, httpCode };
+	if (attempts !== undefined) facts.attempts = attempts;
+	const json: IDataObject = toErrorOutput ? { error: { message: error.message, ...facts } } : { error: error.message, ...facts };
+	return { json, pairedItem: { item: itemIndex } };
 }
 
 /** What an n8n error made from a core error knows: its stable code, HTTP status and attempts. */
