@@ -260,21 +260,22 @@ describe('SparkBot node in the n8n editor (chromium)', () => {
 
 			await step('Reset Session with Delete All Data: a warning in the panel, the subtitle on the canvas', async () => {
 				await ndv.getByTestId('parameter-input-operation').click();
-				await page.getByRole('option', { name: 'Reset Session', exact: true }).click();
-				await ndv.getByText('Add Option').first().click();
-				await page.getByRole('option', { name: 'Delete All Data', exact: true }).click();
+				await page.getByRole('option').filter({ hasText: /^Reset Session/ }).click();
+				await ndv.getByPlaceholder('Add Option').first().click();
+				await page.getByRole('option').filter({ hasText: /^Delete All Data/ }).click();
 				const warning = ndv.getByText(/^Delete All Data is on: every run permanently deletes/);
 				assert.equal(await warning.count(), 0, 'no warning while the option is off');
 				await ndv.getByTestId('parameter-input-deleteAllData').locator('.el-switch').click();
 				await warning.waitFor();
-				const timeout = ndv.getByText('Add Option').first();
+				const timeout = ndv.getByPlaceholder('Add Option').first();
 				await timeout.click();
-				await page.getByRole('option', { name: 'Timeout (Seconds)', exact: true }).waitFor();
-				await page.getByRole('option', { name: 'Retry Refused Requests', exact: true }).waitFor();
+				await page.getByRole('option').filter({ hasText: /^Timeout \(Seconds\)/ }).waitFor();
+				await page.getByRole('option').filter({ hasText: /^Retry Refused Requests/ }).waitFor();
 				await page.keyboard.press('Escape');
 				await settled(ndv);
 				await shot('reset-delete-all-data');
-				await page.getByTestId('ndv-close').or(page.getByTestId('back-to-canvas')).first().click();
+				await ndv.getByTestId('ndv-close-button').or(page.getByTestId('back-to-canvas')).first().click();
+				await ndv.waitFor({ state: 'hidden' });
 				await page.getByText('Reset Session · deletes all data').first().waitFor({ timeout: 10_000 });
 				await shot('canvas-subtitle');
 			});
