@@ -529,6 +529,25 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		assert.equal(result.output('Reboot Sales session')[0].status, 'online');
 	});
 
+	test('nightly reboot: a busy session is sent once more after 30 s through the error output, any other failure notifies a human', async () => {
+		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
+		sim.reset();
+		sim.setFault({ route: 'reboot', deviceId: sales.id, fault: 'busy', times: 1 });
+		let result = await executeWorkflow(runtime, userFolder, example.id);
+		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.equal(posts(sales.id).length, 2, 'sent once more');
+		assert.ok(posts(sales.id)[1].at - posts(sales.id)[0].at >= 29_000, 'after the 30 s wait');
+		assert.equal(result.output('Reboot Sales again')[0].status, 'online');
+		assert.equal(result.output('Notify a human'), undefined);
+		sim.reset();
+		sim.setFault({ route: 'reboot', deviceId: sales.id, fault: 'forbidden' });
+		result = await executeWorkflow(runtime, userFolder, example.id);
+		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.equal(posts(sales.id).length, 1, 'a 403 is not retried');
+		assert.equal(result.output('Notify a human')[0].error.code, 'SPARKBOT_FORBIDDEN');
+		sim.reset();
+	});
+
 	test('reboot every number: every page of the account listed, one reboot per operative number', async () => {
 		sim.reset();
 		sim.clearRequests();
