@@ -17,6 +17,7 @@ import {
 	importWorkflow,
 	installPackage,
 	loadOptions,
+	login,
 	removeUserFolder,
 	restRequest,
 	setupOwner,
@@ -311,6 +312,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 				[`/v1/devices/${DEMO_DEVICES[3].id}/reset`, { deleteAllData: true, emptyQueue: true, wait: true }],
 			],
 		);
+		assert.ok(posts().every((r) => r.headers.token === '<redacted:ok>'), 'sent with the credential\'s API key');
 		const [forced] = result.output('Reboot (force, sync, wait)');
 		assert.equal(forced.operation, 'reboot');
 		assert.equal(forced.status, 'online');
@@ -593,6 +595,13 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 
 	after(async () => {
 		await n8n?.stop();
+	});
+
+	test('the owner signs in again with POST /rest/login (as `npm start` does on later runs)', async () => {
+		const session = await login(n8n.url);
+		assert.match(session.cookie, /^n8n-auth=/);
+		const types = await getNodeTypes(n8n.url, session.cookie);
+		assert.ok(types.some((t) => t.name === NODE_TYPE), 'the new session reads the node types');
 	});
 
 	test('n8n lists the node type with its full description', async () => {
