@@ -10,7 +10,8 @@ import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+
+import { ensureNpmPackages, ensureRustToolchain, SetupError, toolEnv } from './lib/setup.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -21,42 +22,35 @@ const crateName = 'sparkbot_node';
 const quiet = process.argv.includes('--quiet');
 
 function run(command, args, options = {}) {
-	execFileSync(command, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', ...options });
+	execFileSync(command, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', env: toolEnv(), ...options });
 }
 
 function log(message) {
 	if (!quiet) console.log(message);
 }
 
-/** The wasm-bindgen CLI must be exactly the version of the crate, or the glue will not match. */
-function checkWasmBindgen() {
-	const lock = readFileSync(join(root, 'Cargo.lock'), 'utf8');
-	const wanted = lock.match(/name = "wasm-bindgen"\nversion = "([^"]+)"/)?.[1];
-	let installed;
-	try {
-		installed = execFileSync('wasm-bindgen', ['--version'], { encoding: 'utf8' }).trim().split(' ')[1];
-	} catch {
-		installed = undefined;
-	}
-	if (!wanted || installed !== wanted) {
-		throw new Error(
-			`wasm-bindgen CLI ${installed ?? 'is not installed'}, but the crate uses ${wanted}: ` +
-				`run \`cargo install wasm-bindgen-cli --version ${wanted}\` (or .ci/run, which does it)`,
-		);
-	}
-}
-
 function kb(bytes) {
 	return `${(bytes / 1024).toFixed(1)} KB`;
 }
 
-checkWasmBindgen();
+// A fresh clone: the npm packages, the wasm target and the pinned wasm-bindgen CLI first.
+let wasmBindgen;
+try {
+	await ensureNpmPackages({ log: console.log });
+	wasmBindgen = await ensureRustToolchain({ log: console.log });
+} catch (error) {
+	if (!(error instanceof SetupError)) throw error;
+	console.error(`✗ ${error.message}`);
+	process.exit(1);
+}
+const { build } = await import('esbuild');
+
 log('› cargo build (wasm32, release)');
 run('cargo', ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', ...(quiet ? ['--quiet'] : [])]);
 
 log('› wasm-bindgen --target web');
 rmSync(glue, { recursive: true, force: true });
-run('wasm-bindgen', [
+run(wasmBindgen, [
 	'--target', 'web',
 	// `__wbg_reset_state()`: a fresh instance of the module after a trap (see wasm.ts).
 	'--experimental-reset-state-function',

@@ -14,9 +14,11 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use sparkbot_node::core::credentials::{Credentials, RawCredentials};
 use sparkbot_node::core::http::{HttpReply, TransportFailure};
-use sparkbot_node::core::json::{nesting_depth, JsonType};
+use sparkbot_node::core::json::{nesting_depth, JsonType, SerdeJson};
 use sparkbot_node::core::operation::Operation;
-use sparkbot_node::core::plan::{parse_concurrency, plan_item, Method, RawItem, RequestContext};
+use sparkbot_node::core::plan::{
+    parse_concurrency, plan_item, ItemPlan, Method, RawItem, RequestContext, Target,
+};
 use sparkbot_node::core::retry::{retry_delay_ms, MAX_ATTEMPTS};
 use sparkbot_node::core::status::{
     expect_object, interpret_action, interpret_device_page, parse_retry_after,
@@ -145,25 +147,46 @@ fn parse(text: &str) -> Result<Value, String> {
 proptest! {
     #[test]
     fn any_parameters_give_a_plan_or_an_error_that_names_a_field(
-        resource in maybe(json_value()),
-        operation in maybe(json_value()),
-        device in maybe(json_value()),
+        resource in maybe(prop_oneof![json_value(), Just(json!("whatsappSession")), Just(json!("whatsappNumber"))]),
+        operation in maybe(prop_oneof![json_value(), Just(json!("reboot")), Just(json!("get")), Just(json!("getAll"))]),
+        device in maybe(prop_oneof![
+            json_value(),
+            (prop_oneof![Just("list"), Just("id"), Just("phone"), Just("url")], json_value())
+                .prop_map(|(mode, value)| json!({ "__rl": true, "mode": mode, "value": value })),
+        ]),
         options in maybe(options()),
+        return_all in maybe(json_value()),
+        limit in maybe(json_value()),
+        filters in maybe(json_value()),
     ) {
-        let item = RawItem { resource, operation, device, options };
-        match plan_item(&item, &credentials()) {
-            Ok(plan) => {
+        let item = RawItem { resource, operation, device, options, return_all, limit, filters };
+        match plan_item(&item) {
+            Ok(ItemPlan::Device { target, request }) => {
+                let id = match target {
+                    Target::Id(id) => id,
+                    Target::Phone(phone) => {
+                        prop_assert!(phone.starts_with('+') && phone.len() <= 16, "{phone}");
+                        "6523a1f0c2d4e5f60718293a".to_string()
+                    }
+                };
+                let plan = request.plan(&id, &credentials());
                 prop_assert!(plan.url.starts_with("http://127.0.0.1:8787/v1/devices/"));
-                let body: Value = serde_json::from_str(plan.body.as_deref().unwrap_or("")).expect("body is JSON");
-                prop_assert!(body.is_object());
+                if let Some(body) = plan.body.as_deref() {
+                    let body: Value = serde_json::from_str(body).expect("body is JSON");
+                    prop_assert!(body.is_object());
+                }
                 prop_assert!(plan.timeout_ms >= 1 && plan.timeout_ms <= 300_000);
+            }
+            Ok(ItemPlan::List(list)) => {
+                prop_assert!(list.limit.is_none_or(|limit| limit >= 1));
             }
             Err(error) => {
                 let message = error.message();
                 let field = message.split(':').next().unwrap_or("");
                 prop_assert!(
-                    ["Resource", "Operation", "WhatsApp Number", "Options", "Timeout", "Retry", "Include Attempt Count",
-                     "Force Reboot", "Force Sync", "Wait For Session", "Delete All Data", "Empty Queue"].contains(&field),
+                    ["Resource", "Operation", "WhatsApp Number", "Options", "Timeout (Seconds)", "Retry Refused Requests", "Include Attempt Count",
+                     "Force Reboot", "Force Sync", "Wait For Session", "Delete All Data", "Empty Queue", "Return All", "Limit", "Filters",
+                     "Number Status", "Session Status"].contains(&field),
                     "{message}"
                 );
                 prop_assert!(message.chars().count() < 400, "{message}");
@@ -223,8 +246,8 @@ proptest! {
             }
         }
         let list = RequestContext { device: None, ..context };
-        if let Ok(devices) = interpret_device_page(&list, outcome, &parse) {
-            prop_assert!(success, "a device list only from a 2xx: {devices:?}");
+        if let Ok(page) = interpret_device_page(&list, outcome, &SerdeJson) {
+            prop_assert!(success, "a device list only from a 2xx: {:?}", page.devices);
         }
     }
 

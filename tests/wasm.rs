@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use sparkbot_node::core::credentials::{Credentials, RawCredentials};
 use sparkbot_node::core::http::TransportFailure;
 use sparkbot_node::core::io::Io;
-use sparkbot_node::core::plan::{plan_device_page, plan_item, RawItem};
+use sparkbot_node::core::plan::{plan_device_page, plan_item_request, RawItem};
 use sparkbot_node::wasm::boundary::{execute_items as execute, load_devices};
 use sparkbot_node::wasm::transport::{send, FetchExchange};
 use wasm_bindgen::prelude::*;
@@ -79,6 +79,7 @@ fn item(operation: &str, device: &str, options: Value) -> RawItem {
         operation: Some(json!(operation)),
         device: Some(json!(device)),
         options: Some(options),
+        ..RawItem::default()
     }
 }
 
@@ -88,7 +89,7 @@ async fn transport_sends_the_contract_headers_and_body() {
     control("DELETE", "/__sim/requests", None).await;
     let device = first_device_id().await;
     let creds = sim_credentials();
-    let plan = plan_item(
+    let plan = plan_item_request(
         &item("reboot", &device, json!({"forceReboot": true})),
         &creds,
     )
@@ -140,7 +141,8 @@ async fn transport_gives_up_when_the_budget_runs_out() {
     )
     .await;
     let creds = sim_credentials();
-    let plan = plan_item(&item("reboot", &device, json!({"timeout": 0.3})), &creds).unwrap();
+    let plan =
+        plan_item_request(&item("reboot", &device, json!({"timeout": 0.3})), &creds).unwrap();
     match send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await {
         Err(TransportFailure::TimedOut { elapsed_ms }) => {
             assert!((250..2_000).contains(&elapsed_ms), "{elapsed_ms} ms")

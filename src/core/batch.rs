@@ -333,12 +333,7 @@ pub async fn run_batch<E: Io + JsonReader>(
             }
         }
     };
-    JoinAll(
-        (0..settings.concurrency.max(1))
-            .map(|_| Some(Box::pin(worker()) as _))
-            .collect(),
-    )
-    .await;
+    join_workers(settings.concurrency.max(1), worker).await;
     results.into_inner()
 }
 
@@ -349,7 +344,17 @@ pub fn first_failure<T>(results: &[Option<ItemResult<T>>]) -> Option<usize> {
         .position(|item| matches!(item, Some(ItemResult { result: Err(_), .. })))
 }
 
-/// Polls every future until all are done (the batch's workers: at most 50).
+/// Runs `count` workers made by `worker` side by side until all are done.
+pub async fn join_workers<'a, F: Future<Output = ()> + 'a>(count: usize, worker: impl Fn() -> F) {
+    JoinAll(
+        (0..count)
+            .map(|_| Some(Box::pin(worker()) as Pin<Box<dyn Future<Output = ()> + 'a>>))
+            .collect(),
+    )
+    .await;
+}
+
+/// Polls every future until all are done (the workers of a batch or a listing).
 struct JoinAll<'a>(Vec<Option<Pin<Box<dyn Future<Output = ()> + 'a>>>>);
 
 impl Future for JoinAll<'_> {

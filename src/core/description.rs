@@ -8,11 +8,13 @@
 use serde_json::{json, Value};
 
 use crate::core::operation::{
-    BooleanOption, Field, Operation, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, CONCURRENCY,
-    CREDENTIAL_DISPLAY_NAME, CREDENTIAL_TYPE, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_SECS, DEVICE,
-    INCLUDE_ATTEMPTS, MAX_CONCURRENCY, MAX_TIMEOUT_SECS, OPERATION, OPTIONS, RESOURCE, RETRY,
-    SESSION_RESOURCE, TIMEOUT,
+    BooleanOption, Field, Operation, ReadOperation, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL,
+    CONCURRENCY, CREDENTIAL_DISPLAY_NAME, CREDENTIAL_TYPE, DEFAULT_BASE_URL, DEFAULT_LIMIT,
+    DEFAULT_TIMEOUT_SECS, DEVICE, FILTERS, INCLUDE_ATTEMPTS, LIMIT, MAX_CONCURRENCY,
+    MAX_TIMEOUT_SECS, NUMBER_RESOURCE, NUMBER_STATUSES, OPERATION, OPTIONS, RESOURCE, RETRY,
+    RETURN_ALL, SESSION_RESOURCE, SESSION_STATUSES, SESSION_STATUS_FILTER, STATUS_FILTER, TIMEOUT,
 };
+use crate::core::plan::DEVICE_ID_LEN;
 use crate::core::retry::MAX_ATTEMPTS;
 
 /// Path of the checked-in node description, relative to the crate root.
@@ -24,15 +26,36 @@ pub const LOAD_DEVICES_METHOD: &str = "getDevices";
 /// Name of the node's credential test (`methods.credentialTest`), which runs in the core.
 pub const CREDENTIAL_TEST_METHOD: &str = "sparkBotApiTest";
 
+/// The node versions: 1 (a WhatsApp Number dropdown, session actions only) and 2 (a resource
+/// locator, and the WhatsApp Number resource). One description serves both: properties that
+/// differ show only for their version (`@version`).
+pub const VERSIONS: [u8; 2] = [1, 2];
+/// The version new nodes get.
+pub const DEFAULT_VERSION: u8 = 2;
+
 /// The whole node description.
 pub fn node_description() -> Value {
+    let session = || json!({ (RESOURCE.name): [SESSION_RESOURCE] });
     let mut properties = vec![
         json!({
             "displayName": RESOURCE.display_name,
             "name": RESOURCE.name,
             "type": "options",
             "noDataExpression": true,
+            "displayOptions": { "show": { "@version": [1] } },
             "options": [{ "name": "WhatsApp Session", "value": SESSION_RESOURCE }],
+            "default": SESSION_RESOURCE,
+        }),
+        json!({
+            "displayName": RESOURCE.display_name,
+            "name": RESOURCE.name,
+            "type": "options",
+            "noDataExpression": true,
+            "displayOptions": { "show": { "@version": [{ "_cnd": { "gte": 2 } }] } },
+            "options": [
+                { "name": "WhatsApp Number", "value": NUMBER_RESOURCE },
+                { "name": "WhatsApp Session", "value": SESSION_RESOURCE },
+            ],
             "default": SESSION_RESOURCE,
         }),
         json!({
@@ -40,7 +63,7 @@ pub fn node_description() -> Value {
             "name": OPERATION.name,
             "type": "options",
             "noDataExpression": true,
-            "displayOptions": { "show": { (RESOURCE.name): [SESSION_RESOURCE] } },
+            "displayOptions": { "show": session() },
             "options": Operation::ALL.iter().map(|op| json!({
                 "name": op.display_name(),
                 "value": op.value(),
@@ -50,27 +73,44 @@ pub fn node_description() -> Value {
             "default": Operation::Reboot.value(),
         }),
         json!({
+            "displayName": OPERATION.display_name,
+            "name": OPERATION.name,
+            "type": "options",
+            "noDataExpression": true,
+            "displayOptions": { "show": { (RESOURCE.name): [NUMBER_RESOURCE] } },
+            "options": ReadOperation::ALL.iter().map(|op| json!({
+                "name": op.display_name(),
+                "value": op.value(),
+                "description": op.description(),
+                "action": op.action(),
+            })).collect::<Vec<_>>(),
+            "default": ReadOperation::Get.value(),
+        }),
+        json!({
             "displayName": format!("{} Name or ID", DEVICE.display_name),
             "name": DEVICE.name,
             "type": "options",
             "typeOptions": { "loadOptionsMethod": LOAD_DEVICES_METHOD },
             "required": true,
             "default": "",
-            "displayOptions": { "show": { (RESOURCE.name): [SESSION_RESOURCE] } },
+            "displayOptions": { "show": { (RESOURCE.name): [SESSION_RESOURCE], "@version": [1] } },
             "description": "The WhatsApp number whose session is acted on. Choose from the list, or specify an ID using an <a href=\"https://docs.n8n.io/code/expressions/\">expression</a>.",
         }),
+        device_locator(),
     ];
     for op in Operation::ALL {
         properties.extend(destructive_notices(op));
     }
     properties.extend(Operation::ALL.iter().map(|op| options_collection(*op)));
+    properties.extend(get_many_properties());
 
     json!({
         "displayName": "SparkBot",
         "name": "sparkBot",
         "icon": { "light": "file:sparkbot.svg", "dark": "file:sparkbot.dark.svg" },
         "group": ["output"],
-        "version": 1,
+        "version": VERSIONS,
+        "defaultVersion": DEFAULT_VERSION,
         "subtitle": subtitle(),
         "description": "Interact with SparkBot WhatsApp API",
         "defaults": { "name": "SparkBot" },
@@ -91,7 +131,12 @@ pub fn node_description() -> Value {
 fn subtitle() -> String {
     let names: Vec<String> = Operation::ALL
         .iter()
-        .map(|op| format!("\"{}\":\"{}\"", op.value(), op.display_name()))
+        .map(|op| (op.value(), op.display_name()))
+        .chain([
+            (ReadOperation::Get.value(), "Get Number"),
+            (ReadOperation::GetMany.value(), "Get Many Numbers"),
+        ])
+        .map(|(value, name)| format!("\"{value}\":\"{name}\""))
         .collect();
     let mut expression = format!(
         "={{{{ ({{{}}})[$parameter[\"{}\"]]",
@@ -114,6 +159,123 @@ fn subtitle() -> String {
     }
     expression.push_str(" }}");
     expression
+}
+
+/// Version 2's WhatsApp Number: a resource locator, From List (searchable), By ID or By Phone
+/// Number; for the session actions and Get.
+fn device_locator() -> Value {
+    json!({
+        "displayName": DEVICE.display_name,
+        "name": DEVICE.name,
+        "type": "resourceLocator",
+        "default": { "mode": "list", "value": "" },
+        "required": true,
+        "displayOptions": {
+            "show": { (RESOURCE.name): [SESSION_RESOURCE, NUMBER_RESOURCE], "@version": [{ "_cnd": { "gte": 2 } }] },
+            "hide": { (OPERATION.name): [ReadOperation::GetMany.value()] },
+        },
+        "description": "The WhatsApp number: pick it from the list (search by alias, phone or ID), or give its ID or its phone number",
+        "modes": [
+            {
+                "displayName": "From List",
+                "name": "list",
+                "type": "list",
+                "placeholder": "Select a number…",
+                "typeOptions": { "searchListMethod": LOAD_DEVICES_METHOD, "searchable": true },
+            },
+            {
+                "displayName": "By ID",
+                "name": "id",
+                "type": "string",
+                "placeholder": "e.g. 6523a1f0c2d4e5f60718293a",
+                "validation": [{
+                    "type": "regex",
+                    "properties": {
+                        "regex": format!("^\\s*[0-9a-f]{{{DEVICE_ID_LEN}}}\\s*$"),
+                        "errorMessage": "Not a device ID: 24 lowercase hexadecimal characters",
+                    },
+                }],
+            },
+            {
+                "displayName": "By Phone Number",
+                "name": "phone",
+                "type": "string",
+                "placeholder": "e.g. +14155550100",
+                "validation": [{
+                    "type": "regex",
+                    "properties": {
+                        "regex": "^\\s*\\+[0-9]{8,15}\\s*$",
+                        "errorMessage": "Not a phone number in international format: a + and 8 to 15 digits",
+                    },
+                }],
+            },
+        ],
+    })
+}
+
+/// Get Many's Return All, Limit and Filters.
+fn get_many_properties() -> Vec<Value> {
+    let get_many = || json!({ (RESOURCE.name): [NUMBER_RESOURCE], (OPERATION.name): [ReadOperation::GetMany.value()] });
+    let choices = |values: &[&str]| {
+        values
+            .iter()
+            .map(|value| json!({ "name": title_case(value), "value": value }))
+            .collect::<Vec<_>>()
+    };
+    vec![
+        json!({
+            "displayName": RETURN_ALL.display_name,
+            "name": RETURN_ALL.name,
+            "type": "boolean",
+            "default": false,
+            "displayOptions": { "show": get_many() },
+            "description": "Whether to return all results or only up to a given limit",
+        }),
+        json!({
+            "displayName": LIMIT.display_name,
+            "name": LIMIT.name,
+            "type": "number",
+            "default": DEFAULT_LIMIT,
+            "typeOptions": { "minValue": 1 },
+            "displayOptions": { "show": { (RESOURCE.name): [NUMBER_RESOURCE], (OPERATION.name): [ReadOperation::GetMany.value()], (RETURN_ALL.name): [false] } },
+            "description": "Max number of results to return",
+        }),
+        json!({
+            "displayName": FILTERS.display_name,
+            "name": FILTERS.name,
+            "type": "collection",
+            "placeholder": "Add Filter",
+            "default": {},
+            "displayOptions": { "show": get_many() },
+            "options": [
+                {
+                    "displayName": STATUS_FILTER.display_name,
+                    "name": STATUS_FILTER.name,
+                    "type": "multiOptions",
+                    "default": [],
+                    "options": choices(&NUMBER_STATUSES),
+                    "description": "Only numbers with one of these statuses",
+                },
+                {
+                    "displayName": SESSION_STATUS_FILTER.display_name,
+                    "name": SESSION_STATUS_FILTER.name,
+                    "type": "multiOptions",
+                    "default": [],
+                    "options": choices(&SESSION_STATUSES),
+                    "description": "Only numbers whose WhatsApp session has one of these statuses",
+                },
+            ],
+        }),
+    ]
+}
+
+/// `online` → `Online`.
+fn title_case(value: &str) -> String {
+    let mut chars = value.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// A warning above the options for each destructive option of `op`, shown while it is on.
@@ -339,6 +501,54 @@ mod tests {
     }
 
     #[test]
+    fn version_2_picks_the_number_with_a_resource_locator_and_reads_numbers() {
+        let d = node_description();
+        assert_eq!(d["version"], json!([1, 2]));
+        assert_eq!(d["defaultVersion"], 2);
+        let props = d["properties"].as_array().unwrap();
+        let locator = props
+            .iter()
+            .find(|p| p["type"] == "resourceLocator")
+            .unwrap();
+        assert_eq!(locator["name"], "device");
+        assert_eq!(locator["default"], json!({ "mode": "list", "value": "" }));
+        let modes: Vec<_> = locator["modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(modes, ["list", "id", "phone"]);
+        assert_eq!(
+            locator["modes"][0]["typeOptions"],
+            json!({ "searchListMethod": "getDevices", "searchable": true })
+        );
+        let version_1 = props
+            .iter()
+            .find(|p| p["name"] == "device" && p["type"] == "options")
+            .unwrap();
+        assert_eq!(version_1["displayOptions"]["show"]["@version"], json!([1]));
+        let reads = props
+            .iter()
+            .find(|p| {
+                p["name"] == "operation"
+                    && p["displayOptions"]["show"]["resource"][0] == "whatsappNumber"
+            })
+            .unwrap();
+        let values: Vec<_> = reads["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, ["get", "getAll"]);
+        assert!(reads["options"][0]["action"]
+            .as_str()
+            .unwrap()
+            .contains("safe for AI agents"));
+    }
+
+    #[test]
     fn destructive_options_get_a_notice_shown_only_while_on() {
         let d = node_description();
         let notices: Vec<_> = d["properties"]
@@ -364,7 +574,7 @@ mod tests {
     #[test]
     fn the_subtitle_names_the_operation_and_what_it_deletes() {
         let subtitle = subtitle();
-        assert!(subtitle.starts_with("={{ ({\"reboot\":\"Reboot Session\",\"reset\":\"Reset Session\"})[$parameter[\"operation\"]]"), "{subtitle}");
+        assert!(subtitle.starts_with("={{ ({\"reboot\":\"Reboot Session\",\"reset\":\"Reset Session\",\"get\":\"Get Number\",\"getAll\":\"Get Many Numbers\"})[$parameter[\"operation\"]]"), "{subtitle}");
         assert!(subtitle.contains(" · deletes all data"));
         assert!(subtitle.contains(" · empties the queue"));
         assert!(subtitle.ends_with(" }}"));

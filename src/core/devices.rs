@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::core::plan::is_device_id;
-use crate::core::text::sanitize;
+use crate::core::text::{find_text, sanitize};
 
 /// One entry of an n8n options list (`INodePropertyOptions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub struct DeviceCollector {
 impl DeviceCollector {
     /// Adds one page of device objects. Entries without a valid device ID are skipped: they could
     /// not be acted on anyway.
-    pub fn add_page(&mut self, devices: &[Value]) {
+    pub fn add_page<'a>(&mut self, devices: impl IntoIterator<Item = &'a Value>) {
         for device in devices {
             if let Some(option) = device_option(device) {
                 self.by_id.entry(option.value.clone()).or_insert(option);
@@ -140,6 +140,33 @@ fn fold(ch: char) -> char {
         _ => None,
     };
     base.unwrap_or_else(|| ch.to_ascii_lowercase())
+}
+
+/// Whether `device` matches the text a user typed in the search of the WhatsApp Number list:
+/// its alias (case and accents ignored), its ID, or its phone — also by digits only, so
+/// `5550998` finds `+14155550998` and `(415) 555-0998` does too.
+pub fn matches_search(device: &Value, filter: &str) -> bool {
+    let wanted: String = filter.trim().chars().map(fold).collect();
+    if wanted.is_empty() {
+        return true;
+    }
+    let folded = |text: &str| text.chars().map(fold).collect::<String>();
+    let contains = |haystack: &str, needle: &str| find_text(haystack, needle).is_some();
+    let alias = text_field(device, "alias").map(folded).unwrap_or_default();
+    let id = text_field(device, "id").unwrap_or_default();
+    let phone = text_field(device, "phone").unwrap_or_default();
+    let digits = |text: &str| {
+        text.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+    };
+    let phone_like = wanted
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
+    contains(&alias, &wanted)
+        || contains(id, &wanted)
+        || contains(phone, &wanted)
+        || (phone_like && !digits(&wanted).is_empty() && contains(&digits(phone), &digits(&wanted)))
 }
 
 fn text_field<'a>(device: &'a Value, key: &str) -> Option<&'a str> {
@@ -295,6 +322,30 @@ mod tests {
                 "Zoe"
             ]
         );
+    }
+
+    #[test]
+    fn a_search_matches_alias_phone_digits_and_id() {
+        let d = json!({"id": "6523a1f0c2d4e5f60718293a", "alias": "Équipe Ventas", "phone": "+14155550998"});
+        for hit in [
+            "equipe",
+            "VENTAS",
+            "équipe v",
+            "5550998",
+            "+1415",
+            "(415) 555-0998",
+            "6523a1f0",
+            "293A",
+            "  ventas ",
+        ] {
+            assert!(matches_search(&d, hit), "{hit}");
+        }
+        for miss in ["support", "5551234", "zz", "7777"] {
+            assert!(!matches_search(&d, miss), "{miss}");
+        }
+        let no_phone = json!({"id": "6523a1f0c2d4e5f60718293a", "alias": null, "phone": null});
+        assert!(!matches_search(&no_phone, "555"));
+        assert!(matches_search(&no_phone, ""));
     }
 
     #[test]

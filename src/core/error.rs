@@ -71,6 +71,11 @@ pub enum Error {
         /// The device ID that was asked for.
         device: String,
     },
+    /// By Phone Number: no number of the account has this phone. Nothing was sent for the item.
+    PhoneNotFound {
+        /// The phone number asked for.
+        phone: String,
+    },
     /// A `404` that is not SparkBot's `device_not_found`: nothing answers at that address, so the
     /// Base URL is most likely wrong (no `/v1`, a path too many, a web page).
     EndpointNotFound {
@@ -169,6 +174,7 @@ impl Error {
             Error::Unauthorized => "SPARKBOT_UNAUTHORIZED",
             Error::Forbidden { .. } => "SPARKBOT_FORBIDDEN",
             Error::DeviceNotFound { .. } => "SPARKBOT_DEVICE_NOT_FOUND",
+            Error::PhoneNotFound { .. } => "SPARKBOT_PHONE_NOT_FOUND",
             Error::EndpointNotFound { .. } => "SPARKBOT_ENDPOINT_NOT_FOUND",
             Error::Conflict {
                 reason: ConflictReason::Busy,
@@ -192,9 +198,10 @@ impl Error {
     /// Whether this is an input problem or an API problem.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidParameter { .. } | Error::InvalidCredential { .. } | Error::Cancelled => {
-                ErrorKind::Operation
-            }
+            Error::InvalidParameter { .. }
+            | Error::InvalidCredential { .. }
+            | Error::PhoneNotFound { .. }
+            | Error::Cancelled => ErrorKind::Operation,
             _ => ErrorKind::Api,
         }
     }
@@ -233,6 +240,9 @@ impl Error {
             },
             Error::DeviceNotFound { device } => {
                 format!("Device {device} not found in this SparkBot account")
+            }
+            Error::PhoneNotFound { phone } => {
+                format!("WhatsApp Number: no number of this SparkBot account has the phone {phone}")
             }
             Error::EndpointNotFound { detail } => format!(
                 "The SparkBot API answered 404 at this address: {detail}; check the Base URL of the credential"
@@ -335,6 +345,10 @@ impl Error {
             ),
             Error::DeviceNotFound { .. } => {
                 "SparkBot answered 404 device_not_found: no device with this ID exists in the account of the API key. Pick the number from the WhatsApp Number list, or check the ID your expression produces."
+                    .to_string()
+            }
+            Error::PhoneNotFound { .. } => {
+                "The account's numbers were read and none has this phone. Check the phone number (international format, e.g. +14155550100), or pick the number From List. Nothing was sent for this item."
                     .to_string()
             }
             Error::EndpointNotFound { .. } => {

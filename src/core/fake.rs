@@ -246,6 +246,10 @@ impl JsonReader for Fake {
     fn parse_body(&self, text: &str) -> Result<(JsonType, Value), String> {
         SerdeJson.parse_body(text)
     }
+
+    fn parse_list(&self, text: &str) -> Result<Vec<(Value, Value)>, Result<JsonType, String>> {
+        SerdeJson.parse_list(text)
+    }
 }
 
 /// The contract's `error` code for a status.

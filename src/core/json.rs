@@ -19,6 +19,14 @@ pub trait JsonReader {
     fn parse(&self, text: &str) -> Result<Value, String>;
     /// Parses a success body once, into the caller's form, and says what kind of value it is.
     fn parse_body(&self, text: &str) -> Result<(JsonType, Self::Object), String>;
+    /// Parses a JSON array once: each element as a [`Value`] for the core's decisions, and in the
+    /// caller's form, to hand on unchanged. `Err(Ok(kind))`: the text is JSON but not an array;
+    /// `Err(Err(complaint))`: it is not JSON.
+    #[allow(clippy::type_complexity)]
+    fn parse_list(
+        &self,
+        text: &str,
+    ) -> Result<Vec<(Value, Self::Object)>, Result<JsonType, String>>;
 }
 
 /// serde_json as the [`JsonReader`]: for native code and tests.
@@ -34,6 +42,13 @@ impl JsonReader for SerdeJson {
 
     fn parse_body(&self, text: &str) -> Result<(JsonType, Value), String> {
         self.parse(text).map(|value| (JsonType::of(&value), value))
+    }
+
+    fn parse_list(&self, text: &str) -> Result<Vec<(Value, Value)>, Result<JsonType, String>> {
+        match self.parse(text).map_err(Err)? {
+            Value::Array(items) => Ok(items.into_iter().map(|item| (item.clone(), item)).collect()),
+            other => Err(Ok(JsonType::of(&other))),
+        }
     }
 }
 

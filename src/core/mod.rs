@@ -7,7 +7,8 @@
 //! - [`io`], [`http`], [`json`]: what the core needs from outside (HTTP, clock, sleep,
 //!   randomness, cancellation; JSON reading) and what an exchange produces.
 //! - [`status`], [`node_codes`]: what came back → the item's output or a typed [`error::Error`].
-//! - [`retry`], [`batch`]: which answers are retried, and how a node execution's requests run.
+//! - [`retry`], [`batch`], [`execute`]: which answers are retried, how the requests of a node
+//!   execution run, and one execution from plans to results (numbers found by phone, Get Many).
 //! - [`listing`], [`devices`]: the account's device list, page by page → the WhatsApp Number
 //!   dropdown; the credential test.
 //! - [`error`], [`text`]: the one error enum, and the text helpers its messages use.
@@ -20,6 +21,7 @@ pub mod credentials;
 pub mod description;
 pub mod devices;
 pub mod error;
+pub mod execute;
 #[cfg(test)]
 pub mod fake;
 pub mod http;

@@ -85,8 +85,49 @@ pub const ALLOW_INSECURE_HTTP: Field = Field {
     name: "allowInsecureHttp",
     display_name: "Allow Insecure HTTP",
 };
-/// The only resource of version 1: a WhatsApp session.
+/// The resource of the session actions (the only one of version 1).
 pub const SESSION_RESOURCE: &str = "whatsappSession";
+/// The read-only resource of version 2: a WhatsApp number.
+pub const NUMBER_RESOURCE: &str = "whatsappNumber";
+/// Get Many's Return All switch.
+pub const RETURN_ALL: Field = Field {
+    name: "returnAll",
+    display_name: "Return All",
+};
+/// Get Many's Limit.
+pub const LIMIT: Field = Field {
+    name: "limit",
+    display_name: "Limit",
+};
+/// Get Many's default Limit.
+pub const DEFAULT_LIMIT: u64 = 50;
+/// Get Many's Filters collection.
+pub const FILTERS: Field = Field {
+    name: "filters",
+    display_name: "Filters",
+};
+/// The Number Status filter of Get Many.
+pub const STATUS_FILTER: Field = Field {
+    name: "status",
+    display_name: "Number Status",
+};
+/// The Session Status filter of Get Many (and of the trigger).
+pub const SESSION_STATUS_FILTER: Field = Field {
+    name: "sessionStatus",
+    display_name: "Session Status",
+};
+/// A device's `status` values (the contract's).
+pub const NUMBER_STATUSES: [&str; 4] = ["operative", "disabled", "pending", "removed"];
+/// A session's `status` values (the contract's).
+pub const SESSION_STATUSES: [&str; 7] = [
+    "online",
+    "offline",
+    "timeout",
+    "authorize",
+    "connecting",
+    "rebooting",
+    "resetting",
+];
 /// The credential type's name.
 pub const CREDENTIAL_TYPE: &str = "sparkBotApi";
 /// The credential type's display name.
@@ -202,6 +243,65 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
         destructive: None,
     },
 ];
+
+/// A read-only operation of the WhatsApp Number resource (version 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOperation {
+    /// `GET /devices/{id}`.
+    Get,
+    /// `GET /devices`, every page or the first `limit` numbers, filtered.
+    GetMany,
+}
+
+impl ReadOperation {
+    /// Both, in the order the node lists them.
+    pub const ALL: [ReadOperation; 2] = [ReadOperation::Get, ReadOperation::GetMany];
+    /// Their values, as error messages list them.
+    pub const KNOWN_VALUES: &'static str = "get or getAll";
+
+    /// Parses the `operation` parameter value.
+    pub fn from_value(value: &str) -> Option<ReadOperation> {
+        ReadOperation::ALL
+            .into_iter()
+            .find(|op| op.value() == value)
+    }
+
+    /// The `operation` parameter value.
+    pub fn value(self) -> &'static str {
+        match self {
+            ReadOperation::Get => "get",
+            ReadOperation::GetMany => "getAll",
+        }
+    }
+
+    /// Title Case label.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ReadOperation::Get => "Get",
+            ReadOperation::GetMany => "Get Many",
+        }
+    }
+
+    /// Sentence-case action label; an AI agent reads it as the tool's description.
+    pub fn action(self) -> &'static str {
+        match self {
+            ReadOperation::Get => {
+                "Get a WhatsApp number and its session status (read-only, safe for AI agents)"
+            }
+            ReadOperation::GetMany => {
+                "Get many WhatsApp numbers and their session status (read-only, safe for AI agents)"
+            }
+        }
+    }
+
+    /// What the operation does, for the operation dropdown.
+    pub fn description(self) -> &'static str {
+        match self {
+            ReadOperation::Get => "Read one number: its alias, phone, status and session status. Changes nothing, so an agent can look before it reboots.",
+            ReadOperation::GetMany => "List the numbers of the account, all or the first ones, filtered by number or session status. Changes nothing.",
+        }
+    }
+}
 
 impl Operation {
     /// Both operations, in the order the node lists them.

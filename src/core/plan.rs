@@ -9,9 +9,10 @@ use serde_json::{Map, Value};
 use crate::core::credentials::Credentials;
 use crate::core::error::Error;
 use crate::core::operation::{
-    Field, Operation, CONCURRENCY, CUSTOM_API_CALL, DEFAULT_TIMEOUT_SECS, DEVICE, INCLUDE_ATTEMPTS,
-    MAX_CONCURRENCY, MAX_TIMEOUT_SECS, OPERATION, OPTIONS, RESOURCE, RETRY, SESSION_RESOURCE,
-    TIMEOUT,
+    Field, Operation, ReadOperation, CONCURRENCY, CUSTOM_API_CALL, DEFAULT_LIMIT,
+    DEFAULT_TIMEOUT_SECS, DEVICE, FILTERS, INCLUDE_ATTEMPTS, LIMIT, MAX_CONCURRENCY,
+    MAX_TIMEOUT_SECS, NUMBER_RESOURCE, NUMBER_STATUSES, OPERATION, OPTIONS, RESOURCE, RETRY,
+    RETURN_ALL, SESSION_RESOURCE, SESSION_STATUSES, SESSION_STATUS_FILTER, STATUS_FILTER, TIMEOUT,
 };
 use crate::core::text::{describe_value, float_text, number_text};
 
@@ -32,6 +33,114 @@ pub struct RawItem {
     pub device: Option<Value>,
     /// The operation's `options` collection.
     pub options: Option<Value>,
+    /// Get Many's `returnAll`.
+    pub return_all: Option<Value>,
+    /// Get Many's `limit`.
+    pub limit: Option<Value>,
+    /// Get Many's `filters` collection.
+    pub filters: Option<Value>,
+}
+
+/// Which number an item is about: by ID (From List, By ID, or version 1's dropdown), or by phone
+/// (By Phone Number: the core finds the ID in the account's list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A device ID.
+    Id(String),
+    /// An E.164 phone number.
+    Phone(String),
+}
+
+/// What one item asks for, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemPlan {
+    /// A request about one number (reboot, reset, get), made once its ID is known.
+    Device {
+        /// The number.
+        target: Target,
+        /// Everything else of the request.
+        request: DeviceRequest,
+    },
+    /// Get Many.
+    List(ListPlan),
+}
+
+/// A request about one number, without the number: [`DeviceRequest::plan`] completes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRequest {
+    /// The operation (reboot, reset), or `None` for Get.
+    pub operation: Option<Operation>,
+    /// JSON body text, for the operations.
+    pub body: Option<String>,
+    /// Time budget, in milliseconds.
+    pub timeout_ms: u32,
+    /// Whether refused requests are retried.
+    pub retry: bool,
+    /// Whether the output says how many attempts it took.
+    pub report_attempts: bool,
+    /// Whether Wait For Session was on.
+    pub wait: bool,
+    /// Whether the budget came from the Timeout option.
+    pub custom_timeout: bool,
+}
+
+impl DeviceRequest {
+    /// The request for device `id`.
+    pub fn plan(&self, id: &str, credentials: &Credentials) -> RequestPlan {
+        let (method, path) = match self.operation {
+            Some(operation) => (Method::Post, format!("/devices/{id}/{}", operation.value())),
+            None => (Method::Get, format!("/devices/{id}")),
+        };
+        RequestPlan {
+            method,
+            url: credentials.base_url.join(&path),
+            body: self.body.clone(),
+            timeout_ms: self.timeout_ms,
+            retry: self.retry,
+            report_attempts: self.report_attempts,
+            context: RequestContext {
+                host: credentials.base_url.host().to_string(),
+                device: Some(id.to_string()),
+                operation: self.operation,
+                wait: self.wait,
+                custom_timeout: self.custom_timeout,
+                timeout_ms: self.timeout_ms,
+            },
+        }
+    }
+}
+
+/// Get Many: how many numbers, and which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPlan {
+    /// At most this many numbers (`None`: Return All).
+    pub limit: Option<usize>,
+    /// Only numbers with one of these `status` values (empty: any).
+    pub statuses: Vec<String>,
+    /// Only numbers whose `session.status` is one of these (empty: any).
+    pub session_statuses: Vec<String>,
+}
+
+impl ListPlan {
+    /// Whether the filters keep `device`.
+    pub fn keeps(&self, device: &Value) -> bool {
+        let one_of = |wanted: &[String], value: Option<&Value>| {
+            wanted.is_empty()
+                || value
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| wanted.iter().any(|w| w == v))
+        };
+        one_of(&self.statuses, device.get("status"))
+            && one_of(
+                &self.session_statuses,
+                device.get("session").and_then(|s| s.get("status")),
+            )
+    }
+
+    /// Whether every page must be read: with a filter, the first `limit` matches can be anywhere.
+    pub fn reads_everything(&self) -> bool {
+        self.limit.is_none() || !self.statuses.is_empty() || !self.session_statuses.is_empty()
+    }
 }
 
 /// HTTP method of a planned request.
@@ -91,37 +200,62 @@ pub struct RequestPlan {
     pub context: RequestContext,
 }
 
-/// Plans the reboot or reset call for one item.
-pub fn plan_item(item: &RawItem, credentials: &Credentials) -> Result<RequestPlan, Error> {
-    check_resource(item.resource.as_ref())?;
-    let operation = parse_operation(item.operation.as_ref())?;
-    let device = parse_device(item.device.as_ref())?;
-    let options = parse_options(operation, item.options.as_ref())?;
-
-    let wait = options.is_on("wait");
-    let (timeout_secs, custom_timeout) = match options.timeout_secs {
-        Some(secs) => (secs, true),
-        None => (operation.automatic_timeout_secs(wait) as f64, false),
-    };
-    let timeout_ms = secs_to_ms(timeout_secs);
-    Ok(RequestPlan {
-        method: Method::Post,
-        url: credentials
-            .base_url
-            .join(&format!("/devices/{device}/{}", operation.value())),
-        body: Some(options.body()),
-        timeout_ms,
-        retry: options.retry,
-        report_attempts: options.report_attempts,
-        context: RequestContext {
-            host: credentials.base_url.host().to_string(),
-            device: Some(device),
-            operation: Some(operation),
-            wait,
-            custom_timeout,
-            timeout_ms,
+/// Validates one item's parameters into what it asks for. Nothing here needs the network.
+pub fn plan_item(item: &RawItem) -> Result<ItemPlan, Error> {
+    match parse_resource(item.resource.as_ref())? {
+        Resource::Session => {
+            let operation = parse_operation(item.operation.as_ref())?;
+            let target = parse_target(item.device.as_ref())?;
+            let options = parse_options(operation, item.options.as_ref())?;
+            let wait = options.is_on("wait");
+            let (timeout_secs, custom_timeout) = match options.timeout_secs {
+                Some(secs) => (secs, true),
+                None => (operation.automatic_timeout_secs(wait) as f64, false),
+            };
+            Ok(ItemPlan::Device {
+                target,
+                request: DeviceRequest {
+                    operation: Some(operation),
+                    body: Some(options.body()),
+                    timeout_ms: secs_to_ms(timeout_secs),
+                    retry: options.retry,
+                    report_attempts: options.report_attempts,
+                    wait,
+                    custom_timeout,
+                },
+            })
+        }
+        Resource::Number => match parse_read_operation(item.operation.as_ref())? {
+            ReadOperation::Get => Ok(ItemPlan::Device {
+                target: parse_target(item.device.as_ref())?,
+                request: DeviceRequest {
+                    operation: None,
+                    body: None,
+                    timeout_ms: secs_to_ms(DEFAULT_TIMEOUT_SECS as f64),
+                    retry: true,
+                    report_attempts: false,
+                    wait: false,
+                    custom_timeout: false,
+                },
+            }),
+            ReadOperation::GetMany => Ok(ItemPlan::List(parse_list_plan(item)?)),
         },
-    })
+    }
+}
+
+/// Plans the reboot or reset (or get) of one item whose number is given by ID — the plan of
+/// version 1 (tests and the fuzzer use it).
+pub fn plan_item_request(item: &RawItem, credentials: &Credentials) -> Result<RequestPlan, Error> {
+    match plan_item(item)? {
+        ItemPlan::Device {
+            target: Target::Id(id),
+            request,
+        } => Ok(request.plan(&id, credentials)),
+        _ => Err(Error::invalid_parameter(
+            DEVICE.display_name,
+            "is not a device ID".to_string(),
+        )),
+    }
 }
 
 /// Plans the request for one page of the device list (`size` devices a page, 1 to 100).
@@ -153,18 +287,152 @@ fn invalid(field: Field, problem: String) -> Error {
     Error::invalid_parameter(field.display_name, problem)
 }
 
-fn check_resource(resource: Option<&Value>) -> Result<(), Error> {
+/// The two resources.
+enum Resource {
+    Session,
+    Number,
+}
+
+fn parse_resource(resource: Option<&Value>) -> Result<Resource, Error> {
     match resource {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(value)) if value == SESSION_RESOURCE => Ok(()),
+        None | Some(Value::Null) => Ok(Resource::Session),
+        Some(Value::String(value)) if value == SESSION_RESOURCE => Ok(Resource::Session),
+        Some(Value::String(value)) if value == NUMBER_RESOURCE => Ok(Resource::Number),
         Some(other) => Err(invalid(
             RESOURCE,
             format!(
-                "{} is not a known resource; use {SESSION_RESOURCE}",
+                "{} is not a known resource; use {SESSION_RESOURCE} or {NUMBER_RESOURCE}",
                 describe_value(other)
             ),
         )),
     }
+}
+
+fn parse_read_operation(operation: Option<&Value>) -> Result<ReadOperation, Error> {
+    let known = ReadOperation::KNOWN_VALUES;
+    match operation {
+        None | Some(Value::Null) => Err(invalid(OPERATION, format!("is missing; use {known}"))),
+        Some(value) => value
+            .as_str()
+            .and_then(ReadOperation::from_value)
+            .ok_or_else(|| {
+                invalid(
+                    OPERATION,
+                    format!(
+                        "{} is not an operation of the WhatsApp Number resource; use {known}",
+                        describe_value(value)
+                    ),
+                )
+            }),
+    }
+}
+
+/// Get Many's Return All, Limit and Filters.
+fn parse_list_plan(item: &RawItem) -> Result<ListPlan, Error> {
+    let return_all = match item.return_all.as_ref() {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(other) => {
+            return Err(invalid(
+                RETURN_ALL,
+                format!("must be true or false, got {}", describe_value(other)),
+            ))
+        }
+    };
+    let limit = if return_all {
+        None
+    } else {
+        Some(match item.limit.as_ref() {
+            None | Some(Value::Null) => DEFAULT_LIMIT as usize,
+            Some(Value::Number(number)) => match number.as_u64() {
+                Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+                _ => {
+                    return Err(invalid(
+                        LIMIT,
+                        format!(
+                            "{} is not a whole number of at least 1",
+                            number_text(number)
+                        ),
+                    ))
+                }
+            },
+            Some(other) => {
+                return Err(invalid(
+                    LIMIT,
+                    format!(
+                        "must be a whole number of at least 1, got {}",
+                        describe_value(other)
+                    ),
+                ))
+            }
+        })
+    };
+    let empty = Map::new();
+    let filters = match item.filters.as_ref() {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(invalid(
+                FILTERS,
+                format!(
+                    "must be a collection of filters, got {}",
+                    describe_value(other)
+                ),
+            ))
+        }
+    };
+    Ok(ListPlan {
+        limit,
+        statuses: parse_choices(
+            filters.get(STATUS_FILTER.name),
+            STATUS_FILTER,
+            &NUMBER_STATUSES,
+        )?,
+        session_statuses: parse_choices(
+            filters.get(SESSION_STATUS_FILTER.name),
+            SESSION_STATUS_FILTER,
+            &SESSION_STATUSES,
+        )?,
+    })
+}
+
+/// A multi-choice filter: a list of known values (or one value, from an expression).
+pub fn parse_choices(
+    value: Option<&Value>,
+    field: Field,
+    known: &[&str],
+) -> Result<Vec<String>, Error> {
+    let items: Vec<&Value> = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one) => vec![one],
+    };
+    items
+        .into_iter()
+        .map(|item| match item.as_str() {
+            Some(choice) if known.contains(&choice) => Ok(choice.to_string()),
+            _ => Err(invalid(
+                field,
+                format!("{} is not one of {}", describe_value(item), join_or(known)),
+            )),
+        })
+        .collect()
+}
+
+/// `a, b or c`.
+fn join_or(words: &[&str]) -> String {
+    let mut text = String::new();
+    for (index, word) in words.iter().enumerate() {
+        if index > 0 {
+            text.push_str(if index + 1 == words.len() {
+                " or "
+            } else {
+                ", "
+            });
+        }
+        text.push_str(word);
+    }
+    text
 }
 
 fn parse_operation(operation: Option<&Value>) -> Result<Operation, Error> {
@@ -217,9 +485,62 @@ fn looks_like_phone(value: &str) -> bool {
             .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
 }
 
-/// Reads the WhatsApp Number: a device ID, with white space around it ignored (as an expression
-/// easily adds). The message quotes the value exactly as given.
-fn parse_device(device: Option<&Value>) -> Result<String, Error> {
+/// Reads the WhatsApp Number: version 1's text (a device ID), or version 2's resource locator
+/// (`{ __rl, mode, value }`: From List and By ID give a device ID, By Phone Number a phone).
+fn parse_target(device: Option<&Value>) -> Result<Target, Error> {
+    match device {
+        Some(Value::Object(locator)) => {
+            let value = locator.get("value");
+            match locator.get("mode").and_then(Value::as_str) {
+                Some("phone") => parse_phone(value).map(Target::Phone),
+                Some("list") | Some("id") | None => parse_device(value, true).map(Target::Id),
+                Some(other) => Err(invalid(
+                    DEVICE,
+                    format!(
+                        "{} is not a way to pick a number; use From List, By ID or By Phone Number",
+                        describe_value(&Value::String(other.to_string()))
+                    ),
+                )),
+            }
+        }
+        other => parse_device(other, false).map(Target::Id),
+    }
+}
+
+/// Reads a phone number for By Phone Number: E.164, a `+` and 8 to 15 digits (white space
+/// around it ignored).
+fn parse_phone(value: Option<&Value>) -> Result<String, Error> {
+    let bad = |problem: String| Err(invalid(DEVICE, problem));
+    let given = match value {
+        None | Some(Value::Null) => {
+            return bad("is empty; give a phone number such as +14155550100".into())
+        }
+        Some(Value::String(text)) => text,
+        Some(other) => {
+            return bad(format!(
+                "must be a phone number (text), got {}",
+                describe_value(other)
+            ))
+        }
+    };
+    let phone = given.trim();
+    let digits = phone.strip_prefix('+').unwrap_or_default();
+    if phone.is_empty() {
+        return bad("is empty; give a phone number such as +14155550100".into());
+    }
+    if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(phone.to_string());
+    }
+    bad(format!(
+        "{} is not a phone number in international format: a + and 8 to 15 digits, no spaces, e.g. +14155550100",
+        describe_value(&Value::String(given.clone()))
+    ))
+}
+
+/// Reads a device ID, with white space around it ignored (as an expression easily adds). The
+/// message quotes the value exactly as given; `by_locator`: it came from version 2's picker,
+/// whose By Phone Number mode a phone number belongs in.
+fn parse_device(device: Option<&Value>, by_locator: bool) -> Result<String, Error> {
     const EMPTY: &str = "is empty; choose a number from the list, or give its device ID";
     const ID_SHAPE: &str =
         "a device ID is 24 lowercase hexadecimal characters, e.g. 6523a1f0c2d4e5f60718293a";
@@ -241,6 +562,10 @@ fn parse_device(device: Option<&Value>) -> Result<String, Error> {
     let shown = describe_value(&Value::String(given.clone()));
     if id.is_empty() {
         bad(EMPTY.into())
+    } else if looks_like_phone(id) && by_locator {
+        bad(format!(
+            "{shown} looks like a phone number, not a device ID; pick the number By Phone Number instead, or give its device ID ({ID_SHAPE})"
+        ))
     } else if looks_like_phone(id) {
         bad(format!(
             "{shown} looks like a phone number, not a device ID; {ID_SHAPE}. Pick the number from the list, or map the id field of a device object (e.g. {{{{ $json.id }}}})"
@@ -398,11 +723,12 @@ mod tests {
             operation: Some(json!(operation)),
             device: Some(json!(device)),
             options: Some(options),
+            ..RawItem::default()
         }
     }
 
     fn plan(operation: &str, options: Value) -> RequestPlan {
-        plan_item(
+        plan_item_request(
             &item(operation, ID, options),
             &creds("http://127.0.0.1:1/v1/"),
         )
@@ -450,7 +776,7 @@ mod tests {
 
     #[test]
     fn absent_options_are_false() {
-        let p = plan_item(
+        let p = plan_item_request(
             &RawItem {
                 operation: Some(json!("reboot")),
                 device: Some(json!(ID)),
@@ -488,7 +814,7 @@ mod tests {
     }
 
     fn error(raw: RawItem) -> String {
-        let err = plan_item(&raw, &creds("")).unwrap_err();
+        let err = plan_item_request(&raw, &creds("")).unwrap_err();
         assert_eq!(err.kind(), crate::core::error::ErrorKind::Operation);
         err.message()
     }
@@ -599,7 +925,7 @@ mod tests {
 
     #[test]
     fn white_space_around_an_id_is_ignored_and_messages_quote_values_exactly() {
-        let p = plan_item(
+        let p = plan_item_request(
             &item("reboot", &format!("  {ID} \n"), json!({})),
             &creds(""),
         )

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::core::error::{ConflictReason, Error, TimeoutSource};
 use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
-use crate::core::json::{nesting_depth, JsonType, MAX_NESTING};
+use crate::core::json::{nesting_depth, JsonReader, JsonType, MAX_NESTING};
 use crate::core::node_codes::{network_cause, reach, Reach};
 use crate::core::plan::RequestContext;
 use crate::core::text::{find_text, sanitize};
@@ -44,22 +44,33 @@ pub fn expect_object<T>(parsed: Result<(JsonType, T), String>, body: &str) -> Re
     Err(Error::InvalidResponse { problem })
 }
 
+/// One page of `GET /devices`: its devices (each as a [`Value`] and in the caller's form) and
+/// the total SparkBot announced in `X-Total-Count`.
+#[derive(Debug)]
+pub struct DevicePage<T> {
+    /// The page's devices, in the service's order.
+    pub devices: Vec<(Value, T)>,
+    /// `X-Total-Count`, when it is a number.
+    pub total: Option<usize>,
+}
+
 /// Interprets one page of `GET /devices`: a JSON array of device objects.
-pub fn interpret_device_page(
+pub fn interpret_device_page<J: JsonReader>(
     context: &RequestContext,
     outcome: Result<HttpReply, TransportFailure>,
-    parse: ParseJson,
-) -> Result<Vec<Value>, Error> {
-    let reply = check_status(context, outcome, parse)?;
-    match parse(&reply.body) {
-        Ok(Value::Array(devices)) => Ok(devices),
-        Ok(other) => Err(Error::InvalidResponse {
-            problem: format!(
-                "expected a list of devices, got {}",
-                JsonType::of(&other).name()
-            ),
+    json: &J,
+) -> Result<DevicePage<J::Object>, Error> {
+    let reply = check_status(context, outcome, &|text| json.parse(text))?;
+    let total = reply
+        .total_count
+        .as_deref()
+        .and_then(|text| text.trim().parse::<usize>().ok());
+    match json.parse_list(&reply.body) {
+        Ok(devices) => Ok(DevicePage { devices, total }),
+        Err(Ok(kind)) => Err(Error::InvalidResponse {
+            problem: format!("expected a list of devices, got {}", kind.name()),
         }),
-        Err(e) => Err(Error::InvalidResponse {
+        Err(Err(e)) => Err(Error::InvalidResponse {
             problem: format!(
                 "the device list is not valid JSON ({})",
                 sanitize(&e, MAX_SERVICE_MESSAGE_CHARS)
@@ -516,10 +527,24 @@ mod tests {
             host: "h".into(),
             ..RequestContext::default()
         };
-        let err = interpret_device_page(&context, reply(404, ""), &parse).unwrap_err();
+        let json = crate::core::json::SerdeJson;
+        let err = interpret_device_page(&context, reply(404, ""), &json).unwrap_err();
         assert!(err.message().contains("Base URL"));
-        let err = interpret_device_page(&context, reply(200, "{}"), &parse).unwrap_err();
+        let err = interpret_device_page(&context, reply(200, "{}"), &json).unwrap_err();
         assert_eq!(err.code(), "SPARKBOT_INVALID_RESPONSE");
+        assert!(err
+            .message()
+            .ends_with("expected a list of devices, got an object"));
+        let err = interpret_device_page(&context, reply(200, "[1,"), &json).unwrap_err();
+        assert!(
+            err.message().contains("not valid JSON"),
+            "{}",
+            err.message()
+        );
+        let mut page = reply(200, r#"[{"id":"a"},{"id":"b"}]"#).unwrap();
+        page.total_count = Some(" 42 ".into());
+        let page = interpret_device_page(&context, Ok(page), &json).unwrap();
+        assert_eq!((page.devices.len(), page.total), (2, Some(42)));
     }
 
     #[test]

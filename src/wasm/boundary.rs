@@ -14,15 +14,17 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::core::batch::{first_failure, run_batch, BatchSettings, ItemResult};
+use crate::core::batch::{first_failure, BatchSettings, ItemResult};
 use crate::core::credentials::{Credentials, RawCredentials};
 use crate::core::devices::{DeviceCollector, DeviceOption};
 use crate::core::error::{Error, ErrorKind};
-use crate::core::listing::{list_devices, test_credentials};
+use crate::core::execute::{run_items, Output};
+use crate::core::listing::{list_devices, search_devices, test_credentials};
 use crate::core::operation::{
-    Field, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEVICE, OPERATION, OPTIONS, RESOURCE,
+    Field, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEVICE, FILTERS, LIMIT, OPERATION, OPTIONS,
+    RESOURCE, RETURN_ALL,
 };
-use crate::core::plan::{parse_concurrency, plan_item, RawItem, RequestPlan};
+use crate::core::plan::{parse_concurrency, plan_item, ItemPlan, RawItem};
 use crate::core::text::redact;
 use crate::wasm::js::to_json;
 use crate::wasm::transport::FetchExchange;
@@ -86,25 +88,23 @@ pub fn execute_items(
         Ok(concurrency) => concurrency,
         Err(error) => return all_failed(&error, Some(credentials.api_key.expose())),
     };
-    let plans: Vec<Result<RequestPlan, Error>> = raw
-        .into_iter()
-        .map(|item| plan_item(&item?, &credentials))
-        .collect();
+    let plans: Vec<Result<ItemPlan, Error>> =
+        raw.into_iter().map(|item| plan_item(&item?)).collect();
     let settings = BatchSettings {
         concurrency,
         stop_on_error,
     };
     let exchange = FetchExchange {
-        api_key: credentials.api_key,
+        api_key: credentials.api_key.clone(),
         cancel: cancel.dyn_into::<AbortSignal>().ok(),
     };
     Ok(spawn(async move {
         let secret = Some(exchange.api_key.expose());
         let reports: Vec<bool> = plans
             .iter()
-            .map(|plan| plan.as_ref().is_ok_and(|plan| plan.report_attempts))
+            .map(|plan| matches!(plan, Ok(ItemPlan::Device { request, .. }) if request.report_attempts))
             .collect();
-        let mut results = run_batch(&exchange, plans, settings).await;
+        let mut results = run_items(&exchange, &credentials, plans, settings).await;
         if stop_on_error {
             if let Some(index) = first_failure(&results) {
                 if let Some(Some(ItemResult {
@@ -122,7 +122,7 @@ pub fn execute_items(
             .map(|(item, report)| match item.take() {
                 None => JsValue::UNDEFINED,
                 Some(ItemResult {
-                    result: Ok(object),
+                    result: Ok(Output::One(object)),
                     attempts,
                 }) => {
                     if report {
@@ -131,6 +131,10 @@ pub fn execute_items(
                     }
                     object
                 }
+                Some(ItemResult {
+                    result: Ok(Output::Many(objects)),
+                    ..
+                }) => objects.into_iter().collect::<Array>().into(),
                 Some(ItemResult {
                     result: Err(error),
                     attempts,
@@ -151,14 +155,45 @@ pub fn load_devices(credentials: JsValue) -> Promise {
             api_key: credentials.api_key.clone(),
             cancel: None,
         };
-        let listed = list_devices(&exchange, &credentials).await;
+        let listed = list_devices(&exchange, &credentials, None).await;
         let secret = Some(credentials.api_key.expose());
         let devices = listed
             .result
             .map_err(|e| to_js_error(&e, secret, listed.attempts))?;
         let mut collector = DeviceCollector::default();
-        collector.add_page(&devices);
+        collector.add_page(devices.iter().map(|(value, _)| value));
         Ok(options_to_js(collector.into_options()))
+    })
+}
+
+/// The search of version 2's WhatsApp Number list (n8n's `methods.listSearch.getDevices`):
+/// `{ results: [{ name, value, description }], paginationToken }`. Without a filter one page of
+/// the account (the token is the next page), with one every match.
+#[wasm_bindgen(js_name = searchDevices)]
+pub fn search_devices_js(
+    credentials: JsValue,
+    filter: Option<String>,
+    token: Option<String>,
+) -> Promise {
+    spawn(async move {
+        let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
+        let exchange = FetchExchange {
+            api_key: credentials.api_key.clone(),
+            cancel: None,
+        };
+        let searched =
+            search_devices(&exchange, &credentials, filter.as_deref(), token.as_deref()).await;
+        let secret = Some(credentials.api_key.expose());
+        let page = searched
+            .result
+            .map_err(|e| to_js_error(&e, secret, searched.attempts))?;
+        let result = Object::new();
+        // Defining properties on a fresh plain object cannot fail.
+        let _ = Reflect::set(&result, &"results".into(), &options_to_js(page.results));
+        if let Some(next) = page.next {
+            let _ = Reflect::set(&result, &"paginationToken".into(), &JsValue::from(next));
+        }
+        Ok(result.into())
     })
 }
 
@@ -259,6 +294,9 @@ fn decode_item(item: &JsValue) -> Result<RawItem, Error> {
         operation: read(OPERATION)?,
         device: read(DEVICE)?,
         options: read(OPTIONS)?,
+        return_all: read(RETURN_ALL)?,
+        limit: read(LIMIT)?,
+        filters: read(FILTERS)?,
     })
 }
 

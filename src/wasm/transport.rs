@@ -115,6 +115,16 @@ impl JsonReader for FetchExchange {
     fn parse_body(&self, text: &str) -> Result<(JsonType, JsValue), String> {
         js::parse(text).map(|value| (js::json_type(&value), value))
     }
+
+    fn parse_list(&self, text: &str) -> Result<Vec<(Value, JsValue)>, Result<JsonType, String>> {
+        let parsed = js::parse(text).map_err(Err)?;
+        let Some(list) = parsed.dyn_ref::<Array>() else {
+            return Err(Ok(js::json_type(&parsed)));
+        };
+        list.iter()
+            .map(|item| Ok((js::to_json(&item).map_err(Err)?, item)))
+            .collect()
+    }
 }
 
 /// Sends `plan` and reads the whole answer. `signal` (the time budget, and the execution's

@@ -1,0 +1,452 @@
+//! One node execution: every item's plan in, every item's result out, in input order.
+//!
+//! - Numbers given by phone (By Phone Number) are found in the account's list first — one
+//!   listing for the whole execution, before anything is sent — and an unknown phone fails its
+//!   item without a request.
+//! - Requests about one number (reboot, reset, get) run as a batch ([`run_batch`]).
+//! - Get Many reads the list ([`list_devices`]) and keeps what its filters and limit ask for.
+//!
+//! Without continue-on-fail nothing is sent when an item is invalid (its phone unknown
+//! included), and nothing starts after an item failed; [`first_failure`] names the item the run
+//! fails with.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::core::batch::{first_failure, run_batch, BatchSettings, ItemResult};
+use crate::core::credentials::Credentials;
+use crate::core::error::Error;
+use crate::core::io::Io;
+use crate::core::json::JsonReader;
+use crate::core::listing::list_devices;
+use crate::core::plan::{is_device_id, ItemPlan, ListPlan, RequestPlan, Target};
+
+/// What an item produced: one object (reboot, reset, get), or a list (Get Many).
+#[derive(Debug)]
+pub enum Output<T> {
+    /// The answer about one number.
+    One(T),
+    /// One object per number, in the service's order.
+    Many(Vec<T>),
+}
+
+/// Every item's result, in input order (`None`: not run, because the run stopped).
+pub type Results<T> = Vec<Option<ItemResult<Output<T>>>>;
+
+/// Runs the items of one execution.
+pub async fn run_items<E: Io + JsonReader>(
+    io: &E,
+    credentials: &Credentials,
+    plans: Vec<Result<ItemPlan, Error>>,
+    settings: BatchSettings,
+) -> Results<E::Object> {
+    let phones = find_phones(io, credentials, &plans).await;
+    let mut results: Results<E::Object> = plans.iter().map(|_| None).collect();
+    let mut device_items = Vec::new();
+    let mut list_items = Vec::new();
+    for (index, plan) in plans.into_iter().enumerate() {
+        match plan {
+            Err(error) => set(&mut results, index, Err(error), 0),
+            Ok(ItemPlan::List(list)) => list_items.push((index, list)),
+            Ok(ItemPlan::Device { target, request }) => match resolve(&target, &phones) {
+                Ok(id) => device_items.push((index, request.plan(&id, credentials))),
+                Err((error, attempts)) => set(&mut results, index, Err(error), attempts),
+            },
+        }
+    }
+    if settings.stop_on_error && first_failure(&results).is_some() {
+        return results; // an invalid item (or an unknown phone): nothing is sent
+    }
+
+    let (indexes, requests): (Vec<usize>, Vec<Result<RequestPlan, Error>>) = device_items
+        .into_iter()
+        .map(|(index, plan)| (index, Ok(plan)))
+        .unzip();
+    if !requests.is_empty() {
+        let done = run_batch(io, requests, settings).await;
+        for (index, result) in indexes.into_iter().zip(done) {
+            if let (Some(slot), Some(item)) = (results.get_mut(index), result) {
+                *slot = Some(ItemResult {
+                    result: item.result.map(Output::One),
+                    attempts: item.attempts,
+                });
+            }
+        }
+    }
+    for (index, list) in list_items {
+        if settings.stop_on_error && first_failure(&results).is_some() {
+            break;
+        }
+        let (result, attempts) = get_many(io, credentials, &list).await;
+        set(&mut results, index, result.map(Output::Many), attempts);
+    }
+    results
+}
+
+fn set<T>(results: &mut Results<T>, index: usize, result: Result<Output<T>, Error>, attempts: u32) {
+    if let Some(slot) = results.get_mut(index) {
+        *slot = Some(ItemResult { result, attempts });
+    }
+}
+
+/// What the account's list says about the phones the items ask for: phone → device ID, or the
+/// listing's error (and its attempts) for all of them. Empty when no item goes by phone.
+type Phones = Result<BTreeMap<String, String>, (Error, u32)>;
+
+async fn find_phones<E: Io + JsonReader>(
+    io: &E,
+    credentials: &Credentials,
+    plans: &[Result<ItemPlan, Error>],
+) -> Phones {
+    let by_phone = plans.iter().any(|plan| {
+        matches!(
+            plan,
+            Ok(ItemPlan::Device {
+                target: Target::Phone(_),
+                ..
+            })
+        )
+    });
+    let mut phones = BTreeMap::new();
+    if !by_phone {
+        return Ok(phones);
+    }
+    let listed = list_devices(io, credentials, None).await;
+    for (device, _) in listed.result.map_err(|error| (error, listed.attempts))? {
+        let id = device
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| is_device_id(id));
+        let phone = device.get("phone").and_then(Value::as_str).map(str::trim);
+        if let (Some(id), Some(phone)) = (id, phone) {
+            phones
+                .entry(phone.to_string())
+                .or_insert_with(|| id.to_string());
+        }
+    }
+    Ok(phones)
+}
+
+/// The device ID of `target`.
+fn resolve(target: &Target, phones: &Phones) -> Result<String, (Error, u32)> {
+    match target {
+        Target::Id(id) => Ok(id.clone()),
+        Target::Phone(phone) => match phones {
+            Ok(phones) => phones.get(phone).cloned().ok_or_else(|| {
+                (
+                    Error::PhoneNotFound {
+                        phone: phone.clone(),
+                    },
+                    0,
+                )
+            }),
+            Err((error, attempts)) => Err((error.clone(), *attempts)),
+        },
+    }
+}
+
+/// Get Many: the first `limit` numbers (or all) that pass the filters, in the service's order.
+async fn get_many<E: Io + JsonReader>(
+    io: &E,
+    credentials: &Credentials,
+    list: &ListPlan,
+) -> (Result<Vec<E::Object>, Error>, u32) {
+    let want = if list.reads_everything() {
+        None
+    } else {
+        list.limit
+    };
+    let listed = list_devices(io, credentials, want).await;
+    let devices = match listed.result {
+        Ok(devices) => devices,
+        Err(error) => return (Err(error), listed.attempts),
+    };
+    let kept = devices
+        .into_iter()
+        .filter(|(value, _)| list.keeps(value))
+        .map(|(_, object)| object)
+        .take(list.limit.unwrap_or(usize::MAX))
+        .collect();
+    (Ok(kept), listed.requests)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::core::credentials::RawCredentials;
+    use crate::core::fake::{Answer, Fake};
+    use crate::core::http::HttpReply;
+    use crate::core::plan::{plan_item, RawItem};
+    use serde_json::json;
+
+    fn credentials() -> Credentials {
+        Credentials::validate(&RawCredentials {
+            api_key: Some(json!("k")),
+            base_url: Some(json!("http://127.0.0.1:1/v1")),
+            allow_insecure_http: None,
+        })
+        .unwrap()
+    }
+
+    fn id(n: usize) -> String {
+        format!("{n:024x}")
+    }
+
+    fn device(n: usize) -> Value {
+        json!({
+            "id": id(n),
+            "alias": format!("N{n}"),
+            "phone": format!("+1202555{n:04}"),
+            "status": if n % 3 == 0 { "disabled" } else { "operative" },
+            "session": { "status": if n % 2 == 0 { "online" } else { "offline" } },
+            "extra": { "n": n },
+        })
+    }
+
+    /// An account of `total` devices: the list pages, one device, and reboots.
+    fn account(total: usize) -> Fake {
+        Fake::new(move |request, _| {
+            let url = request.url.as_str();
+            let reply = |status: u16, body: String, total_count: Option<String>| {
+                Answer::Reply(HttpReply {
+                    status,
+                    content_type: Some("application/json".into()),
+                    retry_after: None,
+                    total_count,
+                    body,
+                    elapsed_ms: 10,
+                })
+            };
+            if let Some(query) = url.split("/devices?").nth(1) {
+                let param = |name: &str| -> usize {
+                    query
+                        .split('&')
+                        .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                };
+                let (page, size) = (param("page"), param("size"));
+                let devices: Vec<Value> = (page * size..((page + 1) * size).min(total))
+                    .map(device)
+                    .collect();
+                return reply(
+                    200,
+                    Value::Array(devices).to_string(),
+                    Some(total.to_string()),
+                );
+            }
+            let path = url.split("/devices/").nth(1).unwrap();
+            let n = (0..total).find(|&n| path.starts_with(&id(n)));
+            match (n, path.ends_with("/reboot")) {
+                (None, _) => reply(
+                    404,
+                    r#"{"status":404,"error":"device_not_found","message":"no"}"#.into(),
+                    None,
+                ),
+                (Some(n), true) => reply(
+                    200,
+                    json!({ "id": id(n), "operation": "reboot" }).to_string(),
+                    None,
+                ),
+                (Some(n), false) => reply(200, device(n).to_string(), None),
+            }
+        })
+    }
+
+    fn item(value: Value) -> Result<ItemPlan, Error> {
+        let field = |name: &str| value.get(name).cloned();
+        plan_item(&RawItem {
+            resource: field("resource"),
+            operation: field("operation"),
+            device: field("device"),
+            options: field("options"),
+            return_all: field("returnAll"),
+            limit: field("limit"),
+            filters: field("filters"),
+        })
+    }
+
+    fn by(mode: &str, value: &str) -> Value {
+        json!({ "__rl": true, "mode": mode, "value": value })
+    }
+
+    fn settings(stop_on_error: bool) -> BatchSettings {
+        BatchSettings {
+            concurrency: 1,
+            stop_on_error,
+        }
+    }
+
+    fn outcome(result: &Option<ItemResult<Output<Value>>>) -> Result<Value, String> {
+        match result.as_ref().map(|r| &r.result) {
+            None => Err("not run".into()),
+            Some(Ok(Output::One(value))) => Ok(value.clone()),
+            Some(Ok(Output::Many(values))) => Ok(Value::Array(values.clone())),
+            Some(Err(error)) => Err(error.code().to_string()),
+        }
+    }
+
+    #[test]
+    fn by_phone_the_number_is_found_in_one_listing_for_every_item() {
+        let fake = account(250);
+        let plans = vec![
+            item(json!({ "operation": "reboot", "device": by("phone", "+12025550007") })),
+            item(json!({ "operation": "reboot", "device": by("id", &id(8)) })),
+            item(json!({ "operation": "reboot", "device": by("phone", " +12025550120 ") })),
+            item(json!({ "operation": "reboot", "device": by("list", &id(9)) })),
+        ];
+        let results = fake.run(run_items(&fake, &credentials(), plans, settings(false)));
+        let ids: Vec<Value> = results
+            .iter()
+            .map(|r| outcome(r).unwrap()["id"].clone())
+            .collect();
+        assert_eq!(
+            ids,
+            [json!(id(7)), json!(id(8)), json!(id(120)), json!(id(9))]
+        );
+        let lists = fake
+            .urls()
+            .iter()
+            .filter(|u| u.contains("/devices?"))
+            .count();
+        assert_eq!(
+            lists, 3,
+            "one listing of 250 numbers (3 pages) for both phone items"
+        );
+    }
+
+    #[test]
+    fn an_unknown_phone_fails_its_item_and_sends_nothing_for_it() {
+        let fake = account(20);
+        let plans = vec![
+            item(json!({ "operation": "reboot", "device": by("phone", "+19995550000") })),
+            item(json!({ "operation": "reboot", "device": by("id", &id(1)) })),
+        ];
+        let results = fake.run(run_items(&fake, &credentials(), plans, settings(false)));
+        assert_eq!(outcome(&results[0]), Err("SPARKBOT_PHONE_NOT_FOUND".into()));
+        assert_eq!(outcome(&results[1]).unwrap()["id"], json!(id(1)));
+        assert!(!fake
+            .urls()
+            .iter()
+            .any(|u| u.contains("/reboot") && !u.contains(&id(1))));
+
+        // Without continue-on-fail nothing at all is sent: the phone is checked first.
+        let fake = account(20);
+        let plans = vec![
+            item(json!({ "operation": "reboot", "device": by("id", &id(1)) })),
+            item(json!({ "operation": "reboot", "device": by("phone", "+19995550000") })),
+        ];
+        let results = fake.run(run_items(&fake, &credentials(), plans, settings(true)));
+        assert_eq!(first_failure(&results), Some(1));
+        assert!(
+            fake.urls().iter().all(|u| u.contains("/devices?")),
+            "{:?}",
+            fake.urls()
+        );
+        let error = results[1].as_ref().unwrap().result.as_ref().unwrap_err();
+        assert!(
+            error.message().contains("+19995550000"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
+    fn a_phone_that_is_not_one_is_refused_before_any_request() {
+        for bad in [
+            "14155550100",
+            "+1415",
+            "+1 415 555 0100",
+            "",
+            "+1234567890123456",
+        ] {
+            let plan = item(json!({ "operation": "reboot", "device": by("phone", bad) }));
+            let error = plan.unwrap_err();
+            assert!(
+                error.message().starts_with("WhatsApp Number: "),
+                "{bad}: {}",
+                error.message()
+            );
+        }
+    }
+
+    #[test]
+    fn get_returns_the_device_as_sparkbot_sends_it() {
+        let fake = account(5);
+        let plans = vec![
+            item(
+                json!({ "resource": "whatsappNumber", "operation": "get", "device": by("id", &id(3)) }),
+            ),
+            item(
+                json!({ "resource": "whatsappNumber", "operation": "get", "device": by("phone", "+12025550004") }),
+            ),
+            item(
+                json!({ "resource": "whatsappNumber", "operation": "get", "device": by("id", &id(9)) }),
+            ),
+        ];
+        let results = fake.run(run_items(&fake, &credentials(), plans, settings(false)));
+        assert_eq!(outcome(&results[0]).unwrap(), device(3));
+        assert_eq!(outcome(&results[1]).unwrap(), device(4));
+        assert_eq!(
+            outcome(&results[2]),
+            Err("SPARKBOT_DEVICE_NOT_FOUND".into())
+        );
+        assert!(fake
+            .urls()
+            .contains(&format!("http://127.0.0.1:1/v1/devices/{}", id(3))));
+    }
+
+    #[test]
+    fn get_many_keeps_the_services_order_filters_and_limit() {
+        let many = |extra: Value| {
+            let mut value = json!({ "resource": "whatsappNumber", "operation": "getAll" });
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            item(value)
+        };
+        let run = |plan: Result<ItemPlan, Error>, total: usize| {
+            let fake = account(total);
+            let results = fake.run(run_items(&fake, &credentials(), vec![plan], settings(true)));
+            let ids: Vec<usize> = outcome(&results[0])
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| usize::from_str_radix(d["id"].as_str().unwrap(), 16).unwrap())
+                .collect();
+            (ids, fake.urls())
+        };
+        let (ids, urls) = run(many(json!({})), 230);
+        assert_eq!(ids, (0..50).collect::<Vec<_>>(), "Limit 50 by default");
+        assert_eq!(urls, ["http://127.0.0.1:1/v1/devices?page=0&size=50"]);
+        let (ids, urls) = run(many(json!({ "returnAll": true })), 230);
+        assert_eq!(ids, (0..230).collect::<Vec<_>>());
+        assert_eq!(urls.len(), 3);
+        let (ids, _) = run(
+            many(
+                json!({ "returnAll": true, "filters": { "sessionStatus": ["offline"], "status": ["operative"] } }),
+            ),
+            30,
+        );
+        assert_eq!(ids, [1, 5, 7, 11, 13, 17, 19, 23, 25, 29]);
+        let (ids, _) = run(
+            many(json!({ "limit": 3, "filters": { "sessionStatus": "online" } })),
+            230,
+        );
+        assert_eq!(ids, [0, 2, 4]);
+        let error = many(json!({ "filters": { "sessionStatus": ["asleep"] } })).unwrap_err();
+        assert_eq!(
+            error.message(),
+            "Session Status: \"asleep\" is not one of online, offline, timeout, authorize, connecting, rebooting or resetting"
+        );
+        assert!(many(json!({ "limit": 0 }))
+            .unwrap_err()
+            .message()
+            .starts_with("Limit: 0 is not a whole number of at least 1"));
+    }
+}
