@@ -7,6 +7,7 @@ import type {
 	INode,
 	INodeCredentialTestResult,
 	INodeExecutionData,
+	INodeListSearchResult,
 	INodePropertyOptions,
 	INodeType,
 	INodeTypeDescription,
@@ -35,7 +36,7 @@ export class SparkBot implements INodeType {
 		...(generatedDescription as unknown as INodeTypeDescription),
 		icon: { light: 'file:sparkbot.svg', dark: 'file:sparkbot.dark.svg' },
 		subtitle:
-			'={{ ({"reboot":"Reboot Session","reset":"Reset Session"})[$parameter["operation"]] + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["deleteAllData"] ? " · deletes all data" : "") + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["emptyQueue"] ? " · empties the queue" : "") }}',
+			'={{ ({"reboot":"Reboot Session","reset":"Reset Session","get":"Get Number","getAll":"Get Many Numbers"})[$parameter["operation"]] + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["deleteAllData"] ? " · deletes all data" : "") + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["emptyQueue"] ? " · empties the queue" : "") }}',
 		usableAsTool: true,
 		credentials: [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }],
 	};
@@ -47,6 +48,20 @@ export class SparkBot implements INodeType {
 				const credentials = await this.getCredentials('sparkBotApi');
 				try {
 					return (await callCore((core) => core.loadDevices(credentials))) as INodePropertyOptions[];
+				} catch (error) {
+					throw toNodeError(this.getNode(), error);
+				}
+			},
+		},
+		listSearch: {
+			/**
+			 * The WhatsApp Number list of version 2: without a filter one page of the account at a
+			 * time; with one, every number whose alias, phone or ID matches.
+			 */
+			async getDevices(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
+				const credentials = await this.getCredentials('sparkBotApi');
+				try {
+					return (await callCore((core) => core.searchDevices(credentials, filter, paginationToken))) as INodeListSearchResult;
 				} catch (error) {
 					throw toNodeError(this.getNode(), error);
 				}
@@ -78,7 +93,7 @@ export class SparkBot implements INodeType {
 		// core, which validates them all, sends them (Concurrency at once) and answers per item.
 		// A parameter without an expression is the same for every item, so it is read only once.
 		const sameForAll = new Map<string, unknown>();
-		const read = (name: string, itemIndex: number, fallback?: object): unknown => {
+		const read = (name: string, itemIndex: number, fallback: unknown): unknown => {
 			if (sameForAll.has(name)) return sameForAll.get(name);
 			const value = this.getNodeParameter(name, itemIndex, fallback);
 			if (!hasExpression(node.parameters[name])) sameForAll.set(name, value);
@@ -89,12 +104,9 @@ export class SparkBot implements INodeType {
 		const unreadable = new Map<number, NodeApiError | NodeOperationError>();
 		for (let i = 0; i < items.length; i++) {
 			try {
-				parameters.push({
-					resource: read('resource', i),
-					operation: read('operation', i),
-					device: read('device', i),
-					options: read('options', i, {}),
-				});
+				const item: Record<string, unknown> = {};
+				for (const name of ITEM_PARAMETERS) item[name] = read(name, i, name === 'options' ? {} : null);
+				parameters.push(item);
 			} catch (error) {
 				unreadable.set(i, toNodeError(node, error, i));
 				parameters.push(null);
@@ -117,17 +129,25 @@ export class SparkBot implements INodeType {
 		}
 
 		return [
-			items.map((_, i): INodeExecutionData => {
+			items.flatMap((_, i): INodeExecutionData[] => {
 				const outcome: unknown = unreadable.get(i) ?? outcomes[i];
-				if (outcome instanceof Error) return errorItem(toNodeError(node, outcome, i), i, toErrorOutput);
+				if (outcome instanceof Error) return [errorItem(toNodeError(node, outcome, i), i, toErrorOutput)];
 				if (outcome === null || typeof outcome !== 'object') {
 					throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, { itemIndex: i });
 				}
-				return { json: outcome as IDataObject, pairedItem: { item: i } };
+				// Get Many answers a list: one output item per number, each paired with its input item.
+				const objects = Array.isArray(outcome) ? (outcome as IDataObject[]) : [outcome as IDataObject];
+				return objects.map((json) => ({ json, pairedItem: { item: i } }));
 			}),
 		];
 	}
 }
+
+/**
+ * The parameters the core reads for every item (those of another resource or operation read as
+ * `null`). The package tests check this list against the description generated from Rust.
+ */
+export const ITEM_PARAMETERS = ['resource', 'operation', 'device', 'options', 'returnAll', 'limit', 'filters'] as const;
 
 /** Whether a parameter value holds an n8n expression anywhere (`"={{ … }}"`). */
 function hasExpression(value: unknown): boolean {

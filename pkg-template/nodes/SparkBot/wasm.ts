@@ -6,7 +6,7 @@
  * Both imports are written by the build (`scripts/build.mjs`): wasm-bindgen's glue and the
  * optimized module as base64.
  */
-import { __wbg_reset_state, executeItems, initSync, loadDevices, testCredential } from '../../../target/glue/sparkbot_node';
+import { __wbg_reset_state, executeItems, initSync, loadDevices, searchDevices, testCredential } from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
 
 import { setTaskErrorHandler } from './wasm-global-scope';
@@ -15,6 +15,7 @@ import { setTaskErrorHandler } from './wasm-global-scope';
 export interface Core {
 	executeItems: typeof executeItems;
 	loadDevices: typeof loadDevices;
+	searchDevices: typeof searchDevices;
 	testCredential: typeof testCredential;
 }
 
@@ -30,7 +31,7 @@ export interface CoreError extends Error {
 	itemIndex?: number;
 }
 
-const core: Core = { executeItems, loadDevices, testCredential };
+const core: Core = { executeItems, loadDevices, searchDevices, testCredential };
 /** `fresh`: not instantiated yet; `poisoned`: an instance trapped and must be replaced. */
 let state: 'fresh' | 'ready' | 'poisoned' = 'fresh';
 /** Calls into the core that have not settled yet, each with the function that fails it. */
