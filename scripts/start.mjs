@@ -20,9 +20,7 @@
 //   --sim-port N      the simulator's port (default 8787, or a free one if taken)
 //   --verbose         show n8n's own output
 //   --quiet-sim       do not print one line per simulator request
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -31,6 +29,9 @@ import { EXAMPLE_CREDENTIAL, packPackage, readExamples } from '../tests/e2e/fixt
 import { atExit, delegateSignals, run } from './n8n/processes.mjs';
 import { ROOT, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
 import { importCredentials, importWorkflow, installPackage, login, setupOwner, startN8n } from './n8n/instance.mjs';
+import { lockOwner, tryLock } from './lib/lock.mjs';
+import { isPortFree } from './lib/net.mjs';
+import { seconds, tail } from './lib/text.mjs';
 
 /** The login `npm start` creates on the first run (n8n wants 8+ characters, a digit, an upper-case letter). */
 export const DEMO_OWNER = Object.freeze({
@@ -42,7 +43,7 @@ export const DEMO_OWNER = Object.freeze({
 /** The credential the examples use; imported with this id on every start (its URL may change). */
 export const DEMO_CREDENTIAL = EXAMPLE_CREDENTIAL;
 export const USER_FOLDER = join(RUNTIME_DIR, 'demo');
-/** Holds `{ pid, url }` of the `npm start` using USER_FOLDER. */
+/** The lock file of the `npm start` using USER_FOLDER: `{ pid, url }` (scripts/lib/lock.mjs). */
 const LOCK = join(USER_FOLDER, 'start.lock.json');
 const DEFAULT_PORT = 5678;
 const DEFAULT_SIM_PORT = 8787;
@@ -73,6 +74,7 @@ const simPort = portOption('--sim-port', flags['sim-port']);
 let sim;
 let n8n;
 let stopping; // the shutdown in progress (a promise), once a signal came or n8n died
+let lock; // LOCK, held from step 5 on
 let firstSignalAt = 0;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -104,7 +106,7 @@ function stopAll(exitCode) {
 		await n8n?.stop();
 		await sim?.close();
 		removeImportFiles();
-		removeLock();
+		lock?.release();
 		if (exitCode === 0) console.log(`stopped (${seconds(started)}); nothing left running`);
 		process.exit(exitCode);
 	})();
@@ -168,7 +170,7 @@ try {
 
 	const examples = await step(`n8n user folder ${rel(USER_FOLDER)} (kept between runs)`, async () => {
 		mkdirSync(join(USER_FOLDER, '.n8n'), { recursive: true });
-		writeLock();
+		takeLock();
 		removeImportFiles();
 		const installed = await installPackage(USER_FOLDER, tarball);
 		dropTarball.remove();
@@ -214,7 +216,7 @@ try {
 			stopAll(1);
 		});
 		say(`ready on ${n8n.url} (${seconds(started)})`);
-		writeLock(n8n.url);
+		lock.update({ url: n8n.url });
 		return { login: await ensureOwner(n8n.url) };
 	});
 
@@ -318,15 +320,6 @@ function removeImportFiles() {
 	}
 }
 
-function isPortFree(candidate) {
-	return new Promise((resolvePromise) => {
-		const server = createServer();
-		server.unref();
-		server.once('error', () => resolvePromise(false));
-		server.listen(candidate, '127.0.0.1', () => server.close(() => resolvePromise(true)));
-	});
-}
-
 function portOption(name, value) {
 	if (value === undefined) return undefined;
 	const number = Number(value);
@@ -339,39 +332,16 @@ function portOption(name, value) {
 
 // One `npm start` per user folder: two n8n processes on one SQLite file would trip over each other.
 function checkNotRunning() {
-	let lock;
-	try {
-		lock = JSON.parse(readFileSync(LOCK, 'utf8'));
-	} catch {
-		return;
-	}
-	if (lock.pid !== process.pid && isAlive(lock.pid)) {
-		fail(`already running (pid ${lock.pid}${lock.url ? `, ${lock.url}` : ''}); stop that one first (Ctrl+C)`);
-	}
+	const owner = lockOwner(LOCK);
+	if (owner) fail(`already running (pid ${owner.pid}${owner.url ? `, ${owner.url}` : ''}); stop that one first (Ctrl+C)`);
 }
 
-function writeLock(url) {
-	writeFileSync(LOCK, `${JSON.stringify({ pid: process.pid, url })}\n`);
-}
-
-function removeLock() {
-	try {
-		if (JSON.parse(readFileSync(LOCK, 'utf8')).pid === process.pid) rmSync(LOCK);
-	} catch {
-		// none
-	}
-}
-
-function isAlive(pid) {
-	if (!Number.isInteger(pid)) return false;
-	try {
-		process.kill(pid, 0);
-	} catch (error) {
-		if (error.code !== 'EPERM') return false;
-	}
-	// A recycled pid that is not ours any more: only a node process counts.
-	const ps = spawnSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' });
-	return ps.status !== 0 || /node/.test(ps.stdout);
+/** Takes LOCK for this process (the check at the start was a while ago: another one may have started since). */
+function takeLock() {
+	lock = tryLock(LOCK);
+	if (lock) return;
+	checkNotRunning(); // fails, naming the other process
+	lock = tryLock(LOCK) ?? fail('another `npm start` is starting in the same folder: try again'); // (the other one just stopped)
 }
 
 /** An error that needs no stack trace. */
@@ -385,14 +355,6 @@ function rel(path) {
 	return relative(process.cwd(), path) || '.';
 }
 
-function seconds(since) {
-	return `${((performance.now() - since) / 1000).toFixed(1)} s`;
-}
-
 function time() {
 	return new Date().toTimeString().slice(0, 8);
-}
-
-function tail(text, lines) {
-	return text.trimEnd().split('\n').slice(-lines).join('\n');
 }

@@ -25,7 +25,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { createUserFolder, findRunJson, getFreePort, importCredentials, importWorkflow, installPackage, n8nEnv, removeUserFolder, startN8n } from '../n8n/instance.mjs';
+import { createUserFolder, findRunJson, importCredentials, importWorkflow, installPackage, n8nEnv, removeUserFolder, startN8n } from '../n8n/instance.mjs';
+import { freePort } from '../lib/net.mjs';
+import { sleep, waitUntil } from '../lib/wait.mjs';
 import { run, startProcess } from '../n8n/processes.mjs';
 import { ensureRuntime } from '../n8n/runtime.mjs';
 import { packPackage, sparkBotCredential } from '../../tests/e2e/fixtures.mjs';
@@ -57,7 +59,7 @@ const median = (values) => {
 };
 const perItem = (times) => (median(times[1000]) - median(times[1])) / 999;
 /** A pause before each measurement, so that the previous process's shutdown does not overlap it. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000));
+const settle = () => sleep(1_000);
 const fmt = (ms, digits = 3) => `${ms.toFixed(digits)} ms`;
 
 // ─── workflows ────────────────────────────────────────────────────────────────────────────────
@@ -115,7 +117,7 @@ function httpRequestNode(credential, baseUrl) {
 /** `n8n execute --id`, under /usr/bin/time when there is one: the run, the node's time, peak RSS. */
 async function execute(runtime, userFolder, id, nodeName) {
 	const args = [runtime.n8nBin, 'execute', `--id=${id}`, '--rawOutput'];
-	const env = n8nEnv(runtime, userFolder, { N8N_RUNNERS_BROKER_PORT: String(await getFreePort()) });
+	const env = n8nEnv(runtime, userFolder, { N8N_RUNNERS_BROKER_PORT: String(await freePort()) });
 	const result = TIME
 		? await run(TIME, ['-f', 'PEAK_RSS_KB=%M', runtime.nodeBin, ...args], { cwd: userFolder, env, timeoutMs: 15 * 60_000 })
 		: await run(runtime.nodeBin, args, { cwd: userFolder, env, timeoutMs: 15 * 60_000 });
@@ -133,15 +135,12 @@ async function execute(runtime, userFolder, id, nodeName) {
 
 async function startSimulatorProcess(runtime) {
 	const sim = startProcess(runtime.nodeBin, [join(ROOT, 'tests/simulator/cli.mjs'), '--devices', '1000', '--api-key', API_KEY, '--wait-ms', String(FLEET.holdMs)], { env: runtime.env });
-	const deadline = Date.now() + 20_000;
-	for (;;) {
-		const match = /SPARKBOT_SIMULATOR_URL=(\S+)/.exec(sim.output());
-		if (match) return { ...sim, baseUrl: match[1] };
-		if (Date.now() > deadline) {
-			await sim.stop();
-			throw new Error(`the simulator did not start:\n${sim.output()}`);
-		}
-		await new Promise((r) => setTimeout(r, 50));
+	try {
+		const [, baseUrl] = await waitUntil('the simulator start', () => /SPARKBOT_SIMULATOR_URL=(\S+)/.exec(sim.output()), { timeoutMs: 20_000, pollMs: 50, proc: sim });
+		return { ...sim, baseUrl };
+	} catch (error) {
+		await sim.stop();
+		throw error;
 	}
 }
 

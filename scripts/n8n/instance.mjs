@@ -16,11 +16,13 @@
 // watchdog, if this process dies.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { atExit, run, sleep, startProcess } from './processes.mjs';
+import { freePort } from '../lib/net.mjs';
+import { tail } from '../lib/text.mjs';
+import { waitUntil } from '../lib/wait.mjs';
+import { atExit, run, startProcess } from './processes.mjs';
 import { npmRoot, runtimeEnv } from './runtime.mjs';
 
 /** The owner account tests use (the password satisfies n8n's rules: 8+ chars, a digit, an upper-case letter). */
@@ -148,19 +150,6 @@ export function n8nEnv(runtime, userFolder, extra = {}) {
 	};
 }
 
-/** A free TCP port on 127.0.0.1 (free right now; bind it soon). */
-export function getFreePort() {
-	return new Promise((resolvePromise, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
-			server.close(() => resolvePromise(port));
-		});
-	});
-}
-
 // ─── CLI commands ─────────────────────────────────────────────────────────────────────────
 
 /**
@@ -168,7 +157,7 @@ export function getFreePort() {
  * `.env` is picked up). Resolves `{ code, stdout, stderr, timedOut }`.
  */
 export async function runN8nCommand(runtime, userFolder, args, { env = {}, timeoutMs = 3 * 60_000 } = {}) {
-	const brokerPort = await getFreePort();
+	const brokerPort = await freePort();
 	return await run(runtime.nodeBin, [runtime.n8nBin, ...args], {
 		cwd: userFolder,
 		env: n8nEnv(runtime, userFolder, { N8N_RUNNERS_BROKER_PORT: String(brokerPort), ...env }),
@@ -306,8 +295,8 @@ export function findRunJson(text) {
  * `pollMs`: how often readiness is checked (the benchmark times start-up with a short one).
  */
 export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs = 120_000, logFile, onLine, pollMs = 250 } = {}) {
-	port ??= await getFreePort();
-	const brokerPort = await getFreePort();
+	port ??= await freePort();
+	const brokerPort = await freePort();
 	const url = `http://127.0.0.1:${port}`;
 	const n8n = startProcess(runtime.nodeBin, [runtime.n8nBin, 'start'], {
 		cwd: userFolder,
@@ -324,23 +313,14 @@ export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs 
 		onLine,
 	});
 
-	let exited;
-	n8n.exited.then((how) => {
-		exited = how;
-	});
-	const deadline = Date.now() + timeoutMs;
 	try {
-		for (;;) {
-			if (exited) {
-				throw new Error(`n8n start exited (${exited.error?.message ?? exited.signal ?? `code ${exited.code}`}) before it was ready`);
-			}
-			if (Date.now() > deadline) throw new Error(`n8n start was not ready after ${timeoutMs / 1000} s`);
-			if (/Editor is now accessible via/.test(n8n.output()) && (await isReady(url))) break;
-			await sleep(pollMs);
-		}
+		await waitUntil('n8n start', async () => /Editor is now accessible via/.test(n8n.output()) && (await isReady(url)), {
+			timeoutMs,
+			pollMs,
+			proc: n8n,
+		});
 	} catch (error) {
 		await n8n.stop();
-		error.message += `\n--- n8n output (tail) ---\n${tail(n8n.output(), 40)}`;
 		throw error;
 	}
 	return { url, port, output: n8n.output, exited: n8n.exited, stop: n8n.stop };
@@ -459,8 +439,4 @@ async function checked(promise, what) {
 	const result = await promise;
 	if (result.code !== 0) throw new Error(`${what} failed (exit ${result.code}): ${result.stderr || result.stdout}`);
 	return result;
-}
-
-function tail(text, lines = 20) {
-	return text.trimEnd().split('\n').slice(-lines).join('\n');
 }

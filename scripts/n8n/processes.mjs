@@ -11,6 +11,9 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { constants } from 'node:os';
 
+import { lineSplitter } from '../lib/lines.mjs';
+import { poll, sleep } from '../lib/wait.mjs';
+
 /** Process group ids (= leader pids) that are still alive. */
 const liveGroups = new Set();
 /** Synchronous clean-up functions registered with atExit(). */
@@ -116,10 +119,9 @@ export function atExit(fn) {
 export async function killTree(pid, { graceMs = 10_000 } = {}) {
 	if (!pid) return;
 	if (killGroup(pid, 'SIGTERM')) {
-		const deadline = Date.now() + graceMs;
-		while (groupAlive(pid) && Date.now() < deadline) await sleep(100);
+		await poll(() => !groupAlive(pid), { timeoutMs: graceMs, pollMs: 100 });
 		killGroup(pid, 'SIGKILL');
-		for (let i = 0; i < 50 && groupAlive(pid); i++) await sleep(100);
+		await poll(() => !groupAlive(pid), { timeoutMs: 5_000, pollMs: 100 });
 	}
 	untrack(pid);
 }
@@ -188,16 +190,13 @@ export function run(command, args, { cwd, env, timeoutMs, idleTimeoutMs, logFile
 	kick();
 
 	for (const stream of ['stdout', 'stderr']) {
-		let partial = '';
+		const toLines = onLine && lineSplitter((line) => onLine(line, stream));
 		child[stream].setEncoding('utf8');
 		child[stream].on('data', (chunk) => {
 			result[stream] += chunk;
 			log?.write(chunk);
 			kick();
-			if (!onLine) return;
-			const lines = (partial + chunk).split('\n');
-			partial = lines.pop();
-			for (const line of lines) onLine(line, stream);
+			toLines?.(chunk);
 		});
 	}
 	if (child.stdin) {
@@ -250,16 +249,13 @@ export function startProcess(command, args, { cwd, env, logFile, onLine, graceMs
 	log?.on('error', () => {}); // a log that cannot be written must not crash us
 	let output = '';
 	for (const stream of ['stdout', 'stderr']) {
-		let partial = '';
+		const toLines = onLine && lineSplitter((line) => onLine(line, stream));
 		child[stream].setEncoding('utf8');
 		child[stream].on('data', (chunk) => {
 			output += chunk;
 			if (output.length > 2_000_000) output = output.slice(-1_000_000);
 			log?.write(chunk);
-			if (!onLine) return;
-			const lines = (partial + chunk).split('\n');
-			partial = lines.pop();
-			for (const line of lines) onLine(line, stream);
+			toLines?.(chunk);
 		});
 	}
 	child.on('exit', () => killGroup(child.pid, 'SIGKILL')); // leftovers of a crashed leader
@@ -282,8 +278,4 @@ export function startProcess(command, args, { cwd, env, logFile, onLine, graceMs
 		return stopping;
 	};
 	return { child, exited, output: () => output, stop };
-}
-
-export function sleep(ms) {
-	return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 }

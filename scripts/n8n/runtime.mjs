@@ -20,7 +20,10 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 
-import { run, sleep } from './processes.mjs';
+import { withLock } from '../lib/lock.mjs';
+import { seconds, tail } from '../lib/text.mjs';
+import { sleep } from '../lib/wait.mjs';
+import { run } from './processes.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RUNTIME_DIR = process.env.SPARKBOT_RUNTIME_DIR ? resolve(process.env.SPARKBOT_RUNTIME_DIR) : join(ROOT, '.runtime');
@@ -88,8 +91,8 @@ export async function ensureRuntime({
 	log = () => {},
 } = {}) {
 	mkdirSync(join(RUNTIME_DIR, 'logs'), { recursive: true });
-	const node = await withLock(`node-${nodeMajor}`, log, () => ensureNode(nodeMajor, log));
-	const n8n = await withLock(`n8n-${n8nVersion}`, log, () => ensureN8n(n8nVersion, overrides, node, log));
+	const node = await installing(`node-${nodeMajor}`, log, () => ensureNode(nodeMajor, log));
+	const n8n = await installing(`n8n-${n8nVersion}`, log, () => ensureN8n(n8nVersion, overrides, node, log));
 	return {
 		nodeBin: node.nodeBin,
 		nodeVersion: node.version,
@@ -260,7 +263,7 @@ async function buildSqlite3(dir, node, log) {
 	});
 	if (result.code !== 0) {
 		throw new Error(
-			`building sqlite3 failed (${result.signal ?? `exit ${result.code}`}; needs python3, make, g++); see ${rel(logFile)}\n${tail(result.stdout + result.stderr)}`,
+			`building sqlite3 failed (${result.signal ?? `exit ${result.code}`}; needs python3, make, g++); see ${rel(logFile)}\n${tail(result.stdout + result.stderr, 15)}`,
 		);
 	}
 	if (!loads(node.nodeBin, sqliteDir, env)) throw new Error(`sqlite3 in ${rel(sqliteDir)} does not load on ${node.version}`);
@@ -353,7 +356,7 @@ export async function npmInstall({
 			: result.timedOut
 				? `still running after ${timeoutMs / 60_000} min`
 				: `${result.signal ?? `exit code ${result.code}`}`;
-		lastError = new Error(`npm install in ${rel(cwd)} failed: ${why}; see ${rel(logFile)}\n${tail(result.stderr || result.stdout)}`);
+		lastError = new Error(`npm install in ${rel(cwd)} failed: ${why}; see ${rel(logFile)}\n${tail(result.stderr || result.stdout, 15)}`);
 		if (attempt < attempts) {
 			log(`  npm install attempt ${attempt}/${attempts} failed (${why}); retrying`);
 			await sleep(2_000 * attempt);
@@ -365,48 +368,14 @@ export async function npmInstall({
 // ─── helpers ──────────────────────────────────────────────────────────────────────────────
 
 /**
- * Serializes installs of the same thing across processes (two test runs at once): a lock
- * directory holding the owner's pid; a lock whose owner is dead is taken over.
+ * Serializes installs of the same thing across processes (two test runs at once): the lock file
+ * `.runtime/.<name>.lock.json` holds the installing process's pid; a lock whose owner is dead is
+ * taken over.
  */
-async function withLock(name, log, fn) {
-	const lockDir = join(RUNTIME_DIR, `.${name}.lock`);
-	let waited = false;
-	for (;;) {
-		try {
-			mkdirSync(lockDir);
-			writeFileSync(join(lockDir, 'pid'), String(process.pid));
-			break;
-		} catch (error) {
-			if (error.code !== 'EEXIST') throw error;
-			let owner;
-			try {
-				owner = Number(readFileSync(join(lockDir, 'pid'), 'utf8'));
-			} catch {
-				owner = undefined; // being created or removed right now
-			}
-			if (owner && !isAlive(owner)) {
-				rmSync(lockDir, { recursive: true, force: true });
-				continue;
-			}
-			if (!waited) log(`  waiting for another process installing ${name} (pid ${owner ?? '?'})`);
-			waited = true;
-			await sleep(1_000);
-		}
-	}
-	try {
-		return await fn();
-	} finally {
-		rmSync(lockDir, { recursive: true, force: true });
-	}
-}
-
-function isAlive(pid) {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return error.code === 'EPERM';
-	}
+function installing(name, log, fn) {
+	return withLock(join(RUNTIME_DIR, `.${name}.lock.json`), fn, {
+		onWait: (owner) => log(`  waiting for another process installing ${name} (pid ${owner?.pid ?? '?'})`),
+	});
 }
 
 function readMarker(dir) {
@@ -425,13 +394,6 @@ function rel(path) {
 	return path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : path;
 }
 
-function seconds(since) {
-	return `${((performance.now() - since) / 1000).toFixed(1)} s`;
-}
-
-function tail(text, lines = 15) {
-	return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
 
 // `node scripts/n8n/runtime.mjs [--n8n 2.30.8] [--node 24]`: install (or check) and print paths.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { chromium, selectors } from 'playwright-core';
 
+import { sleep } from '../../scripts/lib/wait.mjs';
 import { ROOT } from './fixtures.mjs';
 
 export const CHROMIUM_PATH = process.env.SPARKBOT_CHROMIUM ?? '/usr/bin/chromium';
@@ -174,7 +175,7 @@ export async function settled(locator, { timeoutMs = 3_000 } = {}) {
 		const box = JSON.stringify(await locator.boundingBox().catch(() => null));
 		same = box === last && box !== 'null' ? same + 1 : 0;
 		last = box;
-		await new Promise((resolve) => setTimeout(resolve, 100));
+		await sleep(100);
 	}
 }
 

@@ -29,6 +29,8 @@ import {
 	setupOwner,
 	startN8n,
 } from '../../scripts/n8n/instance.mjs';
+import { tail } from '../../scripts/lib/text.mjs';
+import { waitUntil } from '../../scripts/lib/wait.mjs';
 import { ROOT, packPackage, sparkBotCredential } from './fixtures.mjs';
 import { dismissModalsWhenTheyAppear, freshScreenshotDir, launchBrowser, settled, stepRunner } from './browser-helpers.mjs';
 
@@ -215,7 +217,7 @@ describe('SparkBot node in the n8n editor (chromium)', () => {
 			await step('pick Sales', async () => {
 				await page.getByRole('option').filter({ hasText: SALES_LABEL }).click();
 				const device = ndv.getByTestId('parameter-input-device').locator('input');
-				await waitUntil(async () => (await device.inputValue()) === SALES_LABEL, 10_000, () => `the field shows "${SALES_LABEL}"`);
+				await waitUntil(`the field shows "${SALES_LABEL}"`, async () => (await device.inputValue()) === SALES_LABEL, { timeoutMs: 10_000 });
 			});
 
 			const postsBefore = sim.requests.filter((request) => request.method === 'POST').length;
@@ -283,7 +285,7 @@ describe('SparkBot node in the n8n editor (chromium)', () => {
 			log(`  browser part: ${((performance.now() - testStarted) / 1000).toFixed(1)} s; screenshots in ${screenshots}`);
 		} catch (error) {
 			if (pageErrors.length) error.message += `\n  page errors:\n    ${pageErrors.slice(-5).join('\n    ')}`;
-			if (n8n) error.message += `\n  n8n output (tail):\n${n8n.output().trimEnd().split('\n').slice(-15).join('\n')}`;
+			if (n8n) error.message += `\n  n8n output (tail):\n${tail(n8n.output(), 15)}`;
 			throw error;
 		}
 	});
@@ -295,12 +297,4 @@ function copyToDocs(from, to) {
 	mkdirSync(dirname(to), { recursive: true });
 	copyFileSync(from, to);
 	log(`    → ${to}`);
-}
-
-async function waitUntil(predicate, timeoutMs, what) {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await predicate())) {
-		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what()}`);
-		await new Promise((resolve) => setTimeout(resolve, 200));
-	}
 }

@@ -23,7 +23,7 @@ import {
 	setupOwner,
 	startN8n,
 } from '../../scripts/n8n/instance.mjs';
-import { sleep } from '../../scripts/n8n/processes.mjs';
+import { poll, sleep } from '../../scripts/lib/wait.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { startMockOpenAi } from './mock-openai.mjs';
 import { FAULT_MODES } from '../fault-modes.mjs';
@@ -674,22 +674,23 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 				triggerToStartFrom: { name: TRIGGER },
 			});
 			assert.ok(executionId, 'the execution started');
-			const deadline = Date.now() + 30_000;
-			while (!posts(device).length && Date.now() < deadline) await sleep(100);
+			await poll(() => posts(device).length, { timeoutMs: 30_000, pollMs: 100 });
 			assert.equal(posts(device).length, 1, 'the reset with wait is in flight');
 			await sleep(500);
 			const stoppedAt = Date.now();
 			await restRequest(n8n.url, cookie, 'POST', `/rest/executions/${executionId}/stop`, {});
-			while (posts(device)[0].abortedAt === undefined && Date.now() < stoppedAt + 10_000) await sleep(25);
+			await poll(() => posts(device)[0].abortedAt !== undefined, { deadline: stoppedAt + 10_000, pollMs: 25 });
 			const abortedAfter = posts(device)[0].abortedAt - stoppedAt;
 			assert.ok(abortedAfter < 1_000, `the request was aborted ${abortedAfter} ms after the stop`);
 			t.diagnostic(`request aborted ${abortedAfter} ms after POST /rest/executions/:id/stop`);
 			let execution;
-			while (Date.now() < stoppedAt + 10_000) {
-				execution = await restRequest(n8n.url, cookie, 'GET', `/rest/executions/${executionId}`);
-				if (execution.finished || ['canceled', 'crashed', 'error', 'success'].includes(execution.status)) break;
-				await sleep(100);
-			}
+			await poll(
+				async () => {
+					execution = await restRequest(n8n.url, cookie, 'GET', `/rest/executions/${executionId}`);
+					return execution.finished || ['canceled', 'crashed', 'error', 'success'].includes(execution.status);
+				},
+				{ deadline: stoppedAt + 10_000, pollMs: 100 },
+			);
 			assert.equal(execution.status, 'canceled', `execution status ${execution.status}`);
 			assert.ok(Date.now() - stoppedAt < 5_000, 'the execution ended promptly');
 		} finally {

@@ -30,7 +30,6 @@ import { after, before, describe, test } from 'node:test';
 import { ensureRuntime } from '../../scripts/n8n/runtime.mjs';
 import {
 	createUserFolder,
-	getFreePort,
 	importCredentials,
 	importWorkflow,
 	installPackage,
@@ -40,7 +39,10 @@ import {
 	setupOwner,
 	startN8n,
 } from '../../scripts/n8n/instance.mjs';
-import { atExit, run, sleep, startProcess } from '../../scripts/n8n/processes.mjs';
+import { atExit, run, startProcess } from '../../scripts/n8n/processes.mjs';
+import { freePorts } from '../../scripts/lib/net.mjs';
+import { tail } from '../../scripts/lib/text.mjs';
+import { waitUntil } from '../../scripts/lib/wait.mjs';
 import { generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { CREDENTIAL_TYPE, NODE_TYPE, ROOT, packPackage, sparkBotCredential } from './fixtures.mjs';
 
@@ -74,10 +76,6 @@ let parseFlatted;
 
 // ─── services ────────────────────────────────────────────────────────────────────────────────
 
-function tail(text, lines = 40) {
-	return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
 /** First of `names` found in a PATH folder (plus the sbin folders, often missing from PATH). */
 function findProgram(...names) {
 	const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
@@ -85,32 +83,6 @@ function findProgram(...names) {
 		for (const dir of dirs) if (dir && existsSync(join(dir, name))) return join(dir, name);
 	}
 	return undefined;
-}
-
-/** Polls `check()` until it is true; fails with `proc`'s output tail on timeout or exit. */
-async function waitUntil(what, check, { timeoutMs, proc, pollMs = 200 }) {
-	let exited;
-	proc?.exited.then((how) => {
-		exited = how;
-	});
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		if (await check()) return;
-		if (exited) {
-			throw new Error(`${what}: the process exited (${exited.error?.message ?? exited.signal ?? `code ${exited.code}`})\n--- output (tail) ---\n${tail(proc.output())}`);
-		}
-		if (Date.now() > deadline) {
-			throw new Error(`${what}: not within ${timeoutMs / 1000} s${proc ? `\n--- output (tail) ---\n${tail(proc.output())}` : ''}`);
-		}
-		await sleep(pollMs);
-	}
-}
-
-/** `count` distinct free ports (getFreePort may hand out a port again once it was released). */
-async function freePorts(count) {
-	const ports = new Set();
-	while (ports.size < count) ports.add(await getFreePort());
-	return [...ports];
 }
 
 async function httpOk(url) {
@@ -179,7 +151,7 @@ async function startPostgres() {
 			...as(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']),
 			{ cwd: folder.dir, env, timeoutMs: 120_000 },
 		);
-		if (initdb.code !== 0) throw new Error(`initdb failed (exit ${initdb.code}):\n${tail(initdb.stdout + initdb.stderr)}`);
+		if (initdb.code !== 0) throw new Error(`initdb failed (exit ${initdb.code}):\n${tail(initdb.stdout + initdb.stderr, 40)}`);
 
 		const [port] = await freePorts(1);
 		server = startProcess(
