@@ -7,28 +7,18 @@
 //   FUZZ_RUNS=20000 FUZZ_SEED=123 node --test tests/dist/fuzz.test.mjs   (npm run fuzz)
 // A failure prints its seed and run; keep a failing input as a case in REGRESSIONS below.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES } from '../simulator/sparkbot-simulator.mjs';
 import { rng } from '../../scripts/lib/random.mjs';
-import { NODE_PATH, executeContext, loadClass, loadOptionsContext, workflow } from './harness.mjs';
+import { executeContext, loadOptionsContext, suite, workflow } from './harness.mjs';
 
 const { NodeApiError, NodeOperationError } = workflow;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const RUN_LIMIT_MS = 10_000;
 
-let sim;
-let sparkBot;
-
-before(async () => {
-	sim = await startSimulator({ timeScale: 0.0001, waitMs: 1 });
-	sparkBot = loadClass(NODE_PATH);
-});
-
-after(async () => {
-	await sim?.close();
-});
+const pkg = suite({ timeScale: 0.0001, waitMs: 1 });
 
 const throwing = () => {
 	throw new Error('trap from a getter');
@@ -103,7 +93,7 @@ function randomParameters(r) {
 }
 
 function randomCredentials(r) {
-	const good = { apiKey: sim.apiKey, baseUrl: sim.baseUrl };
+	const good = { apiKey: pkg.sim.apiKey, baseUrl: pkg.sim.baseUrl };
 	if (r.next() < 0.7) return good;
 	const field = r.pick(['apiKey', 'baseUrl', 'allowInsecureHttp']);
 	return { ...good, [field]: randomValue(r) };
@@ -142,7 +132,7 @@ function fuzzContext(items, credentials, continueOnFail) {
 async function check(items, credentials, continueOnFail) {
 	const context = fuzzContext(items, credentials, continueOnFail);
 	const outcome = await Promise.race([
-		sparkBot.execute.call(context).then((output) => ({ output }), (error) => ({ error })),
+		pkg.node.execute.call(context).then((output) => ({ output }), (error) => ({ error })),
 		new Promise((resolve) => setTimeout(() => resolve({ hung: true }), RUN_LIMIT_MS).unref()),
 	]);
 	assert.ok(!outcome.hung, `no answer within ${RUN_LIMIT_MS} ms`);
@@ -182,7 +172,7 @@ test(`${RUNS} random executions (seed ${SEED}): only the node's own errors, neve
 			throw error;
 		}
 	}
-	sim.reset();
+	pkg.sim.reset();
 });
 
 test('regressions', async () => {
@@ -194,7 +184,7 @@ test('getDevices with random credentials: a node error or the list, never a cras
 	for (let run = 0; run < Math.min(RUNS, 200); run++) {
 		const credentials = randomCredentials(r);
 		try {
-			const list = await sparkBot.methods.loadOptions.getDevices.call(loadOptionsContext({ credentials }));
+			const list = await pkg.node.methods.loadOptions.getDevices.call(loadOptionsContext({ credentials }));
 			assert.ok(Array.isArray(list));
 		} catch (error) {
 			assert.ok(error instanceof NodeOperationError || error instanceof NodeApiError, `run ${run}: ${error.constructor.name}: ${error.message} (${describe(credentials)})`);

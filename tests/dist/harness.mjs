@@ -1,8 +1,15 @@
 // Loads the built package the way n8n does — `require` of the files its package.json lists, then
-// `new SparkBot()` — and runs it with an n8n-like execution context.
+// `new SparkBot()` — and runs it with an n8n-like execution context; `suite()` sets up what every
+// package suite needs (a simulator, the node) and `assertNoSecret()` is the suites' final search
+// for the API key.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { startSimulator } from '../simulator/sparkbot-simulator.mjs';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const dist = join(root, 'dist');
@@ -81,15 +88,45 @@ export function executeContext({ items, credentials, continueOnFail = false, onE
 }
 
 /**
- * `run(items, { continueOnFail, creds, cancelSignal })` — the node's `execute` with
- * `executeContext` — and `thrownBy(items, options)`, the error a run that must fail throws. Every
- * output and thrown error goes into `produced`, for the suites' final search for the API key.
- * `node()` and `credentials()` are read at each run (the suites set them up in `before`).
+ * Registers the hooks of a package suite, for the file that calls it: `before` checks that dist/ is
+ * built, starts a SparkBot simulator (`apiKey`, `devices`, `timeScale`, `waitMs`: its options) and
+ * loads the node; `after` closes the simulator; with `resetEach`, `beforeEach` puts the simulator
+ * back to its seed (devices, faults, request log). Returns
+ *   sim, node, credentials   the simulator, the SparkBot node and the credential `{ apiKey, baseUrl }`
+ *                            (`credentials(sim)` makes another one), once `before` ran
+ *   run(items, { continueOnFail, onError, creds, cancelSignal })  the node's `execute` with
+ *                            executeContext(): resolves its output
+ *   thrownBy(items, options) the error of a run that must fail
+ *   produced                 every output and error of run/thrownBy (the suite adds what else the
+ *                            node gave it), for assertNoSecret() at the end
  */
-export function runner({ node, credentials, produced }) {
-	async function run(items, { continueOnFail = false, onError, creds = credentials(), cancelSignal } = {}) {
+export function suite({
+	apiKey,
+	devices = 0,
+	timeScale = 0.01,
+	waitMs = 20,
+	credentials = (sim) => ({ apiKey: sim.apiKey, baseUrl: sim.baseUrl }),
+	resetEach = false,
+} = {}) {
+	let sim;
+	let node;
+	let creds;
+	const produced = [];
+
+	before(async () => {
+		assert.ok(existsSync(join(dist, NODE_PATH)), 'dist/ is missing: run `npm run build`');
+		sim = await startSimulator({ apiKey, devices, timeScale, waitMs });
+		creds = credentials(sim);
+		node = loadClass(NODE_PATH);
+	});
+	after(async () => {
+		await sim?.close();
+	});
+	if (resetEach) beforeEach(() => sim.reset());
+
+	async function run(items, { continueOnFail = false, onError, creds: runCreds = creds, cancelSignal } = {}) {
 		try {
-			const output = await node().execute.call(executeContext({ items, credentials: creds, continueOnFail, onError, cancelSignal }));
+			const output = await node.execute.call(executeContext({ items, credentials: runCreds, continueOnFail, onError, cancelSignal }));
 			produced.push(output);
 			return output;
 		} catch (error) {
@@ -105,7 +142,57 @@ export function runner({ node, credentials, produced }) {
 		}
 		throw new Error('expected the node to throw');
 	}
-	return { run, thrownBy };
+
+	return {
+		get sim() {
+			return sim;
+		},
+		get node() {
+			return node;
+		},
+		get credentials() {
+			return creds;
+		},
+		run,
+		thrownBy,
+		produced,
+	};
+}
+
+/**
+ * Asserts that `secret` is in nothing of `produced` (outputs, errors, option lists): not in any
+ * string reachable through own properties (non-enumerable ones too: an error's message, stack,
+ * description, context, errorResponse, cause …) nor in JSON.stringify of each. Returns how many
+ * strings it searched.
+ */
+export function assertNoSecret(produced, secret) {
+	const seen = new WeakSet();
+	const texts = [];
+	const collect = (value) => {
+		if (value === null || value === undefined) return;
+		if (typeof value !== 'object') return texts.push(String(value));
+		if (seen.has(value)) return;
+		seen.add(value);
+		if (value instanceof Error) texts.push(value.message, value.stack ?? '', String(value.description ?? ''));
+		for (const key of Object.getOwnPropertyNames(value)) {
+			try {
+				collect(value[key]);
+			} catch {
+				// a getter that throws holds nothing to leak
+			}
+		}
+	};
+	for (const thing of produced) {
+		collect(thing);
+		try {
+			texts.push(JSON.stringify(thing) ?? '');
+		} catch {
+			// a cycle: its parts are collected above
+		}
+	}
+	const leaked = texts.find((text) => text.includes(secret));
+	assert.equal(leaked, undefined, `the key leaked in: ${String(leaked).slice(0, 200)}`);
+	return texts.length;
 }
 
 /** A context for load-options methods. */

@@ -4,12 +4,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 
-import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { sleep } from '../../scripts/lib/wait.mjs';
+import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
 import {
 	CREDENTIAL_PATH,
 	NODE_PATH,
+	assertNoSecret,
 	dist,
 	executeContext,
 	loadClass,
@@ -17,25 +19,26 @@ import {
 	packageJson,
 	params,
 	root,
-	runner,
+	suite,
 	workflow,
 } from './harness.mjs';
 
 const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-3f9a2c7e-DO-NOT-LEAK-81b4';
 
-let sim;
-let sparkBot;
-let credentials;
+const pkg = suite({
+	apiKey: SECRET,
+	devices: 230,
+	credentials: (sim) => ({ apiKey: SECRET, baseUrl: `${sim.baseUrl}/` }),
+	resetEach: true,
+});
 /** Every item output and thrown error of the suite, scanned for the key at the end. */
-const produced = [];
+const { run, thrownBy, produced } = pkg;
 
 const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
 const stopped = DEMO_DEVICES.find((d) => d.session?.status === 'offline' && !d.forbidden);
 const forbidden = DEMO_DEVICES.find((d) => d.forbidden);
 const UNKNOWN_ID = 'ffffffffffffffffffffffff';
-
-const { run, thrownBy } = runner({ node: () => sparkBot, credentials: () => credentials, produced });
 
 /** Runs one item that must fail and returns the error n8n would show. */
 function failure(item, options) {
@@ -43,25 +46,11 @@ function failure(item, options) {
 }
 
 function posts() {
-	return sim.requests.filter((r) => r.method === 'POST');
+	return pkg.sim.requests.filter((r) => r.method === 'POST');
 }
 
-before(async () => {
-	assert.ok(existsSync(join(dist, NODE_PATH)), 'dist/ is missing: run `npm run build`');
-	sim = await startSimulator({ apiKey: SECRET, devices: 230, timeScale: 0.01, waitMs: 20 });
-	credentials = { apiKey: SECRET, baseUrl: `${sim.baseUrl}/` };
-	sparkBot = loadClass(NODE_PATH);
+before(() => {
 	assert.ok(online && stopped && forbidden, 'the simulator seed has an online, a stopped and a forbidden number');
-});
-
-after(async () => {
-	await sim?.close();
-});
-
-beforeEach(() => {
-	sim.reset();
-	sim.clearFaults();
-	sim.clearRequests();
 });
 
 describe('package', () => {
@@ -79,13 +68,13 @@ describe('package', () => {
 
 	test('the node description is the one generated from Rust', () => {
 		const generated = JSON.parse(readFileSync(join(root, 'node-descriptor/SparkBot.description.json'), 'utf8'));
-		assert.deepEqual(sparkBot.description, generated);
-		assert.equal(sparkBot.description.name, 'sparkBot');
-		assert.equal(sparkBot.description.displayName, 'SparkBot');
-		assert.equal(sparkBot.description.description, 'Interact with SparkBot WhatsApp API');
-		const operation = sparkBot.description.properties.find((p) => p.name === 'operation');
+		assert.deepEqual(pkg.node.description, generated);
+		assert.equal(pkg.node.description.name, 'sparkBot');
+		assert.equal(pkg.node.description.displayName, 'SparkBot');
+		assert.equal(pkg.node.description.description, 'Interact with SparkBot WhatsApp API');
+		const operation = pkg.node.description.properties.find((p) => p.name === 'operation');
 		assert.deepEqual(operation.options.map((o) => [o.name, o.value]), [['Reboot Session', 'reboot'], ['Reset Session', 'reset']]);
-		assert.equal(typeof sparkBot.methods.loadOptions.getDevices, 'function');
+		assert.equal(typeof pkg.node.methods.loadOptions.getDevices, 'function');
 	});
 
 	test('the node file embeds the module and reads nothing from disk or the environment', () => {
@@ -108,8 +97,8 @@ describe('package', () => {
 		assert.equal(baseUrl.default, 'https://api.sparkbot.io/v1');
 		assert.equal(insecure.name, 'allowInsecureHttp');
 		assert.equal(credential.test, undefined, 'no declarative test: n8n would prefer it over the node\'s');
-		assert.deepEqual(sparkBot.description.credentials, [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }]);
-		assert.equal(typeof sparkBot.methods.credentialTest.sparkBotApiTest, 'function');
+		assert.deepEqual(pkg.node.description.credentials, [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }]);
+		assert.equal(typeof pkg.node.methods.credentialTest.sparkBotApiTest, 'function');
 		assert.match(credential.authenticate.properties.headers.Token, /\$credentials\.apiKey/);
 	});
 });
@@ -156,8 +145,8 @@ describe('operations', () => {
 			}
 			// Separate runs: the simulator answers 409 session_busy while a device is still busy.
 			for (let i = 0; i < items.length; i++) {
-				sim.reset();
-				sim.clearRequests();
+				pkg.sim.reset();
+				pkg.sim.clearRequests();
 				await run([items[i]], { continueOnFail: true });
 				const [request] = posts();
 				assert.ok(request, `item ${i} was sent`);
@@ -216,15 +205,15 @@ describe('errors', () => {
 			assert.ok(error instanceof NodeOperationError, `${error.constructor.name}: ${error.message}`);
 			assert.match(error.message, message);
 			assert.equal(error.context.itemIndex, 0);
-			assert.equal(sim.requests.length, 0, 'nothing was sent');
+			assert.equal(pkg.sim.requests.length, 0, 'nothing was sent');
 		});
 	}
 
 	test('an empty API key is refused before any request', async () => {
-		const error = await failure(params('reboot', online.id), { creds: { apiKey: '  ', baseUrl: sim.baseUrl } });
+		const error = await failure(params('reboot', online.id), { creds: { apiKey: '  ', baseUrl: pkg.sim.baseUrl } });
 		assert.ok(error instanceof NodeOperationError);
 		assert.match(error.message, /API Key: is empty/);
-		assert.equal(sim.requests.length, 0);
+		assert.equal(pkg.sim.requests.length, 0);
 	});
 
 	async function apiFailure(item, options) {
@@ -235,7 +224,7 @@ describe('errors', () => {
 	}
 
 	test('401: authentication failed, check the API key', async () => {
-		const error = await apiFailure(params('reboot', online.id), { creds: { apiKey: 'wrong-key', baseUrl: sim.baseUrl } });
+		const error = await apiFailure(params('reboot', online.id), { creds: { apiKey: 'wrong-key', baseUrl: pkg.sim.baseUrl } });
 		assert.equal(error.httpCode, '401');
 		assert.equal(error.message, 'Authentication failed: check the API key of the SparkBot credential');
 	});
@@ -263,14 +252,14 @@ describe('errors', () => {
 	});
 
 	test('409 session_busy: the service message, and waiting suggested', async () => {
-		sim.setFault({ route: 'reset', deviceId: online.id, fault: 'busy' });
+		pkg.sim.setFault({ route: 'reset', deviceId: online.id, fault: 'busy' });
 		const error = await apiFailure(params('reset', online.id));
 		assert.equal(error.httpCode, '409');
 		assert.match(error.description, /Wait until it has finished/);
 	});
 
 	test('504 session_timeout: timed out with the seconds waited, disable Wait For Session', async () => {
-		sim.setDeviceReadyMs(online.id, 60_000); // longer than the (scaled) 90 s window
+		pkg.sim.setDeviceReadyMs(online.id, 60_000); // longer than the (scaled) 90 s window
 		const error = await apiFailure(params('reboot', online.id, { waitForSession: true }));
 		assert.equal(error.httpCode, '504');
 		assert.match(error.message, /^Timed out waiting for the WhatsApp session: SparkBot gave up after \d+(\.\d)? s$/);
@@ -278,7 +267,7 @@ describe('errors', () => {
 	});
 
 	test('the node gives up when the service never answers, aborts the request, and says after how long', async () => {
-		sim.setFault({ route: 'reboot', fault: 'hang' });
+		pkg.sim.setFault({ route: 'reboot', fault: 'hang' });
 		const started = performance.now();
 		const error = await apiFailure(params('reboot', online.id, { timeout: 1, waitForSession: true }));
 		const elapsed = performance.now() - started;
@@ -301,7 +290,7 @@ describe('errors', () => {
 			await apiFailure(params('reset', online.id, { timeout: 0.5 }), {
 				creds: { apiKey: SECRET, baseUrl: `http://127.0.0.1:${port}/v1` },
 			});
-			await new Promise((resolve) => setTimeout(resolve, 100));
+			await sleep(100);
 			assert.ok(closedAt !== undefined, 'the server saw the connection close');
 			assert.ok(closedAt - started < 1_500, `closed ${closedAt - started} ms after the start`);
 		} finally {
@@ -318,7 +307,7 @@ describe('errors', () => {
 		['empty500', '500', /^The SparkBot API answered 500: an empty response body$/],
 	]) {
 		test(`${fault}: the service's message and httpCode ${status}`, async () => {
-			sim.setFault({ route: 'reboot', fault, retryAfter: 3 });
+			pkg.sim.setFault({ route: 'reboot', fault, retryAfter: 3 });
 			const error = await apiFailure(params('reboot', online.id, { retry: false }));
 			assert.equal(posts().length, 1, 'Retry off: one attempt');
 			assert.equal(error.httpCode, status);
@@ -328,14 +317,14 @@ describe('errors', () => {
 	}
 
 	test('429 says how long to wait', async () => {
-		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 7 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 7 });
 		const error = await apiFailure(params('reboot', online.id, { retry: false }));
 		assert.match(error.description, /Wait 7 s/);
 	});
 
 	for (const fault of ['rateLimit', 'unavailable']) {
 		test(`${fault} once: retried after Retry-After, and the item succeeds`, async () => {
-			sim.setFault({ route: 'reboot', fault, retryAfter: 1, times: 1 });
+			pkg.sim.setFault({ route: 'reboot', fault, retryAfter: 1, times: 1 });
 			const started = performance.now();
 			const [[out]] = await run([params('reboot', online.id)]);
 			assert.equal(out.json.status, 'rebooting');
@@ -345,14 +334,14 @@ describe('errors', () => {
 	}
 
 	test('a 429 that persists: three attempts, then the error', async () => {
-		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 1 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 1 });
 		const error = await apiFailure(params('reboot', online.id));
 		assert.equal(error.httpCode, '429');
 		assert.equal(posts().length, 3);
 	});
 
 	test('no retry that would end past the time budget', async () => {
-		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 5 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 5 });
 		const error = await apiFailure(params('reboot', online.id, { timeout: 2 }));
 		assert.equal(error.httpCode, '429');
 		assert.equal(posts().length, 1);
@@ -360,11 +349,11 @@ describe('errors', () => {
 
 	test('other failures are never retried: a reboot is not sent twice', async () => {
 		for (const fault of ['internal', 'html502', 'drop']) {
-			sim.clearRequests();
-			sim.setFault({ route: 'reboot', fault, times: 1 });
+			pkg.sim.clearRequests();
+			pkg.sim.setFault({ route: 'reboot', fault, times: 1 });
 			await apiFailure(params('reboot', online.id));
 			assert.equal(posts().length, 1, fault);
-			sim.clearFaults();
+			pkg.sim.clearFaults();
 		}
 	});
 
@@ -374,7 +363,7 @@ describe('errors', () => {
 		['null200', /^Invalid response from the SparkBot API: expected a JSON object, got null$/],
 	]) {
 		test(`200 with a body that is not a JSON object (${fault}): invalid response`, async () => {
-			sim.setFault({ route: 'reset', fault });
+			pkg.sim.setFault({ route: 'reset', fault });
 			const error = await apiFailure(params('reset', online.id));
 			assert.match(error.message, message);
 		});
@@ -389,11 +378,11 @@ describe('errors', () => {
 	});
 
 	test('dropped connection and truncated body', async () => {
-		sim.setFault({ route: 'reboot', fault: 'drop' });
+		pkg.sim.setFault({ route: 'reboot', fault: 'drop' });
 		let error = await apiFailure(params('reboot', online.id));
 		assert.match(error.message, /^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: /);
-		sim.clearFaults();
-		sim.setFault({ route: 'reboot', fault: 'truncated' });
+		pkg.sim.clearFaults();
+		pkg.sim.setFault({ route: 'reboot', fault: 'truncated' });
 		error = await apiFailure(params('reboot', online.id));
 		assert.match(error.message, /the connection closed before the whole response arrived|Invalid response/);
 	});
@@ -408,7 +397,7 @@ describe('errors', () => {
 	test('TLS failure: could not reach the API at that host', async () => {
 		// An https:// URL pointing at the simulator's plain-HTTP port fails the TLS handshake.
 		const error = await apiFailure(params('reboot', online.id), {
-			creds: { apiKey: SECRET, baseUrl: sim.baseUrl.replace('http://', 'https://') },
+			creds: { apiKey: SECRET, baseUrl: pkg.sim.baseUrl.replace('http://', 'https://') },
 		});
 		assert.match(error.message, /^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: TLS failure/);
 	});
@@ -486,14 +475,14 @@ describe('continue on fail', () => {
 describe('parameters', () => {
 	test('a parameter without an expression is read once; one with an expression for every item', async () => {
 		const numbers = [online.id, stopped.id, online.id];
-		const context = executeContext({ items: numbers.map((id) => params('reboot', id, { forceReboot: true })), credentials, continueOnFail: true });
+		const context = executeContext({ items: numbers.map((id) => params('reboot', id, { forceReboot: true })), credentials: pkg.credentials, continueOnFail: true });
 		const reads = {};
 		const getNodeParameter = context.getNodeParameter;
 		context.getNodeParameter = (name, ...rest) => {
 			reads[name] = (reads[name] ?? 0) + 1;
 			return getNodeParameter(name, ...rest);
 		};
-		const [out] = await sparkBot.execute.call(context);
+		const [out] = await pkg.node.execute.call(context);
 		assert.deepEqual(reads, { resource: 1, operation: 1, device: 3, options: 1 });
 		assert.deepEqual(out.map((o) => o.json.id), numbers);
 		assert.deepEqual(posts().map((r) => r.body.force), [true, true, true]);
@@ -548,7 +537,7 @@ describe('concurrency', () => {
 	}
 
 	test('a 429 slows every item down instead of failing any', async () => {
-		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 1, times: 2 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 1, times: 2 });
 		const items = numbers.slice(0, 20).map((id) => params('reboot', id, { concurrency: 10 }));
 		const started = performance.now();
 		const [out] = await run(items, { continueOnFail: true });
@@ -560,11 +549,11 @@ describe('concurrency', () => {
 
 describe('getDevices', () => {
 	test('lists every device of the account across pages, labelled and in a stable order', async () => {
-		const getDevices = sparkBot.methods.loadOptions.getDevices;
-		const options = await getDevices.call(loadOptionsContext({ credentials }));
+		const getDevices = pkg.node.methods.loadOptions.getDevices;
+		const options = await getDevices.call(loadOptionsContext({ credentials: pkg.credentials }));
 		produced.push(options);
 		assert.equal(options.length, DEMO_DEVICES.length + 230);
-		const pages = sim.requests.filter((r) => r.path === '/v1/devices');
+		const pages = pkg.sim.requests.filter((r) => r.path === '/v1/devices');
 		assert.ok(pages.length >= 3, 'read several pages');
 		for (const request of pages) assert.equal(request.query.size, '100');
 		assert.equal(new Set(options.map((o) => o.value)).size, options.length, 'no duplicates');
@@ -575,16 +564,16 @@ describe('getDevices', () => {
 			assert.ok(option.name.trim().length > 0);
 			assert.match(option.description, /^Session: /);
 		}
-		const again = await getDevices.call(loadOptionsContext({ credentials }));
+		const again = await getDevices.call(loadOptionsContext({ credentials: pkg.credentials }));
 		assert.deepEqual(again, options, 'stable order');
 		const keys = options.map((o) => o.name.toLowerCase());
 		assert.deepEqual(keys, [...keys].sort(), 'sorted by label, case-insensitively');
 	});
 
 	test('a wrong key gives a readable error for the dropdown', async () => {
-		const getDevices = sparkBot.methods.loadOptions.getDevices;
+		const getDevices = pkg.node.methods.loadOptions.getDevices;
 		await assert.rejects(
-			getDevices.call(loadOptionsContext({ credentials: { apiKey: 'wrong', baseUrl: sim.baseUrl } })),
+			getDevices.call(loadOptionsContext({ credentials: { apiKey: 'wrong', baseUrl: pkg.sim.baseUrl } })),
 			(error) => {
 				produced.push(error);
 				assert.ok(error instanceof NodeApiError);
@@ -613,11 +602,6 @@ describe('secrets', () => {
 
 	test('the API key appears in no output or error of this suite', () => {
 		assert.ok(produced.length > 20, 'the suite produced outputs and errors to scan');
-		for (const thing of produced) {
-			const text = thing instanceof Error
-				? [thing.message, thing.description, thing.stack, JSON.stringify(thing), JSON.stringify(thing.context), JSON.stringify(thing.errorResponse ?? null)].join('\n')
-				: JSON.stringify(thing);
-			assert.ok(!text.includes(SECRET), `leaked in: ${text.slice(0, 200)}`);
-		}
+		assertNoSecret(produced, SECRET);
 	});
 });

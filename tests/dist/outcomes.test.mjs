@@ -7,43 +7,21 @@ import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
-import { NODE_PATH, dist, loadClass, loadOptionsContext, params, runner, workflow } from './harness.mjs';
+import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
+import { assertNoSecret, dist, loadOptionsContext, params, suite, workflow } from './harness.mjs';
 
 const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-0utc0mes-DO-NOT-LEAK-5e1a';
 
-let sim;
-let sparkBot;
-let credentials;
-const produced = [];
-const { run, thrownBy } = runner({ node: () => sparkBot, credentials: () => credentials, produced });
+const pkg = suite({ apiKey: SECRET, devices: 40, resetEach: true });
+const { run, thrownBy, produced } = pkg;
 
 const forbidden = DEMO_DEVICES.find((d) => d.forbidden);
 const UNKNOWN = 'ffffffffffffffffffffffff';
 const numbers = Array.from({ length: 12 }, (_, i) => generatedDevice(i + 1).id);
-const posts = () => sim.requests.filter((r) => r.method === 'POST');
-
-before(async () => {
-	sim = await startSimulator({ apiKey: SECRET, devices: 40, timeScale: 0.01, waitMs: 20 });
-	credentials = { apiKey: SECRET, baseUrl: sim.baseUrl };
-	sparkBot = loadClass(NODE_PATH);
-});
-
-after(async () => {
-	await sim?.close();
-	for (const thing of produced) {
-		const text = thing instanceof Error ? `${thing.message}\n${thing.description}\n${thing.stack}` : JSON.stringify(thing);
-		assert.ok(!text.includes(SECRET), `the key leaked: ${text.slice(0, 200)}`);
-	}
-});
-
-beforeEach(() => {
-	sim.reset();
-	sim.clearRequests();
-});
+const posts = () => pkg.sim.requests.filter((r) => r.method === 'POST');
 
 /** A server that records every connection and answers nothing useful. */
 async function listener(host) {
@@ -97,7 +75,7 @@ describe('without continue-on-fail: the first failed item in input order, wherev
 					if (!(items[position] instanceof Error)) items[position].options = { concurrency };
 					// The others take 150 ms, the failing one answers at once: when its answer is
 					// known, every item started so far is still in flight.
-					for (const id of numbers.slice(0, 5)) sim.setFault({ route: 'reboot', deviceId: id, fault: 'delay', delayMs: 150 });
+					for (const id of numbers.slice(0, 5)) pkg.sim.setFault({ route: 'reboot', deviceId: id, fault: 'delay', delayMs: 150 });
 					const error = await thrownBy(items);
 					assert.ok(error instanceof failure.type, `${error.constructor.name}: ${error.message}`);
 					assert.match(error.message, failure.message);
@@ -137,17 +115,17 @@ describe('without continue-on-fail: the first failed item in input order, wherev
 });
 
 describe("the credential's Test runs the node's own rules in the core", () => {
-	const test_ = (data) => sparkBot.methods.credentialTest.sparkBotApiTest.call({}, { id: 'c1', name: 'SparkBot', type: 'sparkBotApi', data });
+	const test_ = (data) => pkg.node.methods.credentialTest.sparkBotApiTest.call({}, { id: 'c1', name: 'SparkBot', type: 'sparkBotApi', data });
 	const nodeError = async (creds) => (await thrownBy([params('reboot', numbers[0])], { creds })).message;
 
 	test('the right key: OK, with the size of the account', async () => {
-		const result = await test_({ apiKey: SECRET, baseUrl: sim.baseUrl });
+		const result = await test_({ apiKey: SECRET, baseUrl: pkg.sim.baseUrl });
 		assert.deepEqual(result, { status: 'OK', message: `Connection successful: the API key works (${DEMO_DEVICES.length + 40} WhatsApp numbers in the account)` });
-		assert.deepEqual(sim.requests.map((r) => [r.method, r.path, r.query]), [['GET', '/v1/devices', { page: '0', size: '1' }]]);
+		assert.deepEqual(pkg.sim.requests.map((r) => [r.method, r.path, r.query]), [['GET', '/v1/devices', { page: '0', size: '1' }]]);
 	});
 
 	test('a wrong key: the same message as the node', async () => {
-		const creds = { apiKey: 'not-the-key', baseUrl: sim.baseUrl };
+		const creds = { apiKey: 'not-the-key', baseUrl: pkg.sim.baseUrl };
 		const result = await test_(creds);
 		assert.equal(result.status, 'Error');
 		assert.equal(result.message, await nodeError(creds));
@@ -181,17 +159,17 @@ describe("the credential's Test runs the node's own rules in the core", () => {
 		['an empty key', { apiKey: ' ', baseUrl: 'SIM' }, /API Key: is empty/],
 	]) {
 		test(`${name}: the node's message, nothing sent`, async () => {
-			const data = { ...creds, baseUrl: creds.baseUrl === 'SIM' ? sim.baseUrl : creds.baseUrl };
+			const data = { ...creds, baseUrl: creds.baseUrl === 'SIM' ? pkg.sim.baseUrl : creds.baseUrl };
 			const result = await test_(data);
 			assert.equal(result.status, 'Error');
 			assert.match(result.message, expected);
 			assert.equal(result.message, await nodeError(data));
-			assert.equal(sim.requests.length, 0);
+			assert.equal(pkg.sim.requests.length, 0);
 		});
 	}
 
 	test('a Base URL with spaces around it works in both', async () => {
-		const creds = { apiKey: SECRET, baseUrl: `  ${sim.baseUrl}/  ` };
+		const creds = { apiKey: SECRET, baseUrl: `  ${pkg.sim.baseUrl}/  ` };
 		assert.equal((await test_(creds)).status, 'OK');
 		const [[out]] = await run([params('reboot', numbers[0])], { creds });
 		assert.equal(out.json.id, numbers[0]);
@@ -201,14 +179,14 @@ describe("the credential's Test runs the node's own rules in the core", () => {
 describe('a wrong Base URL is not "device not found"', () => {
 	for (const [name, path] of [['without /v1', ''], ['ending in /v1/devices', '/v1/devices'], ['with /api/v1', '/api/v1']]) {
 		test(`${name}: the message points at the Base URL, in the node and the dropdown`, async () => {
-			const creds = { apiKey: SECRET, baseUrl: `${sim.origin}${path}` };
+			const creds = { apiKey: SECRET, baseUrl: `${pkg.sim.origin}${path}` };
 			const error = await thrownBy([params('reboot', numbers[0])], { creds });
 			assert.ok(error instanceof NodeApiError);
 			assert.equal(error.httpCode, '404');
 			assert.match(error.message, /^The SparkBot API answered 404 at this address: .*; check the Base URL of the credential$/);
 			assert.doesNotMatch(error.message, /not found in this SparkBot account/);
 			assert.match(error.description, /ending with the version, e\.g\. https:\/\/api\.sparkbot\.io\/v1/);
-			await assert.rejects(sparkBot.methods.loadOptions.getDevices.call(loadOptionsContext({ credentials: creds })), /check the Base URL/);
+			await assert.rejects(pkg.node.methods.loadOptions.getDevices.call(loadOptionsContext({ credentials: creds })), /check the Base URL/);
 		});
 	}
 
@@ -229,7 +207,7 @@ describe('a wrong Base URL is not "device not found"', () => {
 
 describe('a 429 pause longer than the Timeout', () => {
 	test('holds every request: items that cannot wait within their Timeout fail unsent, saying why', async () => {
-		sim.setFault({ route: 'reboot', deviceId: numbers[0], fault: 'rateLimit', retryAfter: 60 });
+		pkg.sim.setFault({ route: 'reboot', deviceId: numbers[0], fault: 'rateLimit', retryAfter: 60 });
 		const items = numbers.slice(0, 12).map((id) => params('reboot', id, { concurrency: 1, timeout: 30 }));
 		const started = performance.now();
 		const [out] = await run(items, { continueOnFail: true });
@@ -247,7 +225,7 @@ describe('a 429 pause longer than the Timeout', () => {
 	});
 
 	test('at Concurrency 5: the first five went out together, nothing after the 429', async () => {
-		for (const id of numbers.slice(0, 5)) sim.setFault({ route: 'reboot', deviceId: id, fault: 'rateLimit', retryAfter: 60 });
+		for (const id of numbers.slice(0, 5)) pkg.sim.setFault({ route: 'reboot', deviceId: id, fault: 'rateLimit', retryAfter: 60 });
 		const items = numbers.map((id) => params('reboot', id, { concurrency: 5, retry: false }));
 		const [out] = await run(items, { continueOnFail: true });
 		assert.equal(posts().length, 5, 'no request left after the 429s');
@@ -258,7 +236,7 @@ describe('a 429 pause longer than the Timeout', () => {
 describe('the same number twice in one run', () => {
 	for (const concurrency of [1, 5]) {
 		test(`Concurrency ${concurrency}: its items never overlap, in input order, both succeed with Wait For Session`, async () => {
-			sim.setDeviceReadyMs(numbers[0], 150);
+			pkg.sim.setDeviceReadyMs(numbers[0], 150);
 			const items = [numbers[0], numbers[1], numbers[0], numbers[2], numbers[0]].map((id) => params('reboot', id, { waitForSession: true, concurrency }));
 			const [out] = await run(items, { continueOnFail: true });
 			assert.deepEqual(out.map((o) => o.json.status), ['online', 'online', 'online', 'online', 'online'], JSON.stringify(out.map((o) => o.json.error)));
@@ -270,7 +248,7 @@ describe('the same number twice in one run', () => {
 });
 
 test('a timeout under a second says so: "after 0.5 s"', async () => {
-	sim.setFault({ route: 'reboot', fault: 'hang' });
+	pkg.sim.setFault({ route: 'reboot', fault: 'hang' });
 	const error = await thrownBy([params('reboot', numbers[0], { timeout: 0.5 })]);
 	assert.equal(error.message, 'Timed out: no answer from SparkBot after 0.5 s');
 	assert.match(error.description, /may still carry out the reboot/);
@@ -278,7 +256,7 @@ test('a timeout under a second says so: "after 0.5 s"', async () => {
 });
 
 test('in a bare Node process a retry pause keeps the process alive until the item is done', async () => {
-	sim.setFault({ route: 'reboot', deviceId: numbers[0], fault: 'rateLimit', retryAfter: 1, times: 1 });
+	pkg.sim.setFault({ route: 'reboot', deviceId: numbers[0], fault: 'rateLimit', retryAfter: 1, times: 1 });
 	const script = `
 		const { SparkBot } = require(${JSON.stringify(`${dist}/dist/nodes/SparkBot/SparkBot.node.js`)});
 		const node = new SparkBot();
@@ -286,7 +264,7 @@ test('in a bare Node process a retry pause keeps the process alive until the ite
 		const context = {
 			getInputData: () => [{ json: {} }],
 			getNodeParameter: (name) => item[name],
-			getCredentials: async () => (${JSON.stringify({ apiKey: SECRET, baseUrl: sim.baseUrl })}),
+			getCredentials: async () => (${JSON.stringify({ apiKey: SECRET, baseUrl: pkg.sim.baseUrl })}),
 			getNode: () => ({ name: 'SparkBot', type: 'sparkBot', typeVersion: 1, parameters: {} }),
 			continueOnFail: () => false,
 		};
@@ -300,4 +278,8 @@ test('in a bare Node process a retry pause keeps the process alive until the ite
 	const [result] = stdout.split('\n');
 	assert.equal(JSON.parse(result).id, numbers[0], `the process finished the item: ${stdout}`);
 	assert.equal(posts().length, 2, 'the retry was sent after the pause');
+});
+
+test('the API key appears in no output or error of this suite', () => {
+	assertNoSecret(produced, SECRET);
 });

@@ -4,52 +4,24 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { networkInterfaces } from 'node:os';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
+import { freePort } from '../../scripts/lib/net.mjs';
+import { sleep } from '../../scripts/lib/wait.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { FAULT_MODES as MODES } from '../fault-modes.mjs';
-import { NODE_PATH, loadClass, loadOptionsContext, params, runner, workflow } from './harness.mjs';
+import { assertNoSecret, loadOptionsContext, params, suite, workflow } from './harness.mjs';
 
 const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-7c1e-RELIABILITY-DO-NOT-LEAK-0d2f';
 
-let sim;
-let sparkBot;
-let credentials;
+const pkg = suite({ apiKey: SECRET, devices: 230, resetEach: true });
 /** Everything the node produced in this file: outputs, thrown errors, dropdown lists. */
-const produced = [];
+const { run, thrownBy, produced } = pkg;
 
 const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
 
-const { run, thrownBy } = runner({ node: () => sparkBot, credentials: () => credentials, produced });
-
-const posts = () => sim.requests.filter((r) => r.method === 'POST');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A port on 127.0.0.1 that nothing listens on (yet). */
-async function freePort() {
-	const server = createServer();
-	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address();
-	await new Promise((resolve) => server.close(resolve));
-	return port;
-}
-
-before(async () => {
-	sim = await startSimulator({ apiKey: SECRET, devices: 230, timeScale: 0.01, waitMs: 20 });
-	credentials = { apiKey: SECRET, baseUrl: sim.baseUrl };
-	sparkBot = loadClass(NODE_PATH);
-});
-
-after(async () => {
-	await sim?.close();
-});
-
-beforeEach(() => {
-	sim.reset();
-	sim.clearFaults();
-	sim.clearRequests();
-});
+const posts = () => pkg.sim.requests.filter((r) => r.method === 'POST');
 
 describe('retries and attempt counts', () => {
 	test('a connection that could not be made is retried, and the item succeeds once the service is up', async () => {
@@ -58,7 +30,7 @@ describe('retries and attempt counts', () => {
 		const forwarder = createServer(async (req, res) => {
 			const chunks = [];
 			for await (const chunk of req) chunks.push(chunk);
-			const answer = await fetch(`${sim.origin}${req.url}`, { method: req.method, headers: req.headers, body: Buffer.concat(chunks) });
+			const answer = await fetch(`${pkg.sim.origin}${req.url}`, { method: req.method, headers: req.headers, body: Buffer.concat(chunks) });
 			res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
 			res.end(Buffer.from(await answer.arrayBuffer()));
 		});
@@ -77,10 +49,10 @@ describe('retries and attempt counts', () => {
 	});
 
 	test('Include Attempt Count: the output says how many requests it took; without it, nothing is added', async () => {
-		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 0, times: 1 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 0, times: 1 });
 		const [[counted]] = await run([params('reboot', online.id, { includeAttempts: true })]);
 		assert.equal(counted.json.attempts, 2);
-		sim.setFault({ route: 'reboot', fault: 'unavailable', retryAfter: 0, times: 1 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'unavailable', retryAfter: 0, times: 1 });
 		const [[plain]] = await run([params('reboot', online.id)]);
 		assert.equal(plain.json.status, 'rebooting');
 		assert.ok(!('attempts' in plain.json), 'no attempts field unless asked for');
@@ -88,12 +60,12 @@ describe('retries and attempt counts', () => {
 	});
 
 	test('errors say how many requests were made', async () => {
-		sim.setFault({ route: 'reboot', fault: 'unavailable', retryAfter: 0 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'unavailable', retryAfter: 0 });
 		const retried = await thrownBy([params('reboot', online.id)]);
 		assert.match(retried.message, /^The SparkBot API answered 503: .* \(after 3 attempts\)$/);
 		assert.match(retried.description, / 3 requests made\.$/);
-		sim.clearFaults();
-		sim.setFault({ route: 'reboot', fault: 'internal' });
+		pkg.sim.clearFaults();
+		pkg.sim.setFault({ route: 'reboot', fault: 'internal' });
 		const once = await thrownBy([params('reboot', online.id)]);
 		assert.doesNotMatch(once.message, /attempts/);
 		assert.match(once.description, / 1 request made\.$/);
@@ -101,25 +73,25 @@ describe('retries and attempt counts', () => {
 
 	test('a reboot whose request may have reached the service is never sent again', async () => {
 		for (const fault of ['drop', 'truncated', 'internal', 'html502', 'sessionTimeout']) {
-			sim.clearRequests();
-			sim.setFault({ route: 'reboot', fault });
+			pkg.sim.clearRequests();
+			pkg.sim.setFault({ route: 'reboot', fault });
 			await thrownBy([params('reboot', online.id)]);
 			assert.equal(posts().length, 1, fault);
-			sim.clearFaults();
+			pkg.sim.clearFaults();
 		}
 	});
 
 	test('the device list is read again after a dropped connection', async () => {
-		sim.setFault({ route: 'list', fault: 'drop', times: 1 });
-		const options = await sparkBot.methods.loadOptions.getDevices.call(loadOptionsContext({ credentials }));
+		pkg.sim.setFault({ route: 'list', fault: 'drop', times: 1 });
+		const options = await pkg.node.methods.loadOptions.getDevices.call(loadOptionsContext({ credentials: pkg.credentials }));
 		produced.push(options);
-		assert.equal(options.length, sim.devices.size);
+		assert.equal(options.length, pkg.sim.devices.size);
 	});
 });
 
 describe('cancellation', () => {
 	test('stopping the execution aborts a 2-minute Wait For Session at once', async () => {
-		sim.setDeviceReadyMs(online.id, 120_000);
+		pkg.sim.setDeviceReadyMs(online.id, 120_000);
 		const controller = new AbortController();
 		const started = performance.now();
 		const pending = run([params('reset', online.id, { waitForSession: true })], { continueOnFail: true, cancelSignal: controller.signal });
@@ -133,7 +105,7 @@ describe('cancellation', () => {
 	});
 
 	test('a cancel during a retry pause ends it, and no item after it is sent', async () => {
-		sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 5 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'rateLimit', retryAfter: 5 });
 		const controller = new AbortController();
 		const items = DEMO_DEVICES.slice(0, 3).map((d) => params('reboot', d.id));
 		const started = performance.now();
@@ -163,7 +135,7 @@ describe('every fault mode at once', () => {
 		for (let i = 0; i < 200; i++) {
 			const [name, spec, outcome, sends] = MODES[i % MODES.length];
 			const id = generatedDevice(i + 1).id;
-			if (spec && spec !== 'invalid') sim.setFault({ route: 'reboot', deviceId: id, ...spec });
+			if (spec && spec !== 'invalid') pkg.sim.setFault({ route: 'reboot', deviceId: id, ...spec });
 			items.push(params('reboot', spec === 'invalid' ? `not-a-device-${i}` : id, { timeout: 2, concurrency: 10, includeAttempts: true }));
 			expected.push({ name, id, outcome, sends });
 		}
@@ -195,7 +167,7 @@ describe('every fault mode at once', () => {
 
 	for (const [name, spec, outcome] of MODES.filter(([, spec, outcome]) => spec && spec !== 'invalid' && outcome !== 'ok')) {
 		test(`${name}: ${outcome}`, async () => {
-			sim.setFault({ route: 'reboot', deviceId: online.id, ...spec });
+			pkg.sim.setFault({ route: 'reboot', deviceId: online.id, ...spec });
 			const error = await thrownBy([params('reboot', online.id, { timeout: 2 })]);
 			assert.ok(error instanceof NodeApiError, `${error.constructor.name}: ${error.message}`);
 			assert.equal(error.context.itemIndex, 0);
@@ -207,7 +179,7 @@ describe('every fault mode at once', () => {
 describe('hung services and bodies', () => {
 	for (const timeout of [1, 3]) {
 		test(`a hung service: the ${timeout} s timeout fires within 1 s of its budget`, async () => {
-			sim.setFault({ route: 'reboot', fault: 'hang' });
+			pkg.sim.setFault({ route: 'reboot', fault: 'hang' });
 			const started = performance.now();
 			const error = await thrownBy([params('reboot', online.id, { timeout })]);
 			const elapsed = performance.now() - started;
@@ -217,8 +189,8 @@ describe('hung services and bodies', () => {
 	}
 
 	test('a hung service with retries on: the budget still holds', async () => {
-		sim.setFault({ route: 'reboot', fault: 'unavailable', retryAfter: 0, times: 1 });
-		sim.setFault({ route: 'reboot', fault: 'hang' });
+		pkg.sim.setFault({ route: 'reboot', fault: 'unavailable', retryAfter: 0, times: 1 });
+		pkg.sim.setFault({ route: 'reboot', fault: 'hang' });
 		const started = performance.now();
 		await thrownBy([params('reboot', online.id, { timeout: 2 })]);
 		const elapsed = performance.now() - started;
@@ -227,7 +199,7 @@ describe('hung services and bodies', () => {
 
 	for (const chunked of [false, true]) {
 		test(`a body over 10 MB ${chunked ? 'without a length (chunked)' : 'with a Content-Length'} is not read: a clear error`, async () => {
-			sim.setFault({ route: 'reboot', fault: 'oversized', bytes: 64 * 1024 * 1024, chunked });
+			pkg.sim.setFault({ route: 'reboot', fault: 'oversized', bytes: 64 * 1024 * 1024, chunked });
 			const started = performance.now();
 			const error = await thrownBy([params('reboot', online.id)]);
 			assert.match(error.message, /^Invalid response from the SparkBot API: the body is larger than 10 MB and was not read/);
@@ -236,20 +208,20 @@ describe('hung services and bodies', () => {
 	}
 
 	test('a body of just under 10 MB is read', async () => {
-		sim.setFault({ route: 'reboot', fault: 'oversized', bytes: 10 * 1024 * 1024, chunked: true });
+		pkg.sim.setFault({ route: 'reboot', fault: 'oversized', bytes: 10 * 1024 * 1024, chunked: true });
 		const [[out]] = await run([params('reboot', online.id)]);
 		assert.equal(out.json.padding.length, 10 * 1024 * 1024 - '{"padding":""}'.length);
 	});
 
 	test('bytes that are not UTF-8 are replaced, not fatal', async () => {
-		sim.setFault({ route: 'reboot', fault: 'invalidUtf8' });
+		pkg.sim.setFault({ route: 'reboot', fault: 'invalidUtf8' });
 		const [[out]] = await run([params('reboot', online.id)]);
 		assert.equal(out.json.id, online.id);
 		assert.ok(out.json.note.includes('\uFFFD'), JSON.stringify(out.json.note));
 	});
 
 	test('JSON nested 100,000 levels deep is refused with a clear error', async () => {
-		sim.setFault({ route: 'reboot', fault: 'deepJson' });
+		pkg.sim.setFault({ route: 'reboot', fault: 'deepJson' });
 		const error = await thrownBy([params('reboot', online.id)]);
 		assert.match(error.message, /nests more than 64 levels deep/);
 	});
@@ -260,7 +232,7 @@ describe('plain http', () => {
 		const error = await thrownBy([params('reboot', online.id)], { creds: { apiKey: SECRET, baseUrl: 'http://api.sparkbot.example/v1' } });
 		assert.ok(error instanceof NodeOperationError);
 		assert.match(error.message, /^SparkBot credential, Base URL: http:\/\/api\.sparkbot\.example would send the API key unencrypted; .*Allow Insecure HTTP/);
-		assert.equal(sim.requests.length, 0);
+		assert.equal(pkg.sim.requests.length, 0);
 	});
 
 	test('with Allow Insecure HTTP the request goes out (to a non-loopback address of this machine)', async (t) => {
@@ -282,39 +254,21 @@ describe('plain http', () => {
 describe('secrets', () => {
 	test('getDevices under every fault mode leaks nothing either', async () => {
 		for (const fault of ['hang', 'drop', 'html502', 'empty500', 'truncated', 'rateLimit', 'internal', 'notJson200', 'null200', 'forbidden', 'deepJson']) {
-			sim.clearFaults();
-			sim.setFault({ route: 'list', fault, retryAfter: 0 });
-			const context = loadOptionsContext({ credentials: { ...credentials } });
-			const pending = sparkBot.methods.loadOptions.getDevices.call(context);
+			pkg.sim.clearFaults();
+			pkg.sim.setFault({ route: 'list', fault, retryAfter: 0 });
+			const context = loadOptionsContext({ credentials: { ...pkg.credentials } });
+			const pending = pkg.node.methods.loadOptions.getDevices.call(context);
 			const outcome = fault === 'hang'
 				? await Promise.race([pending, sleep(300).then(() => 'still waiting')]).catch((error) => error)
 				: await pending.catch((error) => error);
 			produced.push(outcome);
 		}
-		sim.clearFaults(); // lets the hung request end with the simulator's close
+		pkg.sim.clearFaults(); // lets the hung request end with the simulator's close
 	});
 
 	test('the API key appears in no output, error, description, stack or thrown object of this file', () => {
 		assert.ok(produced.length > 40, `${produced.length} things to scan`);
-		const seen = new WeakSet();
-		const texts = [];
-		const collect = (value) => {
-			if (value === null || value === undefined) return;
-			if (typeof value !== 'object') return texts.push(String(value));
-			if (seen.has(value)) return;
-			seen.add(value);
-			if (value instanceof Error) texts.push(value.message, value.stack ?? '', String(value.description ?? ''));
-			for (const key of Object.getOwnPropertyNames(value)) {
-				try {
-					collect(value[key]);
-				} catch {
-					// a getter that throws holds nothing to leak
-				}
-			}
-		};
-		produced.forEach(collect);
-		const leaked = texts.find((text) => text.includes(SECRET));
-		assert.equal(leaked, undefined, `the key leaked in: ${String(leaked).slice(0, 200)}`);
-		assert.ok(texts.length > 1_000, `${texts.length} strings scanned`);
+		const scanned = assertNoSecret(produced, SECRET);
+		assert.ok(scanned > 1_000, `${scanned} strings scanned`);
 	});
 });

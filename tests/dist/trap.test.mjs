@@ -5,10 +5,10 @@
 // package loads, `WebAssembly.Instance` is wrapped so that a chosen export of the core's instance
 // first calls a real `unreachable` instruction — the same `RuntimeError` a trap in the core throws.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 
-import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
-import { NODE_PATH, executeContext, loadClass, params, workflow } from './harness.mjs';
+import { DEMO_DEVICES } from '../simulator/sparkbot-simulator.mjs';
+import { params, suite, workflow } from './harness.mjs';
 
 const { NodeOperationError } = workflow;
 
@@ -45,24 +45,16 @@ WebAssembly.Instance = function Instance(module, imports) {
 	return { exports };
 };
 
-let sim;
-let sparkBot;
-let credentials;
+// (the package loads in the suite's `before`, with the wrapper above in place)
+const pkg = suite();
 const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
 
-before(async () => {
-	sim = await startSimulator({ timeScale: 0.01, waitMs: 20 });
-	credentials = { apiKey: sim.apiKey, baseUrl: sim.baseUrl };
-	sparkBot = loadClass(NODE_PATH);
-});
-
-after(async () => {
+after(() => {
 	WebAssembly.Instance = RealInstance;
-	await sim?.close();
 });
 
 function execute(items, continueOnFail = false) {
-	return sparkBot.execute.call(executeContext({ items, credentials, continueOnFail }));
+	return pkg.run(items, { continueOnFail });
 }
 
 async function works() {
@@ -90,7 +82,7 @@ test('a trap while the core reads the items: a clear node error, then a fresh in
 });
 
 test('a trap while a request is in flight: the execution fails at once (continue-on-fail: every item), then a fresh instance', async () => {
-	sim.clearRequests();
+	pkg.sim.clearRequests();
 	// The first closure the core runs after it was called is its task queue, which polls the batch.
 	armed = (name) => name.includes('closure');
 	const started = performance.now();
