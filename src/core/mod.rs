@@ -11,6 +11,7 @@
 //!   execution run, and one execution from plans to results (numbers found by phone, Get Many).
 //! - [`listing`], [`devices`]: the account's device list, page by page → the WhatsApp Number
 //!   dropdown; the credential test.
+//! - [`trigger`]: SparkBot Trigger — which session changes a poll reports, exactly once.
 //! - [`error`], [`text`]: the one error enum, and the text helpers its messages use.
 //! - `description` (native only): the node description n8n shows, generated from the same
 //!   tables into `node-descriptor/` by the `write-descriptor` binary.
@@ -34,3 +35,4 @@ pub mod plan;
 pub mod retry;
 pub mod status;
 pub mod text;
+pub mod trigger;

@@ -26,7 +26,8 @@ use crate::core::operation::{
 };
 use crate::core::plan::{parse_concurrency, plan_item, ItemPlan, RawItem};
 use crate::core::text::redact;
-use crate::wasm::js::to_json;
+use crate::core::trigger::{poll_account, Watch, EVENT, PREVIOUS_STATUS};
+use crate::wasm::js::{self, to_json};
 use crate::wasm::transport::FetchExchange;
 
 /// Most items one execution may hand over; more would only exhaust the module's memory.
@@ -192,6 +193,63 @@ pub fn search_devices_js(
         let _ = Reflect::set(&result, &"results".into(), &options_to_js(page.results));
         if let Some(next) = page.next {
             let _ = Reflect::set(&result, &"paginationToken".into(), &JsValue::from(next));
+        }
+        Ok(result.into())
+    })
+}
+
+/// One poll of SparkBot Trigger: `state` is what the node's static data holds (or `undefined`),
+/// `event` and `filters` its parameters, `manual` whether it is the editor's test run. Resolves
+/// with `{ items, state }`: the reported devices, each as SparkBot sent it plus
+/// `previousSessionStatus`, and the state to remember (absent for a test run). A failed read
+/// rejects with the node's error; the caller then keeps its state.
+#[wasm_bindgen(js_name = pollSessions)]
+pub fn poll_sessions(
+    credentials: JsValue,
+    state: JsValue,
+    event: JsValue,
+    filters: JsValue,
+    manual: bool,
+) -> Promise {
+    spawn(async move {
+        let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
+        let secret = Some(credentials.api_key.expose());
+        let read = |value: &JsValue, field: &str| {
+            to_json(value).map_err(|problem| {
+                to_js_error(&Error::invalid_parameter(field, problem), secret, 0)
+            })
+        };
+        let (event, filters) = (
+            read(&event, EVENT.display_name)?,
+            read(&filters, "Filters")?,
+        );
+        let watch =
+            Watch::parse(Some(&event), Some(&filters)).map_err(|e| to_js_error(&e, secret, 0))?;
+        // A state that cannot be read is no state: the poll sets a new baseline.
+        let state = to_json(&state).ok();
+        let exchange = FetchExchange {
+            api_key: credentials.api_key.clone(),
+            cancel: None,
+        };
+        let polled = poll_account(&exchange, &credentials, state.as_ref(), &watch, manual).await;
+        let fired = polled
+            .result
+            .map_err(|e| to_js_error(&e, secret, polled.attempts))?;
+        let items: Array = fired
+            .items
+            .into_iter()
+            .map(|(object, previous)| {
+                // The device is a fresh object from JSON.parse: setting a field cannot fail.
+                let _ = Reflect::set(&object, &PREVIOUS_STATUS.into(), &JsValue::from(previous));
+                object
+            })
+            .collect();
+        let result = Object::new();
+        let _ = Reflect::set(&result, &"items".into(), &items);
+        if let Some(text) = fired.state {
+            let state = js::parse(&text)
+                .map_err(|e| to_js_error(&Error::InvalidResponse { problem: e }, secret, 0))?;
+            let _ = Reflect::set(&result, &"state".into(), &state);
         }
         Ok(result.into())
     })
