@@ -22,7 +22,12 @@ const crateName = 'sparkbot_node';
 const quiet = process.argv.includes('--quiet');
 
 function run(command, args, options = {}) {
-	execFileSync(command, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', env: toolEnv(), ...options });
+	execFileSync(command, args, {
+		cwd: root,
+		stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+		env: toolEnv(),
+		...options,
+	});
 }
 
 function log(message) {
@@ -46,15 +51,24 @@ try {
 const { build } = await import('esbuild');
 
 log('› cargo build (wasm32, release)');
-run('cargo', ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', ...(quiet ? ['--quiet'] : [])]);
+run('cargo', [
+	'build',
+	'--lib',
+	'--release',
+	'--target',
+	'wasm32-unknown-unknown',
+	...(quiet ? ['--quiet'] : []),
+]);
 
 log('› wasm-bindgen --target web');
 rmSync(glue, { recursive: true, force: true });
 run(wasmBindgen, [
-	'--target', 'web',
+	'--target',
+	'web',
 	// `__wbg_reset_state()`: a fresh instance of the module after a trap (see wasm.ts).
 	'--experimental-reset-state-function',
-	'--out-dir', glue,
+	'--out-dir',
+	glue,
 	join(root, 'target', 'wasm32-unknown-unknown', 'release', `${crateName}.wasm`),
 ]);
 
@@ -63,21 +77,43 @@ const rawWasm = join(glue, `${crateName}_bg.wasm`);
 const optWasm = join(glue, `${crateName}_bg.opt.wasm`);
 // -Oz to a fixed point, then flatten + rereloop and -Oz again: 1.3 KB smaller than -Oz alone.
 run(join(root, 'node_modules', '.bin', 'wasm-opt'), [
-	'-Oz', '--converge', '--flatten', '--rereloop', '-Oz', '--converge', '--strip-debug', '--strip-producers',
-	'--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
-	'--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
-	rawWasm, '-o', optWasm,
+	'-Oz',
+	'--converge',
+	'--flatten',
+	'--rereloop',
+	'-Oz',
+	'--converge',
+	'--strip-debug',
+	'--strip-producers',
+	'--enable-bulk-memory',
+	'--enable-nontrapping-float-to-int',
+	'--enable-sign-ext',
+	'--enable-mutable-globals',
+	'--enable-reference-types',
+	'--enable-multivalue',
+	rawWasm,
+	'-o',
+	optWasm,
 ]);
 const wasmBytes = readFileSync(optWasm);
-writeFileSync(join(glue, 'wasm-bytes.js'), `export const wasmBase64 = ${JSON.stringify(wasmBytes.toString('base64'))};\n`);
-writeFileSync(join(glue, 'wasm-bytes.d.ts'), '/** The optimized wasm module, base64-encoded. */\nexport declare const wasmBase64: string;\n');
+writeFileSync(
+	join(glue, 'wasm-bytes.js'),
+	`export const wasmBase64 = ${JSON.stringify(wasmBytes.toString('base64'))};\n`,
+);
+writeFileSync(
+	join(glue, 'wasm-bytes.d.ts'),
+	'/** The optimized wasm module, base64-encoded. */\nexport declare const wasmBase64: string;\n',
+);
 
 log('› esbuild → dist/');
 rmSync(dist, { recursive: true, force: true });
 await build({
 	entryPoints: {
 		'nodes/SparkBot/SparkBot.node': join(root, 'pkg-template/nodes/SparkBot/SparkBot.node.ts'),
-		'credentials/SparkBotApi.credentials': join(root, 'pkg-template/credentials/SparkBotApi.credentials.ts'),
+		'credentials/SparkBotApi.credentials': join(
+			root,
+			'pkg-template/credentials/SparkBotApi.credentials.ts',
+		),
 	},
 	outdir: code,
 	bundle: true,
@@ -106,7 +142,11 @@ await build({
 });
 
 const template = join(root, 'pkg-template');
-for (const file of ['nodes/SparkBot/SparkBot.node.json', 'nodes/SparkBot/sparkbot.svg', 'nodes/SparkBot/sparkbot.dark.svg']) {
+for (const file of [
+	'nodes/SparkBot/SparkBot.node.json',
+	'nodes/SparkBot/sparkbot.svg',
+	'nodes/SparkBot/sparkbot.dark.svg',
+]) {
 	cpSync(join(template, file), join(code, file));
 }
 cpSync(join(root, 'README.md'), join(dist, 'README.md'));
@@ -118,7 +158,10 @@ const packDir = join(root, 'target', 'pack');
 rmSync(packDir, { recursive: true, force: true });
 mkdirSync(packDir, { recursive: true });
 const packed = JSON.parse(
-	execFileSync('npm', ['pack', dist, '--pack-destination', packDir, '--json', '--silent'], { cwd: root, encoding: 'utf8' }),
+	execFileSync('npm', ['pack', dist, '--pack-destination', packDir, '--json', '--silent'], {
+		cwd: root,
+		encoding: 'utf8',
+	}),
 )[0];
 const nodeFile = statSync(join(code, 'nodes/SparkBot/SparkBot.node.js')).size;
 const gzipped = gzipSync(wasmBytes, { level: 9 }).length;
@@ -126,5 +169,7 @@ console.log(
 	`built dist/: wasm ${kb(wasmBytes.length)} (gzip ${kb(gzipped)}), ` +
 		`SparkBot.node.js ${kb(nodeFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files); ` +
 		`size goals (wasm ≤ 120 KB, ≤ 50 KB gzipped, tarball ≤ 150 KB): ` +
-		(wasmBytes.length <= 120 * 1024 && gzipped <= 50 * 1024 && packed.size <= 150 * 1024 ? 'met' : 'MISSED'),
+		(wasmBytes.length <= 120 * 1024 && gzipped <= 50 * 1024 && packed.size <= 150 * 1024
+			? 'met'
+			: 'MISSED'),
 );

@@ -18,13 +18,24 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const scanner = await import(pathToFileURL(require.resolve('@n8n/scan-community-package/scanner/scanner.mjs')).href);
+const scanner = await import(
+	pathToFileURL(require.resolve('@n8n/scan-community-package/scanner/scanner.mjs')).href
+);
 
 const work = mkdtempSync(join(tmpdir(), 'sparkbot-scan-'));
 try {
 	const tarball =
 		process.argv[2] ??
-		join(work, JSON.parse(execFileSync('npm', ['pack', join(root, 'dist'), '--pack-destination', work, '--json', '--silent'], { encoding: 'utf8' }))[0].filename);
+		join(
+			work,
+			JSON.parse(
+				execFileSync(
+					'npm',
+					['pack', join(root, 'dist'), '--pack-destination', work, '--json', '--silent'],
+					{ encoding: 'utf8' },
+				),
+			)[0].filename,
+		);
 	const unpacked = join(work, 'package');
 	execFileSync('tar', ['-xzf', resolve(tarball), '-C', work]);
 
@@ -38,7 +49,9 @@ try {
 	let failed = false;
 	for (const [name, dir, patterns] of legs) {
 		const result = await scanner.analyzePackage(dir, patterns);
-		console.log(`${result.passed ? '✓' : '✗'} scanner, ${name} leg (${dir === unpacked ? 'the packed tarball' : dir.replace(`${root}/`, '')}): ${result.passed ? 'no violations' : result.message}`);
+		console.log(
+			`${result.passed ? '✓' : '✗'} scanner, ${name} leg (${dir === unpacked ? 'the packed tarball' : dir.replace(`${root}/`, '')}): ${result.passed ? 'no violations' : result.message}`,
+		);
 		if (!result.passed) {
 			failed = true;
 			if (result.details) console.log(result.details);

@@ -28,7 +28,14 @@ import { DEMO_DEVICES, startSimulator } from '../tests/simulator/sparkbot-simula
 import { EXAMPLE_CREDENTIAL, packPackage, readExamples } from '../tests/e2e/fixtures.mjs';
 import { atExit, delegateSignals, run } from './n8n/processes.mjs';
 import { ROOT, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
-import { importCredentials, importWorkflow, installPackage, login, setupOwner, startN8n } from './n8n/instance.mjs';
+import {
+	importCredentials,
+	importWorkflow,
+	installPackage,
+	login,
+	setupOwner,
+	startN8n,
+} from './n8n/instance.mjs';
 import { lockOwner, tryLock } from './lib/lock.mjs';
 import { isPortFree } from './lib/net.mjs';
 import { seconds, tail } from './lib/text.mjs';
@@ -62,8 +69,18 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
 	// the comment at the top of this file
-	const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
-	console.log(lines.slice(0, lines.findIndex((line) => !line.startsWith('//'))).map((line) => line.slice(3)).join('\n'));
+	const lines = readFileSync(new URL(import.meta.url), 'utf8')
+		.split('\n')
+		.slice(1);
+	console.log(
+		lines
+			.slice(
+				0,
+				lines.findIndex((line) => !line.startsWith('//')),
+			)
+			.map((line) => line.slice(3))
+			.join('\n'),
+	);
 	process.exit(0);
 }
 const port = portOption('--port', flags.port);
@@ -99,7 +116,6 @@ function onSignal(signal) {
 }
 for (const signal of SIGNALS) process.on(signal, onSignal);
 
-
 function stopAll(exitCode) {
 	stopping ??= (async () => {
 		const started = performance.now();
@@ -130,22 +146,30 @@ try {
 	console.log('SparkBot × n8n: a local n8n with the SparkBot node and the SparkBot simulator');
 	checkNotRunning();
 
-	await step(flags['no-build'] ? 'package: using dist/ as it is (--no-build)' : 'build the package (node scripts/build.mjs)', async () => {
-		if (flags['no-build']) {
-			if (!existsSync(join(ROOT, 'dist', 'package.json'))) fail('dist/ is empty: run without --no-build (or `npm run build`) first');
-			return;
-		}
-		await ensureDevDependencies();
-		const started = performance.now();
-		const result = await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], {
-			cwd: ROOT,
-			onLine: (line) => say(line),
-		});
-		if (result.code !== 0) {
-			fail(`the build failed (${result.signal ?? `exit ${result.code}`}); fix it, or start with \`npm start -- --no-build\` to use the dist/ there is`);
-		}
-		say(`done (${seconds(started)})`);
-	});
+	await step(
+		flags['no-build']
+			? 'package: using dist/ as it is (--no-build)'
+			: 'build the package (node scripts/build.mjs)',
+		async () => {
+			if (flags['no-build']) {
+				if (!existsSync(join(ROOT, 'dist', 'package.json')))
+					fail('dist/ is empty: run without --no-build (or `npm run build`) first');
+				return;
+			}
+			await ensureDevDependencies();
+			const started = performance.now();
+			const result = await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], {
+				cwd: ROOT,
+				onLine: (line) => say(line),
+			});
+			if (result.code !== 0) {
+				fail(
+					`the build failed (${result.signal ?? `exit ${result.code}`}); fix it, or start with \`npm start -- --no-build\` to use the dist/ there is`,
+				);
+			}
+			say(`done (${seconds(started)})`);
+		},
+	);
 
 	const tarball = await step('pack the package (npm pack ./dist)', async () => {
 		const path = await packPackage();
@@ -155,44 +179,58 @@ try {
 		return path;
 	});
 
-	const runtime = await step('n8n runtime in .runtime/ (the first time: installs n8n, ~7 minutes)', async () => {
-		const started = performance.now();
-		const result = await ensureRuntime({ log: (line) => say(line.trim()) });
-		say(`n8n ${result.n8nVersion} on Node ${result.nodeVersion} (${seconds(started)})`);
-		return result;
-	});
+	const runtime = await step(
+		'n8n runtime in .runtime/ (the first time: installs n8n, ~7 minutes)',
+		async () => {
+			const started = performance.now();
+			const result = await ensureRuntime({ log: (line) => say(line.trim()) });
+			say(`n8n ${result.n8nVersion} on Node ${result.nodeVersion} (${seconds(started)})`);
+			return result;
+		},
+	);
 
 	await step('SparkBot simulator', async () => {
 		sim = await startSimulatorOn(simPort);
-		say(`${sim.baseUrl}  (API key ${sim.apiKey}; Wait For Session takes ${SIM_TIMING.waitMs / 1000} s)`);
-		say(`numbers: ${DEMO_DEVICES.map((device) => `${device.alias || device.phone} (${device.session.status})`).join(', ')}`);
+		say(
+			`${sim.baseUrl}  (API key ${sim.apiKey}; Wait For Session takes ${SIM_TIMING.waitMs / 1000} s)`,
+		);
+		say(
+			`numbers: ${DEMO_DEVICES.map((device) => `${device.alias || device.phone} (${device.session.status})`).join(', ')}`,
+		);
 	});
 
-	const examples = await step(`n8n user folder ${rel(USER_FOLDER)} (kept between runs)`, async () => {
-		mkdirSync(join(USER_FOLDER, '.n8n'), { recursive: true });
-		takeLock();
-		removeImportFiles();
-		const installed = await installPackage(USER_FOLDER, tarball);
-		dropTarball.remove();
-		dropTarball.unregister();
-		say(`installed ${installed.name}@${installed.version} into ${rel(join(USER_FOLDER, '.n8n', 'nodes'))}`);
+	const examples = await step(
+		`n8n user folder ${rel(USER_FOLDER)} (kept between runs)`,
+		async () => {
+			mkdirSync(join(USER_FOLDER, '.n8n'), { recursive: true });
+			takeLock();
+			removeImportFiles();
+			const installed = await installPackage(USER_FOLDER, tarball);
+			dropTarball.remove();
+			dropTarball.unregister();
+			say(
+				`installed ${installed.name}@${installed.version} into ${rel(join(USER_FOLDER, '.n8n', 'nodes'))}`,
+			);
 
-		let started = performance.now();
-		await importCredentials(runtime, USER_FOLDER, [{ ...DEMO_CREDENTIAL, data: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } }]);
-		say(`credential "${DEMO_CREDENTIAL.name}" → ${sim.baseUrl} (${seconds(started)})`);
+			let started = performance.now();
+			await importCredentials(runtime, USER_FOLDER, [
+				{ ...DEMO_CREDENTIAL, data: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } },
+			]);
+			say(`credential "${DEMO_CREDENTIAL.name}" → ${sim.baseUrl} (${seconds(started)})`);
 
-		let workflows;
-		try {
-			workflows = readExamples({ baseUrl: sim.baseUrl });
-		} catch (error) {
-			fail(error.message);
-		}
-		started = performance.now();
-		if (workflows.length > 0) await importWorkflow(runtime, USER_FOLDER, workflows);
-		say(`example workflows (from examples/, re-imported each start; ${seconds(started)}):`);
-		for (const workflow of workflows) say(`  "${workflow.name}"`);
-		return workflows;
-	});
+			let workflows;
+			try {
+				workflows = readExamples({ baseUrl: sim.baseUrl });
+			} catch (error) {
+				fail(error.message);
+			}
+			started = performance.now();
+			if (workflows.length > 0) await importWorkflow(runtime, USER_FOLDER, workflows);
+			say(`example workflows (from examples/, re-imported each start; ${seconds(started)}):`);
+			for (const workflow of workflows) say(`  "${workflow.name}"`);
+			return workflows;
+		},
+	);
 
 	const { login: demoLogin } = await step('n8n start', async () => {
 		if (port && !(await isPortFree(port))) fail(`port ${port} (--port) is in use`);
@@ -211,7 +249,9 @@ try {
 		delegateSignals();
 		n8n.exited.then((how) => {
 			if (stopping) return;
-			console.error(`\n✗ n8n stopped unexpectedly (${how.signal ?? `exit code ${how.code}`}). The end of ${rel(logFile)}:\n`);
+			console.error(
+				`\n✗ n8n stopped unexpectedly (${how.signal ?? `exit code ${how.code}`}). The end of ${rel(logFile)}:\n`,
+			);
 			console.error(tail(n8n.output(), 40).replace(/^/gm, '  │ '));
 			stopAll(1);
 		});
@@ -236,13 +276,22 @@ function printBanner({ url, examples, demoLogin }) {
 	console.log(`\n${line}`);
 	console.log(`  n8n with the SparkBot node is running  (started in ${seconds(totalStarted)})\n`);
 	console.log(`  Editor      ${url}/`);
-	if (demoLogin === 'ok') console.log(`  Login       ${DEMO_OWNER.email}  /  ${DEMO_OWNER.password}`);
-	else console.log(`  Login       your own (the demo login ${DEMO_OWNER.email} no longer works: its password was changed)`);
+	if (demoLogin === 'ok')
+		console.log(`  Login       ${DEMO_OWNER.email}  /  ${DEMO_OWNER.password}`);
+	else
+		console.log(
+			`  Login       your own (the demo login ${DEMO_OWNER.email} no longer works: its password was changed)`,
+		);
 	console.log(`  Simulator   ${sim.baseUrl}   API key: ${sim.apiKey}`);
-	console.log(`              (the credential "${DEMO_CREDENTIAL.name}" points here; request log: ${sim.origin}/__sim/requests)`);
+	console.log(
+		`              (the credential "${DEMO_CREDENTIAL.name}" points here; request log: ${sim.origin}/__sim/requests)`,
+	);
 	console.log('\n  Open one of the examples and click "Execute workflow":');
-	for (const workflow of examples) console.log(`    ${workflow.name}\n      ${url}/workflow/${workflow.id}`);
-	console.log(`\n  Your own workflows stay in ${rel(USER_FOLDER)}/ (the examples are re-imported on each start).`);
+	for (const workflow of examples)
+		console.log(`    ${workflow.name}\n      ${url}/workflow/${workflow.id}`);
+	console.log(
+		`\n  Your own workflows stay in ${rel(USER_FOLDER)}/ (the examples are re-imported on each start).`,
+	);
 	console.log(`  n8n's log: ${rel(join(USER_FOLDER, 'n8n.log'))}`);
 	console.log('\n  Ctrl+C stops n8n and the simulator.');
 	console.log(`${line}\n`);
@@ -274,7 +323,10 @@ async function startSimulatorOn(wanted) {
 		devices: 0,
 		verbose: !flags['quiet-sim'],
 		// `[sparkbot-sim] POST /v1/devices/…/reset -> 200 (3004 ms) Token=***` → `12:00:01 simulator │ POST …`
-		logger: (line) => console.log(`   ${time()} simulator │ ${line.replace(/^\[sparkbot-sim\] /, '').replace(/ Token=\*{3}$/, '')}`),
+		logger: (line) =>
+			console.log(
+				`   ${time()} simulator │ ${line.replace(/^\[sparkbot-sim\] /, '').replace(/ Token=\*{3}$/, '')}`,
+			),
 	};
 	try {
 		return await startSimulator({ ...options, port: wanted ?? DEFAULT_SIM_PORT });
@@ -292,7 +344,10 @@ async function startSimulatorOn(wanted) {
  * --no-save`, which installs from the same lock file without rewriting it.
  */
 async function ensureDevDependencies() {
-	const needed = [join(ROOT, 'node_modules', 'esbuild', 'package.json'), join(ROOT, 'node_modules', '.bin', 'wasm-opt')];
+	const needed = [
+		join(ROOT, 'node_modules', 'esbuild', 'package.json'),
+		join(ROOT, 'node_modules', '.bin', 'wasm-opt'),
+	];
 	if (needed.every((file) => existsSync(file))) return;
 	for (const args of [['ci'], ['install', '--no-save']]) {
 		const started = performance.now();
@@ -302,7 +357,9 @@ async function ensureDevDependencies() {
 			say(`done (${seconds(started)})`);
 			return;
 		}
-		const output = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => /npm error/.test(line) && !/^npm error\s*$/.test(line));
+		const output = `${result.stdout}\n${result.stderr}`
+			.split('\n')
+			.filter((line) => /npm error/.test(line) && !/^npm error\s*$/.test(line));
 		say(`npm ${args[0]} failed (${result.signal ?? `exit ${result.code}`}):`);
 		for (const line of output.slice(0, 6)) say(`  ${line}`);
 	}
@@ -316,7 +373,8 @@ async function ensureDevDependencies() {
 function removeImportFiles() {
 	if (!existsSync(USER_FOLDER)) return;
 	for (const file of readdirSync(USER_FOLDER)) {
-		if (/^import-(credentials|workflow)-.*\.json$/.test(file)) rmSync(join(USER_FOLDER, file), { force: true });
+		if (/^import-(credentials|workflow)-.*\.json$/.test(file))
+			rmSync(join(USER_FOLDER, file), { force: true });
 	}
 }
 
@@ -333,7 +391,10 @@ function portOption(name, value) {
 // One `npm start` per user folder: two n8n processes on one SQLite file would trip over each other.
 function checkNotRunning() {
 	const owner = lockOwner(LOCK);
-	if (owner) fail(`already running (pid ${owner.pid}${owner.url ? `, ${owner.url}` : ''}); stop that one first (Ctrl+C)`);
+	if (owner)
+		fail(
+			`already running (pid ${owner.pid}${owner.url ? `, ${owner.url}` : ''}); stop that one first (Ctrl+C)`,
+		);
 }
 
 /** Takes LOCK for this process (the check at the start was a while ago: another one may have started since). */

@@ -16,14 +16,22 @@ import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const E2E_SUITES = ['tests/e2e/n8n.test.mjs', 'tests/e2e/browser.test.mjs', 'tests/e2e/queue.test.mjs'];
+const E2E_SUITES = [
+	'tests/e2e/n8n.test.mjs',
+	'tests/e2e/browser.test.mjs',
+	'tests/e2e/queue.test.mjs',
+];
 
 /** Runs a command without blocking this process (the simulator lives in it). */
 function run(title, command, args, env = {}) {
 	console.log(`\n━━ ${title}: ${command} ${args.join(' ')}`);
 	const started = performance.now();
 	return new Promise((resolvePromise, reject) => {
-		const child = spawn(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+		const child = spawn(command, args, {
+			cwd: root,
+			stdio: 'inherit',
+			env: { ...process.env, ...env },
+		});
 		child.on('error', reject);
 		child.on('exit', (code, signal) => {
 			const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -40,10 +48,31 @@ function run(title, command, args, env = {}) {
 let sim;
 try {
 	await run('rustfmt', 'cargo', ['fmt', '--check']);
-	await run('clippy (native)', 'cargo', ['clippy', '--quiet', '--all-targets', '--', '-D', 'warnings']);
-	await run('clippy (wasm32)', 'cargo', ['clippy', '--quiet', '--all-targets', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']);
+	await run('clippy (native)', 'cargo', [
+		'clippy',
+		'--quiet',
+		'--all-targets',
+		'--',
+		'-D',
+		'warnings',
+	]);
+	await run('clippy (wasm32)', 'cargo', [
+		'clippy',
+		'--quiet',
+		'--all-targets',
+		'--target',
+		'wasm32-unknown-unknown',
+		'--',
+		'-D',
+		'warnings',
+	]);
 	for (const target of [[], ['--target', 'wasm32-unknown-unknown']]) {
-		await run(`cargo doc (${target.length ? 'wasm32' : 'native'})`, 'cargo', ['doc', '--quiet', '--no-deps', ...target], { RUSTDOCFLAGS: '-D warnings' });
+		await run(
+			`cargo doc (${target.length ? 'wasm32' : 'native'})`,
+			'cargo',
+			['doc', '--quiet', '--no-deps', ...target],
+			{ RUSTDOCFLAGS: '-D warnings' },
+		);
 	}
 	await run('native core tests', 'cargo', ['test', '--quiet']);
 	await run('build', 'node', ['scripts/build.mjs', '--quiet']);
@@ -52,18 +81,33 @@ try {
 	await run("n8n's community-package scanner", 'node', ['scripts/scan.mjs']);
 
 	sim = await startSimulator({ timeScale: 0.01 });
-	await run('wasm-bindgen tests (Node)', 'cargo', ['test', '--target', 'wasm32-unknown-unknown', '--test', 'wasm'], {
-		SPARKBOT_SIM_URL: sim.baseUrl,
-		SPARKBOT_SIM_KEY: sim.apiKey,
-	});
+	await run(
+		'wasm-bindgen tests (Node)',
+		'cargo',
+		['test', '--target', 'wasm32-unknown-unknown', '--test', 'wasm'],
+		{
+			SPARKBOT_SIM_URL: sim.baseUrl,
+			SPARKBOT_SIM_KEY: sim.apiKey,
+		},
+	);
 	await sim.close();
 	sim = undefined;
 
-	await run('package tests (dist/ against the simulator)', 'node', ['--test', '--test-concurrency=1', 'tests/simulator/', 'tests/dist/']);
-	await run('end to end in n8n 2.30.8 (Node 24)', 'node', ['--test', '--test-concurrency=1', ...E2E_SUITES], {
-		SPARKBOT_E2E_N8N: '2.30.8',
-		SPARKBOT_E2E_NODE: '24',
-	});
+	await run('package tests (dist/ against the simulator)', 'node', [
+		'--test',
+		'--test-concurrency=1',
+		'tests/simulator/',
+		'tests/dist/',
+	]);
+	await run(
+		'end to end in n8n 2.30.8 (Node 24)',
+		'node',
+		['--test', '--test-concurrency=1', ...E2E_SUITES],
+		{
+			SPARKBOT_E2E_N8N: '2.30.8',
+			SPARKBOT_E2E_NODE: '24',
+		},
+	);
 	await run('end to end in n8n 1.123.81 (Node 22)', 'node', ['--test', 'tests/e2e/n8n.test.mjs'], {
 		SPARKBOT_E2E_N8N: '1.123.81',
 		SPARKBOT_E2E_NODE: '22',

@@ -1,6 +1,7 @@
 // The fault modes of the simulator, one per device in a 200-item batch (tests/dist and tests/e2e):
 // [name, fault spec (null: no fault; 'invalid': a bad WhatsApp Number instead), what the item ends
 // as ('ok' or the error code), how many requests it takes]. Run with Timeout 2 s.
+// prettier-ignore
 export const FAULT_MODES = Object.freeze([
 	['ok', null, 'ok', 1],
 	['hang', { fault: 'hang' }, 'SPARKBOT_TIMEOUT', 1],

@@ -2,7 +2,13 @@
 // same calls, and (when measured) the fleet runs against their ideal. Plain SVG, no dependencies.
 import { writeFileSync } from 'node:fs';
 
-const COLORS = { sparkbot: '#ff6d5a', http: '#7b8794', outside: '#ffb3a8', floor: '#2f9e62', ideal: '#c5cbd3' };
+const COLORS = {
+	sparkbot: '#ff6d5a',
+	http: '#7b8794',
+	outside: '#ffb3a8',
+	floor: '#2f9e62',
+	ideal: '#c5cbd3',
+};
 
 function escape(text) {
 	return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -29,17 +35,41 @@ export function writeChart(file, results) {
 	const p = results.perItemMs;
 	const parts = [];
 	let y = 30;
-	parts.push(`<text x="20" y="${y}" font-size="16" font-weight="700">Per item, one after another (lower is better)</text>`);
+	parts.push(
+		`<text x="20" y="${y}" font-size="16" font-weight="700">Per item, one after another (lower is better)</text>`,
+	);
 	y += 12;
 	parts.push(
 		bars(
 			[
-				{ label: 'SparkBot node in n8n', value: p.sparkbot, text: `${p.sparkbot.toFixed(2)} ms`, color: COLORS.sparkbot },
-				{ label: 'HTTP Request node in n8n', value: p.http, text: `${p.http.toFixed(2)} ms`, color: COLORS.http },
+				{
+					label: 'SparkBot node in n8n',
+					value: p.sparkbot,
+					text: `${p.sparkbot.toFixed(2)} ms`,
+					color: COLORS.sparkbot,
+				},
+				{
+					label: 'HTTP Request node in n8n',
+					value: p.http,
+					text: `${p.http.toFixed(2)} ms`,
+					color: COLORS.http,
+				},
 				...(p.outside === undefined
 					? []
-					: [{ label: 'SparkBot node outside n8n', value: p.outside, text: `${p.outside.toFixed(2)} ms`, color: COLORS.outside }]),
-				{ label: 'plain fetch loop (floor)', value: p.floor, text: `${p.floor.toFixed(2)} ms`, color: COLORS.floor },
+					: [
+							{
+								label: 'SparkBot node outside n8n',
+								value: p.outside,
+								text: `${p.outside.toFixed(2)} ms`,
+								color: COLORS.outside,
+							},
+						]),
+				{
+					label: 'plain fetch loop (floor)',
+					value: p.floor,
+					text: `${p.floor.toFixed(2)} ms`,
+					color: COLORS.floor,
+				},
 			],
 			{ x: 20, y, width },
 		),
@@ -50,12 +80,24 @@ export function writeChart(file, results) {
 	);
 	if (results.fleet?.length) {
 		y += 40;
-		parts.push(`<text x="20" y="${y}" font-size="16" font-weight="700">200 numbers, each held 1 s (Wait For Session)</text>`);
+		parts.push(
+			`<text x="20" y="${y}" font-size="16" font-weight="700">200 numbers, each held 1 s (Wait For Session)</text>`,
+		);
 		y += 12;
 		const rows = [];
 		for (const f of results.fleet) {
-			rows.push({ label: `Concurrency ${f.concurrency}`, value: f.ms, text: `${(f.ms / 1000).toFixed(1)} s`, color: COLORS.sparkbot });
-			rows.push({ label: `  ideal ceil(200/${f.concurrency}) × 1 s`, value: f.idealMs, text: `${f.idealMs / 1000} s`, color: COLORS.ideal });
+			rows.push({
+				label: `Concurrency ${f.concurrency}`,
+				value: f.ms,
+				text: `${(f.ms / 1000).toFixed(1)} s`,
+				color: COLORS.sparkbot,
+			});
+			rows.push({
+				label: `  ideal ceil(200/${f.concurrency}) × 1 s`,
+				value: f.idealMs,
+				text: `${f.idealMs / 1000} s`,
+				color: COLORS.ideal,
+			});
 		}
 		parts.push(bars(rows, { x: 20, y, width }));
 		y += rows.length * 32;

@@ -13,7 +13,11 @@ const headers = { Token: apiKey, Accept: 'application/json', 'Content-Type': 'ap
 async function loop(n) {
 	const started = performance.now();
 	for (let i = 0; i < n; i++) {
-		const response = await fetch(`${baseUrl}/devices/${ids[i % ids.length]}/reboot`, { method: 'POST', headers, body });
+		const response = await fetch(`${baseUrl}/devices/${ids[i % ids.length]}/reboot`, {
+			method: 'POST',
+			headers,
+			body,
+		});
 		const json = await response.json();
 		if (response.status !== 200) throw new Error(`${response.status}: ${JSON.stringify(json)}`);
 	}

@@ -15,20 +15,31 @@ async function main() {
 	const { SparkBot } = require(nodeFile);
 	const node = new SparkBot();
 	const context = (n) => {
-		const params = (i) => ({ resource: 'whatsappSession', operation: 'reboot', device: ids[i % ids.length], options: {} });
+		const params = (i) => ({
+			resource: 'whatsappSession',
+			operation: 'reboot',
+			device: ids[i % ids.length],
+			options: {},
+		});
 		return {
 			getInputData: () => Array.from({ length: n }, () => ({ json: {} })),
 			getNodeParameter: (name, i) => params(i)[name],
 			getCredentials: async () => ({ apiKey, baseUrl }),
 			// `device` differs per item: n8n stores it as an expression.
-			getNode: () => ({ name: 'SparkBot', type: 'n8n-nodes-sparkbot.sparkBot', typeVersion: 1, parameters: { device: '={{ $json.id }}' } }),
+			getNode: () => ({
+				name: 'SparkBot',
+				type: 'n8n-nodes-sparkbot.sparkBot',
+				typeVersion: 1,
+				parameters: { device: '={{ $json.id }}' },
+			}),
 			continueOnFail: () => false,
 		};
 	};
 	const run = async (n) => {
 		const started = performance.now();
 		const [out] = await node.execute.call(context(n));
-		if (out.length !== n || out.some((item) => item.json.status !== 'rebooting')) throw new Error(`unexpected output ${JSON.stringify(out[0])}`);
+		if (out.length !== n || out.some((item) => item.json.status !== 'rebooting'))
+			throw new Error(`unexpected output ${JSON.stringify(out[0])}`);
 		return performance.now() - started;
 	};
 	await run(20); // warm up, as n8n's process is warm by then

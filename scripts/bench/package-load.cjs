@@ -35,20 +35,38 @@ async function main() {
 
 	const context = {
 		getInputData: () => [{ json: {} }],
-		getNodeParameter: (name) => ({ resource: 'whatsappSession', operation: 'reboot', device: 'not-a-device', options: {} })[name],
+		getNodeParameter: (name) =>
+			({ resource: 'whatsappSession', operation: 'reboot', device: 'not-a-device', options: {} })[
+				name
+			],
 		getCredentials: async () => ({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9/v1' }),
-		getNode: () => ({ name: 'SparkBot', type: 'n8n-nodes-sparkbot.sparkBot', typeVersion: 1, parameters: {} }),
+		getNode: () => ({
+			name: 'SparkBot',
+			type: 'n8n-nodes-sparkbot.sparkBot',
+			typeVersion: 1,
+			parameters: {},
+		}),
 		continueOnFail: () => true,
 	};
 	const time = async () => {
 		const at = performance.now();
 		const [[out]] = await node.execute.call(context);
-		if (!/^WhatsApp Number: /.test(out.json.error)) throw new Error(`unexpected output ${JSON.stringify(out)}`);
+		if (!/^WhatsApp Number: /.test(out.json.error))
+			throw new Error(`unexpected output ${JSON.stringify(out)}`);
 		return performance.now() - at;
 	};
 	const firstRunMs = await time();
 	const secondRunMs = await time();
-	console.log(JSON.stringify({ requireMs, compiledOnLoad, compiledAfterRuns: compiled.count, firstRunMs, secondRunMs, instantiateMs: firstRunMs - secondRunMs }));
+	console.log(
+		JSON.stringify({
+			requireMs,
+			compiledOnLoad,
+			compiledAfterRuns: compiled.count,
+			firstRunMs,
+			secondRunMs,
+			instantiateMs: firstRunMs - secondRunMs,
+		}),
+	);
 }
 
 main().catch((error) => {

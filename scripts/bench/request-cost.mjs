@@ -10,20 +10,29 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '12' }, requests: { type: 'string', default: '500' } } });
+const { values: flags } = parseArgs({
+	options: {
+		rounds: { type: 'string', default: '12' },
+		requests: { type: 'string', default: '500' },
+	},
+});
 const ROUNDS = Number(flags.rounds);
 const REQUESTS = Number(flags.requests);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const sim = spawn(process.execPath, [join(root, 'tests/simulator/cli.mjs'), '--devices', '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const sim = spawn(process.execPath, [join(root, 'tests/simulator/cli.mjs'), '--devices', '1000'], {
+	stdio: ['ignore', 'pipe', 'inherit'],
+});
 const base = await new Promise((resolve, reject) => {
 	sim.on('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
 	createInterface({ input: sim.stdout }).on('line', (line) => {
-		if (line.startsWith('SPARKBOT_SIMULATOR_URL=')) resolve(line.slice('SPARKBOT_SIMULATOR_URL='.length));
+		if (line.startsWith('SPARKBOT_SIMULATOR_URL='))
+			resolve(line.slice('SPARKBOT_SIMULATOR_URL='.length));
 	});
 });
 const key = 'sparkbot-demo-key';
-const url = (i) => `${base}/devices/65300000${((i % 1000) + 1).toString(16).padStart(16, '0')}/reboot`;
+const url = (i) =>
+	`${base}/devices/65300000${((i % 1000) + 1).toString(16).padStart(16, '0')}/reboot`;
 const body = JSON.stringify({ force: false, sync: false, wait: false });
 const plain = { Token: key, Accept: 'application/json', 'Content-Type': 'application/json' };
 const headers = () => {
@@ -37,14 +46,23 @@ const variants = {
 	'fetch(url, init), response.json() — the floor': async (i) => {
 		await (await fetch(url(i), { method: 'POST', headers: plain, body })).json();
 	},
-	'fetch(url, init) + Headers + AbortSignal.any(timeout, cancel), text + JSON.parse — the node now': async (i) => {
-		const signal = AbortSignal.any([AbortSignal.timeout(30_000), cancel]);
-		JSON.parse(await (await fetch(url(i), { method: 'POST', headers: headers(), body, signal })).text());
-	},
-	'fetch(new Request(url, init)) + Headers + AbortSignal.timeout, text + JSON.parse — gloo-net Request': async (i) => {
-		const request = new Request(url(i), { method: 'POST', headers: headers(), body, signal: AbortSignal.timeout(30_000) });
-		JSON.parse(await (await fetch(request)).text());
-	},
+	'fetch(url, init) + Headers + AbortSignal.any(timeout, cancel), text + JSON.parse — the node now':
+		async (i) => {
+			const signal = AbortSignal.any([AbortSignal.timeout(30_000), cancel]);
+			JSON.parse(
+				await (await fetch(url(i), { method: 'POST', headers: headers(), body, signal })).text(),
+			);
+		},
+	'fetch(new Request(url, init)) + Headers + AbortSignal.timeout, text + JSON.parse — gloo-net Request':
+		async (i) => {
+			const request = new Request(url(i), {
+				method: 'POST',
+				headers: headers(),
+				body,
+				signal: AbortSignal.timeout(30_000),
+			});
+			JSON.parse(await (await fetch(request)).text());
+		},
 };
 
 const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
@@ -58,5 +76,8 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 sim.kill();
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
-console.log(`Node ${process.version}, ${ROUNDS} rounds × ${REQUESTS} sequential requests, median µs per request:`);
-for (const [name, values] of Object.entries(samples)) console.log(`  ${median(values).toFixed(0).padStart(5)} µs  ${name}`);
+console.log(
+	`Node ${process.version}, ${ROUNDS} rounds × ${REQUESTS} sequential requests, median µs per request:`,
+);
+for (const [name, values] of Object.entries(samples))
+	console.log(`  ${median(values).toFixed(0).padStart(5)} µs  ${name}`);

@@ -25,7 +25,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { createUserFolder, findRunJson, importCredentials, importWorkflow, installPackage, n8nEnv, removeUserFolder, startN8n } from '../n8n/instance.mjs';
+import {
+	createUserFolder,
+	findRunJson,
+	importCredentials,
+	importWorkflow,
+	installPackage,
+	n8nEnv,
+	removeUserFolder,
+	startN8n,
+} from '../n8n/instance.mjs';
 import { freePort } from '../lib/net.mjs';
 import { sleep, waitUntil } from '../lib/wait.mjs';
 import { run, startProcess } from '../n8n/processes.mjs';
@@ -46,7 +55,11 @@ const { values: flags } = parseArgs({
 });
 const REPEATS = Number(flags.repeats);
 const SIZES = [1, 100, 1000];
-const FLEET = { numbers: 200, holdMs: 1000, concurrency: flags['quick-fleet'] ? [10, 50] : [1, 10, 50] };
+const FLEET = {
+	numbers: 200,
+	holdMs: 1000,
+	concurrency: flags['quick-fleet'] ? [10, 50] : [1, 10, 50],
+};
 const API_KEY = 'bench-key-not-a-secret';
 const TRIGGER = 'When clicking ‘Execute workflow’';
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
@@ -69,13 +82,29 @@ const deviceIds = Array.from({ length: 1000 }, (_, i) => generatedDevice(i + 1).
 function numbersNode(n) {
 	// The generated devices' IDs, computed in the Code node (see generatedDevice in the simulator).
 	const jsCode = `return Array.from({ length: ${n} }, (_, i) => ({ json: { id: '65300000' + (i + 1).toString(16).padStart(16, '0') } }));`;
-	return { name: 'Numbers', type: 'n8n-nodes-base.code', typeVersion: 2, position: [220, 0], parameters: { jsCode } };
+	return {
+		name: 'Numbers',
+		type: 'n8n-nodes-base.code',
+		typeVersion: 2,
+		position: [220, 0],
+		parameters: { jsCode },
+	};
 }
 
 function chain(name, nodes) {
-	const all = [{ name: TRIGGER, type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} }, ...nodes];
+	const all = [
+		{
+			name: TRIGGER,
+			type: 'n8n-nodes-base.manualTrigger',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: {},
+		},
+		...nodes,
+	];
 	const connections = {};
-	for (let i = 0; i < all.length - 1; i++) connections[all[i].name] = { main: [[{ node: all[i + 1].name, type: 'main', index: 0 }]] };
+	for (let i = 0; i < all.length - 1; i++)
+		connections[all[i].name] = { main: [[{ node: all[i + 1].name, type: 'main', index: 0 }]] };
 	return { name, nodes: all, connections, settings: { executionOrder: 'v1' } };
 }
 
@@ -85,7 +114,12 @@ function sparkBotNode(credential, options = {}) {
 		type: 'n8n-nodes-sparkbot.sparkBot',
 		typeVersion: 1,
 		position: [440, 0],
-		parameters: { resource: 'whatsappSession', operation: 'reboot', device: '={{ $json.id }}', options },
+		parameters: {
+			resource: 'whatsappSession',
+			operation: 'reboot',
+			device: '={{ $json.id }}',
+			options,
+		},
 		credentials: { sparkBotApi: { id: credential.id, name: credential.name } },
 	};
 }
@@ -119,24 +153,53 @@ async function execute(runtime, userFolder, id, nodeName) {
 	const args = [runtime.n8nBin, 'execute', `--id=${id}`, '--rawOutput'];
 	const env = n8nEnv(runtime, userFolder, { N8N_RUNNERS_BROKER_PORT: String(await freePort()) });
 	const result = TIME
-		? await run(TIME, ['-f', 'PEAK_RSS_KB=%M', runtime.nodeBin, ...args], { cwd: userFolder, env, timeoutMs: 15 * 60_000 })
+		? await run(TIME, ['-f', 'PEAK_RSS_KB=%M', runtime.nodeBin, ...args], {
+				cwd: userFolder,
+				env,
+				timeoutMs: 15 * 60_000,
+			})
 		: await run(runtime.nodeBin, args, { cwd: userFolder, env, timeoutMs: 15 * 60_000 });
 	const runData = findRunJson(result.stdout) ?? findRunJson(result.stderr);
 	const nodeRun = runData?.data?.resultData?.runData?.[nodeName]?.[0];
 	if (!nodeRun || runData.data.resultData.error) {
-		throw new Error(`workflow ${id} failed: ${JSON.stringify(runData?.data?.resultData?.error ?? result.stderr.slice(-2000))}`);
+		throw new Error(
+			`workflow ${id} failed: ${JSON.stringify(runData?.data?.resultData?.error ?? result.stderr.slice(-2000))}`,
+		);
 	}
 	const items = nodeRun.data.main[0] ?? [];
 	const failed = items.filter((item) => item.json.error !== undefined || item.json.status >= 400);
-	if (failed.length) throw new Error(`${nodeName}: ${failed.length} items failed, e.g. ${JSON.stringify(failed[0].json)}`);
+	if (failed.length)
+		throw new Error(
+			`${nodeName}: ${failed.length} items failed, e.g. ${JSON.stringify(failed[0].json)}`,
+		);
 	const peak = /PEAK_RSS_KB=(\d+)/.exec(result.stderr);
-	return { ms: nodeRun.executionTime, items: items.length, peakMb: peak ? Number(peak[1]) / 1024 : undefined };
+	return {
+		ms: nodeRun.executionTime,
+		items: items.length,
+		peakMb: peak ? Number(peak[1]) / 1024 : undefined,
+	};
 }
 
 async function startSimulatorProcess(runtime) {
-	const sim = startProcess(runtime.nodeBin, [join(ROOT, 'tests/simulator/cli.mjs'), '--devices', '1000', '--api-key', API_KEY, '--wait-ms', String(FLEET.holdMs)], { env: runtime.env });
+	const sim = startProcess(
+		runtime.nodeBin,
+		[
+			join(ROOT, 'tests/simulator/cli.mjs'),
+			'--devices',
+			'1000',
+			'--api-key',
+			API_KEY,
+			'--wait-ms',
+			String(FLEET.holdMs),
+		],
+		{ env: runtime.env },
+	);
 	try {
-		const [, baseUrl] = await waitUntil('the simulator start', () => /SPARKBOT_SIMULATOR_URL=(\S+)/.exec(sim.output()), { timeoutMs: 20_000, pollMs: 50, proc: sim });
+		const [, baseUrl] = await waitUntil(
+			'the simulator start',
+			() => /SPARKBOT_SIMULATOR_URL=(\S+)/.exec(sim.output()),
+			{ timeoutMs: 20_000, pollMs: 50, proc: sim },
+		);
 		return { ...sim, baseUrl };
 	} catch (error) {
 		await sim.stop();
@@ -146,7 +209,11 @@ async function startSimulatorProcess(runtime) {
 
 // ─── main ─────────────────────────────────────────────────────────────────────────────────────
 
-const results = { date: new Date().toISOString(), machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`, repeats: REPEATS };
+const results = {
+	date: new Date().toISOString(),
+	machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+	repeats: REPEATS,
+};
 let sim;
 let userFolder;
 let bareFolder;
@@ -154,37 +221,83 @@ try {
 	const runtime = await ensureRuntime({ log: (line) => say(`  ${line}`) });
 	results.n8n = runtime.n8nVersion;
 	results.node = runtime.nodeVersion;
-	say(`n8n ${runtime.n8nVersion} on Node ${runtime.nodeVersion}, ${results.machine}, ${REPEATS} repeats`);
+	say(
+		`n8n ${runtime.n8nVersion} on Node ${runtime.nodeVersion}, ${results.machine}, ${REPEATS} repeats`,
+	);
 	sim = await startSimulatorProcess(runtime);
 
 	userFolder = createUserFolder({ prefix: 'sparkbot-bench-', removeOnExit: true });
 	const tarball = await packPackage();
 	await installPackage(userFolder, tarball);
-	const [credential] = await importCredentials(runtime, userFolder, [sparkBotCredential({ name: 'SparkBot (bench)', apiKey: API_KEY, baseUrl: sim.baseUrl })]);
+	const [credential] = await importCredentials(runtime, userFolder, [
+		sparkBotCredential({ name: 'SparkBot (bench)', apiKey: API_KEY, baseUrl: sim.baseUrl }),
+	]);
 
 	const workflows = [];
 	for (const n of SIZES) {
-		workflows.push({ key: `sparkbot-${n}`, node: 'SparkBot', ...chain(`bench: SparkBot × ${n}`, [numbersNode(n), sparkBotNode(credential)]) });
-		workflows.push({ key: `http-${n}`, node: 'HTTP Request', ...chain(`bench: HTTP Request × ${n}`, [numbersNode(n), httpRequestNode(credential, sim.baseUrl)]) });
+		workflows.push({
+			key: `sparkbot-${n}`,
+			node: 'SparkBot',
+			...chain(`bench: SparkBot × ${n}`, [numbersNode(n), sparkBotNode(credential)]),
+		});
+		workflows.push({
+			key: `http-${n}`,
+			node: 'HTTP Request',
+			...chain(`bench: HTTP Request × ${n}`, [
+				numbersNode(n),
+				httpRequestNode(credential, sim.baseUrl),
+			]),
+		});
 	}
 	for (const c of FLEET.concurrency) {
 		workflows.push({
 			key: `fleet-${c}`,
 			node: 'SparkBot',
-			...chain(`bench: fleet, Concurrency ${c}`, [numbersNode(FLEET.numbers), sparkBotNode(credential, { waitForSession: true, concurrency: c })]),
+			...chain(`bench: fleet, Concurrency ${c}`, [
+				numbersNode(FLEET.numbers),
+				sparkBotNode(credential, { waitForSession: true, concurrency: c }),
+			]),
 		});
 	}
-	const imported = await importWorkflow(runtime, userFolder, workflows.map(({ key, node, ...workflow }) => workflow));
-	const byKey = Object.fromEntries(workflows.map((w, i) => [w.key, { id: imported[i].id, node: w.node }]));
+	const imported = await importWorkflow(
+		runtime,
+		userFolder,
+		workflows.map(({ key, node, ...workflow }) => workflow),
+	);
+	const byKey = Object.fromEntries(
+		workflows.map((w, i) => [w.key, { id: imported[i].id, node: w.node }]),
+	);
 
 	// 1 + 2: per item and memory. Variants alternate within each repeat, so drift hits all alike.
 	const times = { sparkbot: {}, http: {}, floor: {}, outside: {} };
-	const nodeFile = join(userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-sparkbot', 'dist', 'nodes', 'SparkBot', 'SparkBot.node.js');
+	const nodeFile = join(
+		userFolder,
+		'.n8n',
+		'nodes',
+		'node_modules',
+		'n8n-nodes-sparkbot',
+		'dist',
+		'nodes',
+		'SparkBot',
+		'SparkBot.node.js',
+	);
 	const loopEnv = { ...runtime.env, NODE_PATH: dirname(runtime.n8nDir) };
 	const loop = async (key, script, args) => {
-		const out = await run(runtime.nodeBin, [join(ROOT, 'scripts/bench', script), ...args, sim.baseUrl, API_KEY, idsFile, SIZES.join(',')], { env: loopEnv, timeoutMs: 5 * 60_000 });
+		const out = await run(
+			runtime.nodeBin,
+			[
+				join(ROOT, 'scripts/bench', script),
+				...args,
+				sim.baseUrl,
+				API_KEY,
+				idsFile,
+				SIZES.join(','),
+			],
+			{ env: loopEnv, timeoutMs: 5 * 60_000 },
+		);
 		if (out.code !== 0) throw new Error(`${script} failed: ${out.stderr}`);
-		for (const [n, ms] of Object.entries(JSON.parse(out.stdout.trim().split('\n').at(-1)))) (times[key][n] ??= []).push(ms);
+		for (const [n, ms] of Object.entries(JSON.parse(out.stdout.trim().split('\n').at(-1))))
+			(times[key][n] ??= []).push(ms);
 	};
 	const peak = { sparkbot: [], http: [] };
 	const idsFile = join(userFolder, 'device-ids.json');
@@ -204,31 +317,52 @@ try {
 		await loop('floor', 'fetch-floor.mjs', []);
 		await settle();
 		await loop('outside', 'node-outside-n8n.cjs', [nodeFile]);
-		say(`  repeat ${repeat}/${REPEATS}: N=1000 SparkBot ${fmt(times.sparkbot[1000].at(-1), 0)}, HTTP Request ${fmt(times.http[1000].at(-1), 0)}, fetch ${fmt(times.floor[1000].at(-1), 0)}, SparkBot outside n8n ${fmt(times.outside[1000].at(-1), 0)}`);
+		say(
+			`  repeat ${repeat}/${REPEATS}: N=1000 SparkBot ${fmt(times.sparkbot[1000].at(-1), 0)}, HTTP Request ${fmt(times.http[1000].at(-1), 0)}, fetch ${fmt(times.floor[1000].at(-1), 0)}, SparkBot outside n8n ${fmt(times.outside[1000].at(-1), 0)}`,
+		);
 	}
 	results.times = times;
-	results.perItemMs = { sparkbot: perItem(times.sparkbot), http: perItem(times.http), floor: perItem(times.floor), outside: perItem(times.outside) };
-	results.peakMb = { sparkbot: peak.sparkbot.length ? median(peak.sparkbot) : null, http: peak.http.length ? median(peak.http) : null };
+	results.perItemMs = {
+		sparkbot: perItem(times.sparkbot),
+		http: perItem(times.http),
+		floor: perItem(times.floor),
+		outside: perItem(times.outside),
+	};
+	results.peakMb = {
+		sparkbot: peak.sparkbot.length ? median(peak.sparkbot) : null,
+		http: peak.http.length ? median(peak.http) : null,
+	};
 
 	// 3: start-up and load.
 	if (!flags['skip-startup']) {
 		bareFolder = createUserFolder({ prefix: 'sparkbot-bench-bare-', removeOnExit: true });
 		const startup = { withPackage: [], without: [] };
 		for (let repeat = 0; repeat < Math.min(REPEATS, 3); repeat++) {
-			for (const [key, folder] of [['without', bareFolder], ['withPackage', userFolder]]) {
+			for (const [key, folder] of [
+				['without', bareFolder],
+				['withPackage', userFolder],
+			]) {
 				const started = performance.now();
 				const n8n = await startN8n({ runtime, userFolder: folder, pollMs: 25 });
 				startup[key].push(performance.now() - started);
 				await n8n.stop();
 			}
 		}
-		results.startupMs = { withPackage: median(startup.withPackage), without: median(startup.without), samples: startup };
+		results.startupMs = {
+			withPackage: median(startup.withPackage),
+			without: median(startup.without),
+			samples: startup,
+		};
 		const loads = [];
 		for (let repeat = 0; repeat < REPEATS; repeat++) {
-			const out = await run(runtime.nodeBin, [join(ROOT, 'scripts/bench/package-load.cjs'), nodeFile], {
-				env: loopEnv,
-				timeoutMs: 60_000,
-			});
+			const out = await run(
+				runtime.nodeBin,
+				[join(ROOT, 'scripts/bench/package-load.cjs'), nodeFile],
+				{
+					env: loopEnv,
+					timeoutMs: 60_000,
+				},
+			);
 			if (out.code !== 0) throw new Error(`package-load failed: ${out.stderr}`);
 			loads.push(JSON.parse(out.stdout.trim().split('\n').at(-1)));
 		}
@@ -269,18 +403,31 @@ function report(r) {
 	say(`  SparkBot node        ${fmt(p.sparkbot)}`);
 	say(`  HTTP Request node    ${fmt(p.http)}`);
 	say(`  plain fetch (floor)  ${fmt(p.floor)}`);
-	say(`  SparkBot node outside n8n (minimal context) ${fmt(p.outside)}: n8n's share ${fmt(p.sparkbot - p.outside)}, the node's own ${fmt(p.outside - p.floor)}`);
+	say(
+		`  SparkBot node outside n8n (minimal context) ${fmt(p.outside)}: n8n's share ${fmt(p.sparkbot - p.outside)}, the node's own ${fmt(p.outside - p.floor)}`,
+	);
 	say(`  SparkBot / HTTP Request = ${(p.sparkbot / p.http).toFixed(2)} (target ≤ 0.33)`);
 	say(`  SparkBot / floor        = ${(p.sparkbot / p.floor).toFixed(2)} (target ≤ 1.5)`);
 	for (const n of SIZES) {
-		say(`  N=${String(n).padEnd(5)} SparkBot ${fmt(median(r.times.sparkbot[n]), 1)}, HTTP Request ${fmt(median(r.times.http[n]), 1)}, fetch ${fmt(median(r.times.floor[n]), 1)}, outside n8n ${fmt(median(r.times.outside[n]), 1)}`);
+		say(
+			`  N=${String(n).padEnd(5)} SparkBot ${fmt(median(r.times.sparkbot[n]), 1)}, HTTP Request ${fmt(median(r.times.http[n]), 1)}, fetch ${fmt(median(r.times.floor[n]), 1)}, outside n8n ${fmt(median(r.times.outside[n]), 1)}`,
+		);
 	}
-	if (r.peakMb.sparkbot) say(`Peak RSS of n8n execute at N=1000: SparkBot ${r.peakMb.sparkbot.toFixed(0)} MB, HTTP Request ${r.peakMb.http.toFixed(0)} MB`);
+	if (r.peakMb.sparkbot)
+		say(
+			`Peak RSS of n8n execute at N=1000: SparkBot ${r.peakMb.sparkbot.toFixed(0)} MB, HTTP Request ${r.peakMb.http.toFixed(0)} MB`,
+		);
 	if (r.startupMs) {
-		say(`n8n start until ready: ${fmt(r.startupMs.without, 0)} without the package, ${fmt(r.startupMs.withPackage, 0)} with it`);
-		say(`Package load (require + new SparkBot): ${fmt(r.load.requireMs, 2)}; wasm compiled on load: ${r.load.compiledOnLoad}; first execution adds ${fmt(r.load.instantiateMs, 2)} (compile + instantiate)`);
+		say(
+			`n8n start until ready: ${fmt(r.startupMs.without, 0)} without the package, ${fmt(r.startupMs.withPackage, 0)} with it`,
+		);
+		say(
+			`Package load (require + new SparkBot): ${fmt(r.load.requireMs, 2)}; wasm compiled on load: ${r.load.compiledOnLoad}; first execution adds ${fmt(r.load.instantiateMs, 2)} (compile + instantiate)`,
+		);
 	}
 	for (const f of r.fleet ?? []) {
-		say(`Fleet, ${FLEET.numbers} numbers held ${FLEET.holdMs} ms, Concurrency ${f.concurrency}: ${fmt(f.ms, 0)} vs ideal ${f.idealMs} ms (${(f.overIdeal * 100).toFixed(1)} % over)`);
+		say(
+			`Fleet, ${FLEET.numbers} numbers held ${FLEET.holdMs} ms, Concurrency ${f.concurrency}: ${fmt(f.ms, 0)} vs ideal ${f.idealMs} ms (${(f.overIdeal * 100).toFixed(1)} % over)`,
+		);
 	}
 }

@@ -29,7 +29,12 @@ export class SetupError extends Error {}
 
 function output(command, args, options = {}) {
 	try {
-		return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv(), ...options }).trim();
+		return execFileSync(command, args, {
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'pipe'],
+			env: toolEnv(),
+			...options,
+		}).trim();
 	} catch {
 		return undefined;
 	}
@@ -58,7 +63,9 @@ export function wantedWasmBindgen() {
  */
 export async function ensureRustToolchain({ log = console.log } = {}) {
 	if (!output('cargo', ['--version'])) {
-		throw new SetupError('cargo was not found: install Rust with rustup (https://rustup.rs), then run this again');
+		throw new SetupError(
+			'cargo was not found: install Rust with rustup (https://rustup.rs), then run this again',
+		);
 	}
 	const sysroot = output('rustc', ['--print', 'sysroot']);
 	const hasTarget = sysroot && existsSync(join(sysroot, 'lib', 'rustlib', WASM_TARGET));
@@ -73,24 +80,39 @@ export async function ensureRustToolchain({ log = console.log } = {}) {
 	const candidates = [join(cargoBin(), 'wasm-bindgen'), 'wasm-bindgen'];
 	const found = candidates.find((binary) => versionOf(binary) === wanted);
 	if (found) return found;
-	log(`installing wasm-bindgen-cli ${wanted} into ${cargoBin()} (cargo install; 2–3 minutes, once)`);
+	log(
+		`installing wasm-bindgen-cli ${wanted} into ${cargoBin()} (cargo install; 2–3 minutes, once)`,
+	);
 	for (let attempt = 1; attempt <= 2; attempt++) {
 		// No --locked: the registry mirror lacks some of the versions its lock file pins.
-		const code = await runShown('cargo', ['install', '--quiet', 'wasm-bindgen-cli', '--version', wanted]);
-		if (code === 0 && versionOf(join(cargoBin(), 'wasm-bindgen')) === wanted) return join(cargoBin(), 'wasm-bindgen');
+		const code = await runShown('cargo', [
+			'install',
+			'--quiet',
+			'wasm-bindgen-cli',
+			'--version',
+			wanted,
+		]);
+		if (code === 0 && versionOf(join(cargoBin(), 'wasm-bindgen')) === wanted)
+			return join(cargoBin(), 'wasm-bindgen');
 		log(`cargo install failed (attempt ${attempt})`);
 	}
-	throw new SetupError(`could not install wasm-bindgen-cli ${wanted}: run \`cargo install wasm-bindgen-cli --version ${wanted}\` to see why`);
+	throw new SetupError(
+		`could not install wasm-bindgen-cli ${wanted}: run \`cargo install wasm-bindgen-cli --version ${wanted}\` to see why`,
+	);
 }
 
 /** `npm ci` when node_modules/ does not match package-lock.json (bounded and retried: the registry mirror can hang). */
 export async function ensureNpmPackages({ log = console.log } = {}) {
-	const lockHash = createHash('sha256').update(readFileSync(join(ROOT, 'package-lock.json'))).digest('hex');
+	const lockHash = createHash('sha256')
+		.update(readFileSync(join(ROOT, 'package-lock.json')))
+		.digest('hex');
 	const stamp = join(ROOT, 'node_modules', '.sparkbot-lock-hash');
 	if (existsSync(stamp) && readFileSync(stamp, 'utf8') === lockHash) return;
 	log('installing the npm packages (npm ci; 1–3 minutes, once)');
 	for (let attempt = 1; attempt <= 3; attempt++) {
-		const code = await runShown('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { timeout: 600_000 });
+		const code = await runShown('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+			timeout: 600_000,
+		});
 		if (code === 0) {
 			writeFileSync(stamp, lockHash);
 			return;
@@ -102,15 +124,30 @@ export async function ensureNpmPackages({ log = console.log } = {}) {
 
 /** The Debian packages the test suites need, each with how to tell it is there. */
 const SYSTEM_PACKAGES = [
-	{ packages: ['chromium'], present: () => existsSync(process.env.SPARKBOT_CHROMIUM ?? '/usr/bin/chromium'), why: 'the browser test' },
-	{ packages: ['redis-server'], present: () => Boolean(output('redis-server', ['--version'])), why: 'the queue-mode test' },
+	{
+		packages: ['chromium'],
+		present: () => existsSync(process.env.SPARKBOT_CHROMIUM ?? '/usr/bin/chromium'),
+		why: 'the browser test',
+	},
+	{
+		packages: ['redis-server'],
+		present: () => Boolean(output('redis-server', ['--version'])),
+		why: 'the queue-mode test',
+	},
 	{ packages: ['postgresql'], present: () => postgresInstalled(), why: 'the queue-mode test' },
-	{ packages: ['python3', 'make', 'g++'], present: () => ['python3', 'make', 'g++'].every((tool) => output(tool, ['--version'])), why: "building n8n's sqlite3 addon" },
+	{
+		packages: ['python3', 'make', 'g++'],
+		present: () => ['python3', 'make', 'g++'].every((tool) => output(tool, ['--version'])),
+		why: "building n8n's sqlite3 addon",
+	},
 ];
 
 function postgresInstalled() {
 	const base = '/usr/lib/postgresql';
-	return existsSync(base) && readdirSync(base).some((version) => existsSync(join(base, version, 'bin', 'postgres')));
+	return (
+		existsSync(base) &&
+		readdirSync(base).some((version) => existsSync(join(base, version, 'bin', 'postgres')))
+	);
 }
 
 /**
@@ -127,17 +164,29 @@ export async function ensureSystemPackages({ log = console.log } = {}) {
 			`the tests need ${packages.join(', ')} (${[...new Set(missing.map((entry) => entry.why))].join(', ')}); as root, run:\n  ${command}`,
 		);
 	}
-	log(`installing ${packages.join(', ')} with apt-get (${[...new Set(missing.map((entry) => entry.why))].join(', ')}; 1–5 minutes, once)`);
+	log(
+		`installing ${packages.join(', ')} with apt-get (${[...new Set(missing.map((entry) => entry.why))].join(', ')}; 1–5 minutes, once)`,
+	);
 	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-	if ((await runShown('apt-get', ['update', '-q'], { env })) !== 0) throw new SetupError('apt-get update failed');
+	if ((await runShown('apt-get', ['update', '-q'], { env })) !== 0)
+		throw new SetupError('apt-get update failed');
 	// Chromium with its recommended fonts (screenshots need them), the others without extras.
-	const groups = [packages.filter((name) => name === 'chromium'), packages.filter((name) => name !== 'chromium')];
-	for (const [group, extra] of [[groups[0], []], [groups[1], ['--no-install-recommends']]]) {
+	const groups = [
+		packages.filter((name) => name === 'chromium'),
+		packages.filter((name) => name !== 'chromium'),
+	];
+	for (const [group, extra] of [
+		[groups[0], []],
+		[groups[1], ['--no-install-recommends']],
+	]) {
 		if (group.length === 0) continue;
 		if ((await runShown('apt-get', ['install', '-y', '-q', ...extra, ...group], { env })) !== 0) {
 			throw new SetupError(`apt-get install ${group.join(' ')} failed`);
 		}
 	}
 	const still = SYSTEM_PACKAGES.filter((entry) => !entry.present());
-	if (still.length) throw new SetupError(`still missing after apt-get: ${still.flatMap((entry) => entry.packages).join(', ')}`);
+	if (still.length)
+		throw new SetupError(
+			`still missing after apt-get: ${still.flatMap((entry) => entry.packages).join(', ')}`,
+		);
 }

@@ -13,7 +13,10 @@ export function sleep(ms) {
  * with that; resolves `undefined` once the time is up instead (`timeoutMs` from now, or the
  * `Date.now()` time `deadline`): the caller decides what a timeout means.
  */
-export async function poll(check, { timeoutMs = Infinity, deadline = Date.now() + timeoutMs, pollMs = 200 } = {}) {
+export async function poll(
+	check,
+	{ timeoutMs = Infinity, deadline = Date.now() + timeoutMs, pollMs = 200 } = {},
+) {
 	for (;;) {
 		const value = await check();
 		if (value) return value;
@@ -36,7 +39,9 @@ export async function waitUntil(what, check, { timeoutMs, pollMs = 200, proc } =
 	const outputTail = proc ? `\n--- output (tail) ---\n${tail(proc.output(), 40)}` : '';
 	if (!value) throw new Error(`${what}: not within ${timeoutMs / 1000} s${outputTail}`);
 	if (value === exited) {
-		throw new Error(`${what}: the process exited (${exited.error?.message ?? exited.signal ?? `code ${exited.code}`})${outputTail}`);
+		throw new Error(
+			`${what}: the process exited (${exited.error?.message ?? exited.signal ?? `code ${exited.code}`})${outputTail}`,
+		);
 	}
 	return value;
 }

@@ -43,7 +43,11 @@ export const DEFAULT_OWNER = Object.freeze({
 export function createUserFolder({ prefix = 'n8n-sparkbot-', removeOnExit = false } = {}) {
 	const folder = mkdtempSync(join(tmpdir(), prefix));
 	mkdirSync(join(folder, '.n8n'), { recursive: true });
-	if (removeOnExit) exitCleanups.set(folder, atExit(() => rmSync(folder, { recursive: true, force: true })));
+	if (removeOnExit)
+		exitCleanups.set(
+			folder,
+			atExit(() => rmSync(folder, { recursive: true, force: true })),
+		);
 	return folder;
 }
 
@@ -85,7 +89,12 @@ export async function installPackage(userFolder, tarballPath, { timeoutMs = 5 * 
 	// Unpack to a staging folder first: the package name is only known from its package.json.
 	const staging = mkdtempSync(join(nodesDir, '.unpack-'));
 	try {
-		await checked(run('tar', ['-xzf', resolve(tarballPath), '-C', staging, '--strip-components=1'], { timeoutMs: 60_000 }), 'tar');
+		await checked(
+			run('tar', ['-xzf', resolve(tarballPath), '-C', staging, '--strip-components=1'], {
+				timeoutMs: 60_000,
+			}),
+			'tar',
+		);
 		const manifest = JSON.parse(readFileSync(join(staging, 'package.json'), 'utf8'));
 		const { devDependencies, peerDependencies, optionalDependencies, ...stripped } = manifest;
 		writeFileSync(join(staging, 'package.json'), `${JSON.stringify(stripped, null, 2)}\n`);
@@ -112,7 +121,8 @@ export async function installPackage(userFolder, tarballPath, { timeoutMs = 5 * 
 			],
 			{ cwd: directory, env: runtimeEnv(process.execPath), timeoutMs },
 		);
-		if (npm.code !== 0) throw new Error(`npm install in ${directory} failed:\n${npm.stderr || npm.stdout}`);
+		if (npm.code !== 0)
+			throw new Error(`npm install in ${directory} failed:\n${npm.stderr || npm.stdout}`);
 
 		nodesPackage.dependencies = { ...nodesPackage.dependencies, [manifest.name]: manifest.version };
 		writeFileSync(packageJsonPath, `${JSON.stringify(nodesPackage, null, 2)}\n`);
@@ -156,7 +166,12 @@ export function n8nEnv(runtime, userFolder, extra = {}) {
  * Runs `n8n <args>` to completion against `userFolder` (cwd = the user folder, so no stray
  * `.env` is picked up). Resolves `{ code, stdout, stderr, timedOut }`.
  */
-export async function runN8nCommand(runtime, userFolder, args, { env = {}, timeoutMs = 3 * 60_000 } = {}) {
+export async function runN8nCommand(
+	runtime,
+	userFolder,
+	args,
+	{ env = {}, timeoutMs = 3 * 60_000 } = {},
+) {
 	const brokerPort = await freePort();
 	return await run(runtime.nodeBin, [runtime.n8nBin, ...args], {
 		cwd: userFolder,
@@ -210,7 +225,9 @@ async function importFile(runtime, userFolder, command, data, options) {
 		const result = await runN8nCommand(runtime, userFolder, [command, `--input=${file}`], options);
 		// Failed imports log the reason and may still exit 0; the success line is the proof.
 		if (result.code !== 0 || !/Successfully imported/.test(result.stdout + result.stderr)) {
-			throw new Error(`n8n ${command} failed (exit ${result.code}):\n${tail(result.stdout + result.stderr)}`);
+			throw new Error(
+				`n8n ${command} failed (exit ${result.code}):\n${tail(result.stdout + result.stderr)}`,
+			);
 		}
 	} finally {
 		rmSync(file, { force: true });
@@ -232,10 +249,17 @@ async function importFile(runtime, userFolder, command, data, options) {
  * On failure the IRun is printed through the logger (level info) and the process exits 1.
  */
 export async function executeWorkflow(runtime, userFolder, id, options = {}) {
-	const result = await runN8nCommand(runtime, userFolder, ['execute', `--id=${id}`, '--rawOutput'], options);
+	const result = await runN8nCommand(
+		runtime,
+		userFolder,
+		['execute', `--id=${id}`, '--rawOutput'],
+		options,
+	);
 	const run = findRunJson(result.stdout) ?? findRunJson(result.stderr);
 	if (!run) {
-		throw new Error(`n8n execute --id=${id} printed no execution (exit ${result.code}${result.timedOut ? ', timed out' : ''}):\n${tail(result.stdout + result.stderr, 40)}`);
+		throw new Error(
+			`n8n execute --id=${id} printed no execution (exit ${result.code}${result.timedOut ? ', timed out' : ''}):\n${tail(result.stdout + result.stderr, 40)}`,
+		);
 	}
 	const error = run.data?.resultData?.error;
 	return {
@@ -270,7 +294,12 @@ export function findRunJson(text) {
 			if (lines[end].trimEnd() !== '}') continue;
 			try {
 				const value = JSON.parse(lines.slice(start, end + 1).join('\n'));
-				if (value && typeof value === 'object' && 'data' in value && ('status' in value || 'finished' in value)) {
+				if (
+					value &&
+					typeof value === 'object' &&
+					'data' in value &&
+					('status' in value || 'finished' in value)
+				) {
 					found = value;
 					start = end;
 				}
@@ -294,7 +323,16 @@ export function findRunJson(text) {
  * `logFile` (default `<userFolder>/n8n.log`) gets all output; `onLine(line)` sees it live.
  * `pollMs`: how often readiness is checked (the benchmark times start-up with a short one).
  */
-export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs = 120_000, logFile, onLine, pollMs = 250 } = {}) {
+export async function startN8n({
+	runtime,
+	userFolder,
+	port,
+	env = {},
+	timeoutMs = 120_000,
+	logFile,
+	onLine,
+	pollMs = 250,
+} = {}) {
 	port ??= await freePort();
 	const brokerPort = await freePort();
 	const url = `http://127.0.0.1:${port}`;
@@ -314,11 +352,15 @@ export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs 
 	});
 
 	try {
-		await waitUntil('n8n start', async () => /Editor is now accessible via/.test(n8n.output()) && (await isReady(url)), {
-			timeoutMs,
-			pollMs,
-			proc: n8n,
-		});
+		await waitUntil(
+			'n8n start',
+			async () => /Editor is now accessible via/.test(n8n.output()) && (await isReady(url)),
+			{
+				timeoutMs,
+				pollMs,
+				proc: n8n,
+			},
+		);
 	} catch (error) {
 		await n8n.stop();
 		throw error;
@@ -328,7 +370,9 @@ export async function startN8n({ runtime, userFolder, port, env = {}, timeoutMs 
 
 async function isReady(url) {
 	try {
-		const response = await fetch(`${url}/healthz/readiness`, { signal: AbortSignal.timeout(2_000) });
+		const response = await fetch(`${url}/healthz/readiness`, {
+			signal: AbortSignal.timeout(2_000),
+		});
 		await response.body?.cancel();
 		return response.status === 200;
 	} catch {
@@ -350,7 +394,8 @@ export async function setupOwner(url, owner = DEFAULT_OWNER) {
 		body: JSON.stringify(owner),
 	});
 	const body = await readBody(response);
-	if (!response.ok) throw new Error(`POST /rest/owner/setup → ${response.status}: ${JSON.stringify(body)}`);
+	if (!response.ok)
+		throw new Error(`POST /rest/owner/setup → ${response.status}: ${JSON.stringify(body)}`);
 	return { cookie: authCookie(response), user: body?.data };
 }
 
@@ -362,7 +407,8 @@ export async function login(url, { email, password } = DEFAULT_OWNER) {
 		body: JSON.stringify({ emailOrLdapLoginId: email, password }),
 	});
 	const body = await readBody(response);
-	if (!response.ok) throw new Error(`POST /rest/login → ${response.status}: ${JSON.stringify(body)}`);
+	if (!response.ok)
+		throw new Error(`POST /rest/login → ${response.status}: ${JSON.stringify(body)}`);
 	return { cookie: authCookie(response), user: body?.data };
 }
 
@@ -392,12 +438,16 @@ export async function restRequest(url, cookie, method, path, body) {
 	});
 	const parsed = await readBody(response);
 	if (!response.ok) {
-		const error = new Error(`${method} ${path} → ${response.status}: ${parsed?.message ?? JSON.stringify(parsed)}`);
+		const error = new Error(
+			`${method} ${path} → ${response.status}: ${parsed?.message ?? JSON.stringify(parsed)}`,
+		);
 		error.status = response.status;
 		error.body = parsed;
 		throw error;
 	}
-	return parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'data' in parsed ? parsed.data : parsed;
+	return parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'data' in parsed
+		? parsed.data
+		: parsed;
 }
 
 /** Every node type description the editor knows (`GET /types/nodes.json`, needs a login). */
@@ -413,7 +463,11 @@ export async function getNodeTypes(url, cookie) {
  *   credentials  `{ sparkBotApi: { id, name } }` (the node's credential slot → saved credential)
  *   parameters   the node's current parameters
  */
-export async function loadOptions(url, cookie, { nodeType, typeVersion = 1, methodName, path, credentials, parameters = {}, projectId }) {
+export async function loadOptions(
+	url,
+	cookie,
+	{ nodeType, typeVersion = 1, methodName, path, credentials, parameters = {}, projectId },
+) {
 	return await restRequest(url, cookie, 'POST', '/rest/dynamic-node-parameters/options', {
 		nodeTypeAndVersion: { name: nodeType, version: typeVersion },
 		methodName,
@@ -437,6 +491,7 @@ async function readBody(response) {
 
 async function checked(promise, what) {
 	const result = await promise;
-	if (result.code !== 0) throw new Error(`${what} failed (exit ${result.code}): ${result.stderr || result.stdout}`);
+	if (result.code !== 0)
+		throw new Error(`${what} failed (exit ${result.code}): ${result.stderr || result.stdout}`);
 	return result;
 }

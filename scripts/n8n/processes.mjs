@@ -164,7 +164,11 @@ export function startWatchdog(pid) {
  * - `timeoutMs`: kill the group after this long (total).
  * - `idleTimeoutMs`: kill the group if it prints nothing for this long (hang detection).
  */
-export function run(command, args, { cwd, env, timeoutMs, idleTimeoutMs, logFile, onLine, input } = {}) {
+export function run(
+	command,
+	args,
+	{ cwd, env, timeoutMs, idleTimeoutMs, logFile, onLine, input } = {},
+) {
 	const stdin = input === undefined ? 'ignore' : 'pipe';
 	const child = spawn(command, args, { cwd, env, detached: true, stdio: [stdin, 'pipe', 'pipe'] });
 	const result = { code: null, signal: null, stdout: '', stderr: '', timedOut: false, idle: false };
@@ -237,7 +241,12 @@ export function run(command, args, { cwd, env, timeoutMs, idleTimeoutMs, logFile
  * whole group (SIGTERM, then SIGKILL after `graceMs`) and is safe to call more than once.
  */
 export function startProcess(command, args, { cwd, env, logFile, onLine, graceMs = 10_000 } = {}) {
-	const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(command, args, {
+		cwd,
+		env,
+		detached: true,
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
 	if (!child.pid) {
 		// spawn failed (e.g. ENOENT); the 'error' event carries the reason.
 		const exited = once(child, 'error').then(([error]) => ({ code: null, signal: null, error }));

@@ -26,7 +26,8 @@ export function loadClass(relativePath) {
 	const module = require(join(dist, relativePath));
 	const className = relativePath.split('/').pop().split('.')[0];
 	const Class = module[className];
-	if (typeof Class !== 'function') throw new Error(`${relativePath} does not export class ${className}`);
+	if (typeof Class !== 'function')
+		throw new Error(`${relativePath} does not export class ${className}`);
 	return new Class();
 }
 
@@ -64,7 +65,13 @@ function storedParameters(items) {
  * (`continueOnFail` for "Continue", or `onError` as n8n stores it), and the execution's cancel
  * signal.
  */
-export function executeContext({ items, credentials, continueOnFail = false, onError, cancelSignal }) {
+export function executeContext({
+	items,
+	credentials,
+	continueOnFail = false,
+	onError,
+	cancelSignal,
+}) {
 	const mode = onError ?? (continueOnFail ? 'continueRegularOutput' : 'stopWorkflow');
 	const thisNode = { ...node, parameters: storedParameters(items), onError: mode };
 	return {
@@ -124,9 +131,14 @@ export function suite({
 	});
 	if (resetEach) beforeEach(() => sim.reset());
 
-	async function run(items, { continueOnFail = false, onError, creds: runCreds = creds, cancelSignal } = {}) {
+	async function run(
+		items,
+		{ continueOnFail = false, onError, creds: runCreds = creds, cancelSignal } = {},
+	) {
 		try {
-			const output = await node.execute.call(executeContext({ items, credentials: runCreds, continueOnFail, onError, cancelSignal }));
+			const output = await node.execute.call(
+				executeContext({ items, credentials: runCreds, continueOnFail, onError, cancelSignal }),
+			);
 			produced.push(output);
 			return output;
 		} catch (error) {
@@ -173,7 +185,8 @@ export function assertNoSecret(produced, secret) {
 		if (typeof value !== 'object') return texts.push(String(value));
 		if (seen.has(value)) return;
 		seen.add(value);
-		if (value instanceof Error) texts.push(value.message, value.stack ?? '', String(value.description ?? ''));
+		if (value instanceof Error)
+			texts.push(value.message, value.stack ?? '', String(value.description ?? ''));
 		for (const key of Object.getOwnPropertyNames(value)) {
 			try {
 				collect(value[key]);

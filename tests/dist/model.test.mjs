@@ -24,14 +24,22 @@ test(`${RUNS} random batches behave as the model says (seed ${SEED})`, async (t)
 		pkg.sim.reset();
 		for (const fault of faultsOf(batch)) pkg.sim.setFault(fault);
 		const items = batch.items.map((item) =>
-			item.kind === 'unreadable' ? new Error(`ReferenceError: item ${i} is not defined`) : params('reboot', item.device, { concurrency: batch.concurrency, timeout: 5 }),
+			item.kind === 'unreadable'
+				? new Error(`ReferenceError: item ${i} is not defined`)
+				: params('reboot', item.device, { concurrency: batch.concurrency, timeout: 5 }),
 		);
 		let outcome;
 		try {
 			const [out] = await run(items, { continueOnFail: batch.continueOnFail });
 			outcome = { out };
 		} catch (error) {
-			outcome = { error: { itemIndex: error.context?.itemIndex, message: error.message, api: error instanceof workflow.NodeApiError } };
+			outcome = {
+				error: {
+					itemIndex: error.context?.itemIndex,
+					message: error.message,
+					api: error instanceof workflow.NodeApiError,
+				},
+			};
 		}
 		try {
 			check(batch, outcome, pkg.sim.requests);

@@ -35,7 +35,9 @@ const pkg = suite({
 /** Every item output and thrown error of the suite, scanned for the key at the end. */
 const { run, thrownBy, produced } = pkg;
 
-const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
+const online = DEMO_DEVICES.find(
+	(d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative',
+);
 const stopped = DEMO_DEVICES.find((d) => d.session?.status === 'offline' && !d.forbidden);
 const forbidden = DEMO_DEVICES.find((d) => d.forbidden);
 const UNKNOWN_ID = 'ffffffffffffffffffffffff';
@@ -50,7 +52,10 @@ function posts() {
 }
 
 before(() => {
-	assert.ok(online && stopped && forbidden, 'the simulator seed has an online, a stopped and a forbidden number');
+	assert.ok(
+		online && stopped && forbidden,
+		'the simulator seed has an online, a stopped and a forbidden number',
+	);
 });
 
 describe('package', () => {
@@ -61,32 +66,54 @@ describe('package', () => {
 		assert.ok(packageJson.keywords.includes('n8n-community-node-package'));
 		assert.equal(packageJson.dependencies, undefined, 'no runtime dependencies');
 		assert.ok(packageJson.peerDependencies['n8n-workflow']);
-		for (const file of [NODE_PATH, CREDENTIAL_PATH, 'dist/nodes/SparkBot/sparkbot.svg', 'dist/nodes/SparkBot/sparkbot.dark.svg', 'dist/nodes/SparkBot/SparkBot.node.json']) {
+		for (const file of [
+			NODE_PATH,
+			CREDENTIAL_PATH,
+			'dist/nodes/SparkBot/sparkbot.svg',
+			'dist/nodes/SparkBot/sparkbot.dark.svg',
+			'dist/nodes/SparkBot/SparkBot.node.json',
+		]) {
 			assert.ok(existsSync(join(dist, file)), file);
 		}
 	});
 
 	test('the node description is the one generated from Rust', () => {
-		const generated = JSON.parse(readFileSync(join(root, 'node-descriptor/SparkBot.description.json'), 'utf8'));
+		const generated = JSON.parse(
+			readFileSync(join(root, 'node-descriptor/SparkBot.description.json'), 'utf8'),
+		);
 		assert.deepEqual(pkg.node.description, generated);
 		assert.equal(pkg.node.description.name, 'sparkBot');
 		assert.equal(pkg.node.description.displayName, 'SparkBot');
 		assert.equal(pkg.node.description.description, 'Interact with SparkBot WhatsApp API');
 		const operation = pkg.node.description.properties.find((p) => p.name === 'operation');
-		assert.deepEqual(operation.options.map((o) => [o.name, o.value]), [['Reboot Session', 'reboot'], ['Reset Session', 'reset']]);
+		assert.deepEqual(
+			operation.options.map((o) => [o.name, o.value]),
+			[
+				['Reboot Session', 'reboot'],
+				['Reset Session', 'reset'],
+			],
+		);
 		assert.equal(typeof pkg.node.methods.loadOptions.getDevices, 'function');
 	});
 
 	test('the node file embeds the module and reads nothing from disk or the environment', () => {
 		const source = readFileSync(join(dist, NODE_PATH), 'utf8');
-		for (const forbiddenUse of ['readFileSync', 'process.env', 'require("fs")', "require('fs')", '__dirname']) {
+		for (const forbiddenUse of [
+			'readFileSync',
+			'process.env',
+			'require("fs")',
+			"require('fs')",
+			'__dirname',
+		]) {
 			assert.ok(!source.includes(forbiddenUse), `the node must not use ${forbiddenUse}`);
 		}
 	});
 
 	test('the credential: API key as a password, base URL with a default, tested by the node', () => {
 		const credential = loadClass(CREDENTIAL_PATH);
-		const generated = JSON.parse(readFileSync(join(root, 'node-descriptor/SparkBotApi.credential.json'), 'utf8'));
+		const generated = JSON.parse(
+			readFileSync(join(root, 'node-descriptor/SparkBotApi.credential.json'), 'utf8'),
+		);
 		assert.equal(credential.name, generated.name);
 		assert.equal(credential.displayName, generated.displayName);
 		assert.deepEqual(credential.properties, generated.properties, 'the fields generated from Rust');
@@ -96,8 +123,14 @@ describe('package', () => {
 		assert.equal(baseUrl.name, 'baseUrl');
 		assert.equal(baseUrl.default, 'https://api.sparkbot.io/v1');
 		assert.equal(insecure.name, 'allowInsecureHttp');
-		assert.equal(credential.test, undefined, 'no declarative test: n8n would prefer it over the node\'s');
-		assert.deepEqual(pkg.node.description.credentials, [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }]);
+		assert.equal(
+			credential.test,
+			undefined,
+			"no declarative test: n8n would prefer it over the node's",
+		);
+		assert.deepEqual(pkg.node.description.credentials, [
+			{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' },
+		]);
 		assert.equal(typeof pkg.node.methods.credentialTest.sparkBotApiTest, 'function');
 		assert.match(credential.authenticate.properties.headers.Token, /\$credentials\.apiKey/);
 	});
@@ -114,7 +147,10 @@ describe('operations', () => {
 		assert.equal(typeof out.json.session, 'object');
 		// Unknown and nested fields of the simulator's answer arrive too.
 		const known = new Set(['id', 'operation', 'status', 'waited', 'synced', 'session', 'message']);
-		assert.ok(Object.keys(out.json).some((k) => !known.has(k)), 'unknown fields are kept');
+		assert.ok(
+			Object.keys(out.json).some((k) => !known.has(k)),
+			'unknown fields are kept',
+		);
 	});
 
 	test('Reset Session with Wait For Session waits for the session and reports it online', async () => {
@@ -140,7 +176,12 @@ describe('operations', () => {
 					if (on || bits % 2) options[name] = on; // absent and false must mean the same
 					body[mapping[name]] = on;
 				});
-				items.push(params(operation, DEMO_DEVICES.filter((d) => !d.forbidden)[bits % 3].id, { ...options, timeout: 0 }));
+				items.push(
+					params(operation, DEMO_DEVICES.filter((d) => !d.forbidden)[bits % 3].id, {
+						...options,
+						timeout: 0,
+					}),
+				);
 				expected.push(body);
 			}
 			// Separate runs: the simulator answers 409 session_busy while a device is still busy.
@@ -160,7 +201,9 @@ describe('operations', () => {
 	}
 
 	test('several items run in order with their own parameters', async () => {
-		const devices = DEMO_DEVICES.filter((d) => !d.forbidden && d.session?.status !== 'offline').slice(0, 3);
+		const devices = DEMO_DEVICES.filter(
+			(d) => !d.forbidden && d.session?.status !== 'offline',
+		).slice(0, 3);
 		const items = [
 			params('reboot', devices[0].id),
 			params('reset', devices[1].id, { emptyQueue: true }),
@@ -184,20 +227,76 @@ describe('operations', () => {
 describe('errors', () => {
 	const invalid = [
 		['empty WhatsApp Number', params('reboot', ''), /^WhatsApp Number: is empty/],
-		['a number that is not a device ID', params('reboot', '12345'), /^WhatsApp Number: "12345" is not a device ID/],
-		['a path in the device ID', params('reboot', '../../admin/aaaaaaaaaaaa'), /^WhatsApp Number: .* is not a device ID/],
-		['a query in the device ID', params('reset', '6523a1f0c2d4e5f60718293a?x'), /is not a device ID/],
-		['a fragment in the device ID', params('reset', '6523a1f0c2d4e5f6071829#a'), /is not a device ID/],
-		['a percent sign in the device ID', params('reset', '6523a1f0c2d4e5f6071829%2'), /is not a device ID/],
-		['white space inside the device ID', params('reset', '6523a1f0c2d4 e5f60718293a'), /^WhatsApp Number: "6523a1f0c2d4 e5f60718293a" is not a device ID/],
-		['an upper-case device ID', params('reboot', '6523A1F0C2D4E5F60718293A'), /^WhatsApp Number: "6523A1F0C2D4E5F60718293A" is not a device ID: device IDs are lower case/],
-		['a phone number', params('reboot', '+14155550100'), /^WhatsApp Number: "\+14155550100" looks like a phone number, not a device ID/],
-		['Custom API Call', params('__CUSTOM_API_CALL__', ''), /^Operation: Custom API Call is not run by this node; .*HTTP Request node/],
-		['a control character in the device ID', params('reset', '6523a1f0c2d4e5f6071829\u0000a'), /is not a device ID/],
-		['a number typed device', params('reboot', 6523), /^WhatsApp Number: must be a device ID \(text\), got the number 6523/],
-		['an option of the wrong type', params('reboot', DEMO_DEVICES[0].id, { forceReboot: 'yes' }), /^Force Reboot: must be true or false, got "yes"/],
-		['a Timeout that is not a number', params('reset', DEMO_DEVICES[0].id, { timeout: 'soon' }), /^Timeout \(Seconds\): must be a number of seconds/],
-		['an unknown operation', params('delete', DEMO_DEVICES[0].id), /^Operation: "delete" is not a known operation/],
+		[
+			'a number that is not a device ID',
+			params('reboot', '12345'),
+			/^WhatsApp Number: "12345" is not a device ID/,
+		],
+		[
+			'a path in the device ID',
+			params('reboot', '../../admin/aaaaaaaaaaaa'),
+			/^WhatsApp Number: .* is not a device ID/,
+		],
+		[
+			'a query in the device ID',
+			params('reset', '6523a1f0c2d4e5f60718293a?x'),
+			/is not a device ID/,
+		],
+		[
+			'a fragment in the device ID',
+			params('reset', '6523a1f0c2d4e5f6071829#a'),
+			/is not a device ID/,
+		],
+		[
+			'a percent sign in the device ID',
+			params('reset', '6523a1f0c2d4e5f6071829%2'),
+			/is not a device ID/,
+		],
+		[
+			'white space inside the device ID',
+			params('reset', '6523a1f0c2d4 e5f60718293a'),
+			/^WhatsApp Number: "6523a1f0c2d4 e5f60718293a" is not a device ID/,
+		],
+		[
+			'an upper-case device ID',
+			params('reboot', '6523A1F0C2D4E5F60718293A'),
+			/^WhatsApp Number: "6523A1F0C2D4E5F60718293A" is not a device ID: device IDs are lower case/,
+		],
+		[
+			'a phone number',
+			params('reboot', '+14155550100'),
+			/^WhatsApp Number: "\+14155550100" looks like a phone number, not a device ID/,
+		],
+		[
+			'Custom API Call',
+			params('__CUSTOM_API_CALL__', ''),
+			/^Operation: Custom API Call is not run by this node; .*HTTP Request node/,
+		],
+		[
+			'a control character in the device ID',
+			params('reset', '6523a1f0c2d4e5f6071829\u0000a'),
+			/is not a device ID/,
+		],
+		[
+			'a number typed device',
+			params('reboot', 6523),
+			/^WhatsApp Number: must be a device ID \(text\), got the number 6523/,
+		],
+		[
+			'an option of the wrong type',
+			params('reboot', DEMO_DEVICES[0].id, { forceReboot: 'yes' }),
+			/^Force Reboot: must be true or false, got "yes"/,
+		],
+		[
+			'a Timeout that is not a number',
+			params('reset', DEMO_DEVICES[0].id, { timeout: 'soon' }),
+			/^Timeout \(Seconds\): must be a number of seconds/,
+		],
+		[
+			'an unknown operation',
+			params('delete', DEMO_DEVICES[0].id),
+			/^Operation: "delete" is not a known operation/,
+		],
 	];
 	for (const [name, item, message] of invalid) {
 		test(`${name}: NodeOperationError naming the field, no request sent`, async () => {
@@ -210,7 +309,9 @@ describe('errors', () => {
 	}
 
 	test('an empty API key is refused before any request', async () => {
-		const error = await failure(params('reboot', online.id), { creds: { apiKey: '  ', baseUrl: pkg.sim.baseUrl } });
+		const error = await failure(params('reboot', online.id), {
+			creds: { apiKey: '  ', baseUrl: pkg.sim.baseUrl },
+		});
 		assert.ok(error instanceof NodeOperationError);
 		assert.match(error.message, /API Key: is empty/);
 		assert.equal(pkg.sim.requests.length, 0);
@@ -224,9 +325,14 @@ describe('errors', () => {
 	}
 
 	test('401: authentication failed, check the API key', async () => {
-		const error = await apiFailure(params('reboot', online.id), { creds: { apiKey: 'wrong-key', baseUrl: pkg.sim.baseUrl } });
+		const error = await apiFailure(params('reboot', online.id), {
+			creds: { apiKey: 'wrong-key', baseUrl: pkg.sim.baseUrl },
+		});
 		assert.equal(error.httpCode, '401');
-		assert.equal(error.message, 'Authentication failed: check the API key of the SparkBot credential');
+		assert.equal(
+			error.message,
+			'Authentication failed: check the API key of the SparkBot credential',
+		);
 	});
 
 	test('403: the key may not manage that number', async () => {
@@ -262,17 +368,25 @@ describe('errors', () => {
 		pkg.sim.setDeviceReadyMs(online.id, 60_000); // longer than the (scaled) 90 s window
 		const error = await apiFailure(params('reboot', online.id, { waitForSession: true }));
 		assert.equal(error.httpCode, '504');
-		assert.match(error.message, /^Timed out waiting for the WhatsApp session: SparkBot gave up after \d+(\.\d)? s$/);
+		assert.match(
+			error.message,
+			/^Timed out waiting for the WhatsApp session: SparkBot gave up after \d+(\.\d)? s$/,
+		);
 		assert.match(error.description, /Turn off Wait For Session/);
 	});
 
 	test('the node gives up when the service never answers, aborts the request, and says after how long', async () => {
 		pkg.sim.setFault({ route: 'reboot', fault: 'hang' });
 		const started = performance.now();
-		const error = await apiFailure(params('reboot', online.id, { timeout: 1, waitForSession: true }));
+		const error = await apiFailure(
+			params('reboot', online.id, { timeout: 1, waitForSession: true }),
+		);
 		const elapsed = performance.now() - started;
 		assert.ok(elapsed >= 900 && elapsed < 3_000, `gave up after ${elapsed} ms`);
-		assert.match(error.message, /^Timed out waiting for the WhatsApp session: no answer from SparkBot after 1 s$/);
+		assert.match(
+			error.message,
+			/^Timed out waiting for the WhatsApp session: no answer from SparkBot after 1 s$/,
+		);
 		assert.match(error.description, /Turn off Wait For Session/);
 	});
 
@@ -373,7 +487,10 @@ describe('errors', () => {
 		const error = await apiFailure(params('reboot', online.id), {
 			creds: { apiKey: SECRET, baseUrl: 'http://127.0.0.1:45999/v1' },
 		});
-		assert.equal(error.message, 'Could not reach the SparkBot API at 127.0.0.1:45999: connection refused (after 3 attempts)');
+		assert.equal(
+			error.message,
+			'Could not reach the SparkBot API at 127.0.0.1:45999: connection refused (after 3 attempts)',
+		);
 		assert.match(error.description, / 3 requests made\.$/);
 	});
 
@@ -384,14 +501,20 @@ describe('errors', () => {
 		pkg.sim.clearFaults();
 		pkg.sim.setFault({ route: 'reboot', fault: 'truncated' });
 		error = await apiFailure(params('reboot', online.id));
-		assert.match(error.message, /the connection closed before the whole response arrived|Invalid response/);
+		assert.match(
+			error.message,
+			/the connection closed before the whole response arrived|Invalid response/,
+		);
 	});
 
 	test('DNS failure: could not reach the API at that host', async () => {
 		const error = await apiFailure(params('reboot', online.id), {
 			creds: { apiKey: SECRET, baseUrl: 'https://sparkbot.invalid/v1' },
 		});
-		assert.match(error.message, /^Could not reach the SparkBot API at sparkbot\.invalid: (host name not found|DNS lookup failed)/);
+		assert.match(
+			error.message,
+			/^Could not reach the SparkBot API at sparkbot\.invalid: (host name not found|DNS lookup failed)/,
+		);
 	});
 
 	test('TLS failure: could not reach the API at that host', async () => {
@@ -399,7 +522,10 @@ describe('errors', () => {
 		const error = await apiFailure(params('reboot', online.id), {
 			creds: { apiKey: SECRET, baseUrl: pkg.sim.baseUrl.replace('http://', 'https://') },
 		});
-		assert.match(error.message, /^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: TLS failure/);
+		assert.match(
+			error.message,
+			/^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: TLS failure/,
+		);
 	});
 });
 
@@ -419,13 +545,27 @@ describe('continue on fail', () => {
 		assert.equal(out[0].json.operation, 'reboot');
 		assert.equal(out[4].json.operation, 'reset');
 		const failed = (i) => {
-			assert.deepEqual(Object.keys(out[i].json), ['error', 'description', 'code', 'httpCode', 'attempts'], `item ${i}`);
-			assert.equal(out[i].error, undefined, `item ${i} carries no error object: n8n would reduce its json to { error }`);
+			assert.deepEqual(
+				Object.keys(out[i].json),
+				['error', 'description', 'code', 'httpCode', 'attempts'],
+				`item ${i}`,
+			);
+			assert.equal(
+				out[i].error,
+				undefined,
+				`item ${i} carries no error object: n8n would reduce its json to { error }`,
+			);
 			return out[i].json;
 		};
 		assert.deepEqual(
 			{ ...failed(1), error: undefined, description: undefined },
-			{ error: undefined, description: undefined, code: 'SPARKBOT_INVALID_PARAMETER', httpCode: null, attempts: 0 },
+			{
+				error: undefined,
+				description: undefined,
+				code: 'SPARKBOT_INVALID_PARAMETER',
+				httpCode: null,
+				attempts: 0,
+			},
 		);
 		assert.match(failed(1).error, /^WhatsApp Number: /);
 		assert.match(failed(1).description, /No request was sent/);
@@ -435,7 +575,11 @@ describe('continue on fail', () => {
 		assert.match(failed(2).error, /not found/);
 		assert.equal(failed(3).httpCode, 403);
 		assert.match(failed(3).error, /may not manage/);
-		assert.match(failed(3).description, /\. 1 request made\.$/, 'the count is a sentence of its own');
+		assert.match(
+			failed(3).description,
+			/\. 1 request made\.$/,
+			'the count is a sentence of its own',
+		);
 		assert.equal(failed(5).code, 'SPARKBOT_SESSION_STOPPED');
 		assert.equal(failed(5).httpCode, 409);
 		assert.match(failed(5).description, /Turn on the Force Reboot option/);
@@ -443,12 +587,26 @@ describe('continue on fail', () => {
 	});
 
 	test('"Continue (using error output)": failed items are { error: { message, description, code, httpCode, attempts } }, the one form n8n moves to the error output intact', async () => {
-		const items = [params('reboot', online.id), params('reboot', forbidden.id), params('reboot', 'nope')];
+		const items = [
+			params('reboot', online.id),
+			params('reboot', forbidden.id),
+			params('reboot', 'nope'),
+		];
 		const [out] = await run(items, { onError: 'continueErrorOutput' });
 		assert.equal(out[0].json.id, online.id);
 		for (const i of [1, 2]) {
-			assert.deepEqual(Object.keys(out[i].json), ['error'], `item ${i}: only error, so n8n routes it to the error output`);
-			assert.deepEqual(Object.keys(out[i].json.error), ['message', 'description', 'code', 'httpCode', 'attempts']);
+			assert.deepEqual(
+				Object.keys(out[i].json),
+				['error'],
+				`item ${i}: only error, so n8n routes it to the error output`,
+			);
+			assert.deepEqual(Object.keys(out[i].json.error), [
+				'message',
+				'description',
+				'code',
+				'httpCode',
+				'attempts',
+			]);
 		}
 		assert.equal(out[1].json.error.httpCode, 403);
 		assert.match(out[1].json.error.message, /may not manage the WhatsApp number/);
@@ -464,7 +622,11 @@ describe('continue on fail', () => {
 	});
 
 	test('without continue-on-fail the run stops at the first failed item', async () => {
-		const items = [params('reboot', online.id), params('reset', UNKNOWN_ID), params('reboot', stopped.id, { forceReboot: true })];
+		const items = [
+			params('reboot', online.id),
+			params('reset', UNKNOWN_ID),
+			params('reboot', stopped.id, { forceReboot: true }),
+		];
 		const thrown = await thrownBy(items);
 		assert.ok(thrown instanceof NodeApiError);
 		assert.equal(thrown.context.itemIndex, 1);
@@ -475,7 +637,11 @@ describe('continue on fail', () => {
 describe('parameters', () => {
 	test('a parameter without an expression is read once; one with an expression for every item', async () => {
 		const numbers = [online.id, stopped.id, online.id];
-		const context = executeContext({ items: numbers.map((id) => params('reboot', id, { forceReboot: true })), credentials: pkg.credentials, continueOnFail: true });
+		const context = executeContext({
+			items: numbers.map((id) => params('reboot', id, { forceReboot: true })),
+			credentials: pkg.credentials,
+			continueOnFail: true,
+		});
 		const reads = {};
 		const getNodeParameter = context.getNodeParameter;
 		context.getNodeParameter = (name, ...rest) => {
@@ -484,8 +650,14 @@ describe('parameters', () => {
 		};
 		const [out] = await pkg.node.execute.call(context);
 		assert.deepEqual(reads, { resource: 1, operation: 1, device: 3, options: 1 });
-		assert.deepEqual(out.map((o) => o.json.id), numbers);
-		assert.deepEqual(posts().map((r) => r.body.force), [true, true, true]);
+		assert.deepEqual(
+			out.map((o) => o.json.id),
+			numbers,
+		);
+		assert.deepEqual(
+			posts().map((r) => r.body.force),
+			[true, true, true],
+		);
 	});
 });
 
@@ -493,7 +665,9 @@ describe('concurrency', () => {
 	const numbers = Array.from({ length: 40 }, (_, i) => generatedDevice(i + 1).id);
 
 	test('Concurrency 10: outputs in input order, each paired, errors on their own items', async () => {
-		const items = numbers.map((id) => params('reboot', id, { waitForSession: true, concurrency: 10 }));
+		const items = numbers.map((id) =>
+			params('reboot', id, { waitForSession: true, concurrency: 10 }),
+		);
 		items[5] = params('reboot', UNKNOWN_ID, { concurrency: 10 });
 		items[17] = params('reboot', 'not-a-device', { concurrency: 10 });
 		const started = performance.now();
@@ -518,7 +692,10 @@ describe('concurrency', () => {
 		const thrown = await thrownBy(items);
 		assert.ok(thrown instanceof NodeApiError);
 		assert.equal(thrown.context.itemIndex, 6);
-		assert.ok(posts().length <= 6 + 4, `nothing started after the failure was seen (${posts().length} sent)`);
+		assert.ok(
+			posts().length <= 6 + 4,
+			`nothing started after the failure was seen (${posts().length} sent)`,
+		);
 	});
 
 	for (const [value, message] of [
@@ -541,7 +718,10 @@ describe('concurrency', () => {
 		const items = numbers.slice(0, 20).map((id) => params('reboot', id, { concurrency: 10 }));
 		const started = performance.now();
 		const [out] = await run(items, { continueOnFail: true });
-		assert.ok(out.every((o, i) => o.json.id === numbers[i]), JSON.stringify(out.filter((o) => o.json.error)));
+		assert.ok(
+			out.every((o, i) => o.json.id === numbers[i]),
+			JSON.stringify(out.filter((o) => o.json.error)),
+		);
 		assert.equal(posts().length, 22, 'the two rate-limited calls were sent again');
 		assert.ok(performance.now() - started >= 950, 'everyone waited out Retry-After');
 	});
@@ -558,7 +738,11 @@ describe('getDevices', () => {
 		for (const request of pages) assert.equal(request.query.size, '100');
 		assert.equal(new Set(options.map((o) => o.value)).size, options.length, 'no duplicates');
 		const withBoth = DEMO_DEVICES.find((d) => d.alias && d.phone);
-		assert.ok(options.some((o) => o.value === withBoth.id && o.name === `${withBoth.alias} (${withBoth.phone})`));
+		assert.ok(
+			options.some(
+				(o) => o.value === withBoth.id && o.name === `${withBoth.alias} (${withBoth.phone})`,
+			),
+		);
 		for (const option of options) {
 			assert.match(option.value, /^[0-9a-f]{24}$/);
 			assert.ok(option.name.trim().length > 0);
@@ -573,11 +757,16 @@ describe('getDevices', () => {
 	test('a wrong key gives a readable error for the dropdown', async () => {
 		const getDevices = pkg.node.methods.loadOptions.getDevices;
 		await assert.rejects(
-			getDevices.call(loadOptionsContext({ credentials: { apiKey: 'wrong', baseUrl: pkg.sim.baseUrl } })),
+			getDevices.call(
+				loadOptionsContext({ credentials: { apiKey: 'wrong', baseUrl: pkg.sim.baseUrl } }),
+			),
 			(error) => {
 				produced.push(error);
 				assert.ok(error instanceof NodeApiError);
-				assert.equal(error.message, 'Authentication failed: check the API key of the SparkBot credential');
+				assert.equal(
+					error.message,
+					'Authentication failed: check the API key of the SparkBot credential',
+				);
 				return true;
 			},
 		);
@@ -588,12 +777,20 @@ describe('secrets', () => {
 	test('a service that echoes the key cannot leak it', async () => {
 		const echo = createServer((req, res) => {
 			res.writeHead(500, { 'content-type': 'application/json' });
-			res.end(JSON.stringify({ status: 500, error: 'internal_error', message: `bad token ${req.headers.token}` }));
+			res.end(
+				JSON.stringify({
+					status: 500,
+					error: 'internal_error',
+					message: `bad token ${req.headers.token}`,
+				}),
+			);
 		});
 		await new Promise((resolve) => echo.listen(0, '127.0.0.1', resolve));
 		try {
 			const { port } = echo.address();
-			const error = await failure(params('reboot', online.id), { creds: { apiKey: SECRET, baseUrl: `http://127.0.0.1:${port}/v1` } });
+			const error = await failure(params('reboot', online.id), {
+				creds: { apiKey: SECRET, baseUrl: `http://127.0.0.1:${port}/v1` },
+			});
 			assert.match(error.message, /bad token \*\*\*/);
 		} finally {
 			echo.close();

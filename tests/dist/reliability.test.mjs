@@ -19,7 +19,9 @@ const pkg = suite({ apiKey: SECRET, devices: 230, resetEach: true });
 /** Everything the node produced in this file: outputs, thrown errors, dropdown lists. */
 const { run, thrownBy, produced } = pkg;
 
-const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
+const online = DEMO_DEVICES.find(
+	(d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative',
+);
 
 const posts = () => pkg.sim.requests.filter((r) => r.method === 'POST');
 
@@ -30,11 +32,19 @@ describe('retries and attempt counts', () => {
 		const forwarder = createServer(async (req, res) => {
 			const chunks = [];
 			for await (const chunk of req) chunks.push(chunk);
-			const answer = await fetch(`${pkg.sim.origin}${req.url}`, { method: req.method, headers: req.headers, body: Buffer.concat(chunks) });
-			res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+			const answer = await fetch(`${pkg.sim.origin}${req.url}`, {
+				method: req.method,
+				headers: req.headers,
+				body: Buffer.concat(chunks),
+			});
+			res.writeHead(answer.status, {
+				'content-type': answer.headers.get('content-type') ?? 'application/json',
+			});
 			res.end(Buffer.from(await answer.arrayBuffer()));
 		});
-		const started = sleep(300).then(() => new Promise((resolve) => forwarder.listen(port, '127.0.0.1', resolve)));
+		const started = sleep(300).then(
+			() => new Promise((resolve) => forwarder.listen(port, '127.0.0.1', resolve)),
+		);
 		try {
 			const [[out]] = await run([params('reboot', online.id, { includeAttempts: true })], {
 				creds: { apiKey: SECRET, baseUrl: `http://127.0.0.1:${port}/v1` },
@@ -83,7 +93,9 @@ describe('retries and attempt counts', () => {
 
 	test('the device list is read again after a dropped connection', async () => {
 		pkg.sim.setFault({ route: 'list', fault: 'drop', times: 1 });
-		const options = await pkg.node.methods.loadOptions.getDevices.call(loadOptionsContext({ credentials: pkg.credentials }));
+		const options = await pkg.node.methods.loadOptions.getDevices.call(
+			loadOptionsContext({ credentials: pkg.credentials }),
+		);
 		produced.push(options);
 		assert.equal(options.length, pkg.sim.devices.size);
 	});
@@ -94,7 +106,10 @@ describe('cancellation', () => {
 		pkg.sim.setDeviceReadyMs(online.id, 120_000);
 		const controller = new AbortController();
 		const started = performance.now();
-		const pending = run([params('reset', online.id, { waitForSession: true })], { continueOnFail: true, cancelSignal: controller.signal });
+		const pending = run([params('reset', online.id, { waitForSession: true })], {
+			continueOnFail: true,
+			cancelSignal: controller.signal,
+		});
 		await sleep(300);
 		assert.equal(posts().length, 1, 'the reset is in flight');
 		controller.abort();
@@ -120,7 +135,9 @@ describe('cancellation', () => {
 	});
 
 	test('an execution cancelled before it starts sends nothing', async () => {
-		const error = await thrownBy([params('reboot', online.id)], { cancelSignal: AbortSignal.abort() });
+		const error = await thrownBy([params('reboot', online.id)], {
+			cancelSignal: AbortSignal.abort(),
+		});
 		assert.ok(error instanceof NodeOperationError);
 		assert.match(error.message, /^The execution was cancelled/);
 		assert.equal(posts().length, 0);
@@ -128,7 +145,6 @@ describe('cancellation', () => {
 });
 
 describe('every fault mode at once', () => {
-
 	test('200 items, every fault mode, continue-on-fail: one output per item, in order, paired, each as expected', async () => {
 		const items = [];
 		const expected = [];
@@ -136,7 +152,13 @@ describe('every fault mode at once', () => {
 			const [name, spec, outcome, sends] = MODES[i % MODES.length];
 			const id = generatedDevice(i + 1).id;
 			if (spec && spec !== 'invalid') pkg.sim.setFault({ route: 'reboot', deviceId: id, ...spec });
-			items.push(params('reboot', spec === 'invalid' ? `not-a-device-${i}` : id, { timeout: 2, concurrency: 10, includeAttempts: true }));
+			items.push(
+				params('reboot', spec === 'invalid' ? `not-a-device-${i}` : id, {
+					timeout: 2,
+					concurrency: 10,
+					includeAttempts: true,
+				}),
+			);
 			expected.push({ name, id, outcome, sends });
 		}
 		const started = performance.now();
@@ -145,13 +167,25 @@ describe('every fault mode at once', () => {
 		assert.equal(out.length, 200, 'exactly one output per input item');
 		out.forEach((item, i) => {
 			const { name, id, outcome, sends } = expected[i];
-			assert.deepEqual(item.pairedItem, { item: i }, `item ${i} (${name}) is paired with its input`);
+			assert.deepEqual(
+				item.pairedItem,
+				{ item: i },
+				`item ${i} (${name}) is paired with its input`,
+			);
 			if (outcome === 'ok') {
 				assert.equal(item.json.id, id, `item ${i} (${name}) is its own device's answer`);
 				assert.equal(item.json.attempts, sends, `item ${i} (${name}) counts its attempts`);
 			} else {
-				assert.equal(typeof item.json.error, 'string', `item ${i} (${name}) failed: ${JSON.stringify(item.json).slice(0, 200)}`);
-				assert.deepEqual(Object.keys(item.json), ['error', 'description', 'code', 'httpCode', 'attempts'], `item ${i} (${name})`);
+				assert.equal(
+					typeof item.json.error,
+					'string',
+					`item ${i} (${name}) failed: ${JSON.stringify(item.json).slice(0, 200)}`,
+				);
+				assert.deepEqual(
+					Object.keys(item.json),
+					['error', 'description', 'code', 'httpCode', 'attempts'],
+					`item ${i} (${name})`,
+				);
 				assert.equal(item.json.code, outcome, `item ${i} (${name}) code`);
 				assert.equal(item.json.attempts, sends, `item ${i} (${name}) attempts`);
 			}
@@ -160,12 +194,18 @@ describe('every fault mode at once', () => {
 		const sent = new Map();
 		for (const request of posts()) sent.set(request.path, (sent.get(request.path) ?? 0) + 1);
 		expected.forEach(({ name, id, sends }, i) => {
-			assert.equal(sent.get(`/v1/devices/${id}/reboot`) ?? 0, sends, `item ${i} (${name}) sent ${sends} request(s)`);
+			assert.equal(
+				sent.get(`/v1/devices/${id}/reboot`) ?? 0,
+				sends,
+				`item ${i} (${name}) sent ${sends} request(s)`,
+			);
 		});
 		assert.ok(elapsed < 15_000, `the batch took ${elapsed} ms`);
 	});
 
-	for (const [name, spec, outcome] of MODES.filter(([, spec, outcome]) => spec && spec !== 'invalid' && outcome !== 'ok')) {
+	for (const [name, spec, outcome] of MODES.filter(
+		([, spec, outcome]) => spec && spec !== 'invalid' && outcome !== 'ok',
+	)) {
 		test(`${name}: ${outcome}`, async () => {
 			pkg.sim.setFault({ route: 'reboot', deviceId: online.id, ...spec });
 			const error = await thrownBy([params('reboot', online.id, { timeout: 2 })]);
@@ -183,7 +223,10 @@ describe('hung services and bodies', () => {
 			const started = performance.now();
 			const error = await thrownBy([params('reboot', online.id, { timeout })]);
 			const elapsed = performance.now() - started;
-			assert.ok(elapsed >= timeout * 1000 - 50 && elapsed < timeout * 1000 + 1000, `gave up after ${elapsed} ms`);
+			assert.ok(
+				elapsed >= timeout * 1000 - 50 && elapsed < timeout * 1000 + 1000,
+				`gave up after ${elapsed} ms`,
+			);
 			assert.match(error.message, new RegExp(`no answer from SparkBot after ${timeout} s`));
 		});
 	}
@@ -202,13 +245,21 @@ describe('hung services and bodies', () => {
 			pkg.sim.setFault({ route: 'reboot', fault: 'oversized', bytes: 64 * 1024 * 1024, chunked });
 			const started = performance.now();
 			const error = await thrownBy([params('reboot', online.id)]);
-			assert.match(error.message, /^Invalid response from the SparkBot API: the body is larger than 10 MB and was not read/);
+			assert.match(
+				error.message,
+				/^Invalid response from the SparkBot API: the body is larger than 10 MB and was not read/,
+			);
 			assert.ok(performance.now() - started < 5_000, 'gave up early, without reading 64 MB');
 		});
 	}
 
 	test('a body of just under 10 MB is read', async () => {
-		pkg.sim.setFault({ route: 'reboot', fault: 'oversized', bytes: 10 * 1024 * 1024, chunked: true });
+		pkg.sim.setFault({
+			route: 'reboot',
+			fault: 'oversized',
+			bytes: 10 * 1024 * 1024,
+			chunked: true,
+		});
 		const [[out]] = await run([params('reboot', online.id)]);
 		assert.equal(out.json.padding.length, 10 * 1024 * 1024 - '{"padding":""}'.length);
 	});
@@ -229,21 +280,32 @@ describe('hung services and bodies', () => {
 
 describe('plain http', () => {
 	test('http:// to another machine is refused before anything is sent, naming the switch', async () => {
-		const error = await thrownBy([params('reboot', online.id)], { creds: { apiKey: SECRET, baseUrl: 'http://api.sparkbot.example/v1' } });
+		const error = await thrownBy([params('reboot', online.id)], {
+			creds: { apiKey: SECRET, baseUrl: 'http://api.sparkbot.example/v1' },
+		});
 		assert.ok(error instanceof NodeOperationError);
-		assert.match(error.message, /^SparkBot credential, Base URL: http:\/\/api\.sparkbot\.example would send the API key unencrypted; .*Allow Insecure HTTP/);
+		assert.match(
+			error.message,
+			/^SparkBot credential, Base URL: http:\/\/api\.sparkbot\.example would send the API key unencrypted; .*Allow Insecure HTTP/,
+		);
 		assert.equal(pkg.sim.requests.length, 0);
 	});
 
 	test('with Allow Insecure HTTP the request goes out (to a non-loopback address of this machine)', async (t) => {
-		const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+		const address = Object.values(networkInterfaces())
+			.flat()
+			.find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 		if (!address) return t.skip('this machine has no non-loopback IPv4 address');
 		const open = await startSimulator({ apiKey: SECRET, host: '0.0.0.0' });
 		try {
 			const baseUrl = `http://${address}:${open.port}/v1`;
-			const refused = await thrownBy([params('reboot', online.id)], { creds: { apiKey: SECRET, baseUrl } });
+			const refused = await thrownBy([params('reboot', online.id)], {
+				creds: { apiKey: SECRET, baseUrl },
+			});
 			assert.match(refused.message, /Allow Insecure HTTP/);
-			const [[out]] = await run([params('reboot', online.id)], { creds: { apiKey: SECRET, baseUrl, allowInsecureHttp: true } });
+			const [[out]] = await run([params('reboot', online.id)], {
+				creds: { apiKey: SECRET, baseUrl, allowInsecureHttp: true },
+			});
 			assert.equal(out.json.status, 'rebooting');
 		} finally {
 			await open.close();
@@ -253,14 +315,29 @@ describe('plain http', () => {
 
 describe('secrets', () => {
 	test('getDevices under every fault mode leaks nothing either', async () => {
-		for (const fault of ['hang', 'drop', 'html502', 'empty500', 'truncated', 'rateLimit', 'internal', 'notJson200', 'null200', 'forbidden', 'deepJson']) {
+		for (const fault of [
+			'hang',
+			'drop',
+			'html502',
+			'empty500',
+			'truncated',
+			'rateLimit',
+			'internal',
+			'notJson200',
+			'null200',
+			'forbidden',
+			'deepJson',
+		]) {
 			pkg.sim.clearFaults();
 			pkg.sim.setFault({ route: 'list', fault, retryAfter: 0 });
 			const context = loadOptionsContext({ credentials: { ...pkg.credentials } });
 			const pending = pkg.node.methods.loadOptions.getDevices.call(context);
-			const outcome = fault === 'hang'
-				? await Promise.race([pending, sleep(300).then(() => 'still waiting')]).catch((error) => error)
-				: await pending.catch((error) => error);
+			const outcome =
+				fault === 'hang'
+					? await Promise.race([pending, sleep(300).then(() => 'still waiting')]).catch(
+							(error) => error,
+						)
+					: await pending.catch((error) => error);
 			produced.push(outcome);
 		}
 		pkg.sim.clearFaults(); // lets the hung request end with the simulator's close

@@ -13,6 +13,7 @@ import { params, suite, workflow } from './harness.mjs';
 const { NodeOperationError } = workflow;
 
 // (module (func (export "trap") unreachable))
+// prettier-ignore
 const TRAP_MODULE = new Uint8Array([
 	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
 	0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
@@ -32,22 +33,25 @@ WebAssembly.Instance = function Instance(module, imports) {
 	instances += 1;
 	const exports = {};
 	for (const [name, value] of Object.entries(real.exports)) {
-		exports[name] = typeof value !== 'function'
-			? value
-			: (...args) => {
-				if (armed?.(name)) {
-					armed = undefined;
-					trap();
-				}
-				return value(...args);
-			};
+		exports[name] =
+			typeof value !== 'function'
+				? value
+				: (...args) => {
+						if (armed?.(name)) {
+							armed = undefined;
+							trap();
+						}
+						return value(...args);
+					};
 	}
 	return { exports };
 };
 
 // (the package loads in the suite's `before`, with the wrapper above in place)
 const pkg = suite();
-const online = DEMO_DEVICES.find((d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative');
+const online = DEMO_DEVICES.find(
+	(d) => d.session?.status === 'online' && !d.forbidden && d.status === 'operative',
+);
 
 after(() => {
 	WebAssembly.Instance = RealInstance;
@@ -75,7 +79,10 @@ test('a trap while the core reads the items: a clear node error, then a fresh in
 		(e) => e,
 	);
 	assert.ok(error instanceof NodeOperationError, `${error.constructor.name}: ${error.message}`);
-	assert.match(error.message, /^The SparkBot node stopped with an internal error \(RuntimeError: unreachable\); it has been restarted, run the workflow again$/);
+	assert.match(
+		error.message,
+		/^The SparkBot node stopped with an internal error \(RuntimeError: unreachable\); it has been restarted, run the workflow again$/,
+	);
 	assert.match(error.description, /replaced by a fresh one/);
 	await works();
 	assert.equal(instances, 2, 'the next execution instantiated the module afresh');
@@ -86,7 +93,10 @@ test('a trap while a request is in flight: the execution fails at once (continue
 	// The first closure the core runs after it was called is its task queue, which polls the batch.
 	armed = (name) => name.includes('closure');
 	const started = performance.now();
-	const [out] = await execute([params('reboot', online.id), params('reboot', DEMO_DEVICES[1].id)], true);
+	const [out] = await execute(
+		[params('reboot', online.id), params('reboot', DEMO_DEVICES[1].id)],
+		true,
+	);
 	assert.ok(performance.now() - started < 1_000, 'failed at once, did not hang');
 	assert.equal(out.length, 2);
 	out.forEach((item, i) => {

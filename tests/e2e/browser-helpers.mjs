@@ -74,7 +74,8 @@ export async function launchBrowser({ viewport = VIEWPORT, timeoutMs = 60_000 } 
 /** Empties .artifacts/screenshots/ (so it shows the last run only) and returns its path. */
 export function freshScreenshotDir(dir = SCREENSHOT_DIR) {
 	mkdirSync(dir, { recursive: true });
-	for (const name of readdirSync(dir)) if (name.endsWith('.png')) rmSync(join(dir, name), { force: true });
+	for (const name of readdirSync(dir))
+		if (name.endsWith('.png')) rmSync(join(dir, name), { force: true });
 	return dir;
 }
 
@@ -104,7 +105,10 @@ export function stepRunner(page, { dir = SCREENSHOT_DIR, log = console.log } = {
 			const result = await Promise.race([
 				fn(),
 				new Promise((_, reject) => {
-					timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs);
+					timer = setTimeout(
+						() => reject(new Error(`timed out after ${timeoutMs / 1000} s`)),
+						timeoutMs,
+					);
 				}),
 			]);
 			const seconds = (performance.now() - started) / 1000;
@@ -122,9 +126,12 @@ export function stepRunner(page, { dir = SCREENSHOT_DIR, log = console.log } = {
 				where = `\n  (no screenshot: ${shotError.message.split('\n')[0]})`;
 			}
 			where += `\n  page: ${safeUrl(page)}`;
-			throw new Error(`step ${pad(number)} "${title}" failed after ${seconds} s: ${firstLines(error.message, 12)}${where}`, {
-				cause: error,
-			});
+			throw new Error(
+				`step ${pad(number)} "${title}" failed after ${seconds} s: ${firstLines(error.message, 12)}${where}`,
+				{
+					cause: error,
+				},
+			);
 		} finally {
 			clearTimeout(timer);
 		}
@@ -151,12 +158,27 @@ export async function dismissModalsWhenTheyAppear(page, log = console.log) {
 	await page.addLocatorHandler(
 		modal.first(),
 		async (dialog) => {
-			const label = firstLines((await dialog.innerText().catch(() => '')).replace(/\s+/g, ' '), 1).slice(0, 80);
+			const label = firstLines(
+				(await dialog.innerText().catch(() => '')).replace(/\s+/g, ' '),
+				1,
+			).slice(0, 80);
 			log(`    (dismissing a modal: "${label}")`);
 			const closer = dialog
-				.getByRole('button', { name: /^(get started|skip|close|got it|dismiss|not now|maybe later)/i })
-				.or(dialog.locator('.el-dialog__headerbtn, [aria-label="Close this dialog"], [data-test-id$="close-button"]'));
-			if (await closer.first().isVisible().catch(() => false)) await closer.first().click({ timeout: 5_000 });
+				.getByRole('button', {
+					name: /^(get started|skip|close|got it|dismiss|not now|maybe later)/i,
+				})
+				.or(
+					dialog.locator(
+						'.el-dialog__headerbtn, [aria-label="Close this dialog"], [data-test-id$="close-button"]',
+					),
+				);
+			if (
+				await closer
+					.first()
+					.isVisible()
+					.catch(() => false)
+			)
+				await closer.first().click({ timeout: 5_000 });
 			else await page.keyboard.press('Escape');
 		},
 		{ times: 10, noWaitAfter: false },

@@ -14,7 +14,11 @@ export const NODE_TYPE = 'n8n-nodes-sparkbot.sparkBot';
 export const CREDENTIAL_TYPE = 'sparkBotApi';
 
 /** The credential every example workflow refers to (imported under this id by `npm start`). */
-export const EXAMPLE_CREDENTIAL = Object.freeze({ id: 'SparkBotSimCreds', name: 'SparkBot (simulator)', type: CREDENTIAL_TYPE });
+export const EXAMPLE_CREDENTIAL = Object.freeze({
+	id: 'SparkBotSimCreds',
+	name: 'SparkBot (simulator)',
+	type: CREDENTIAL_TYPE,
+});
 /** The SparkBot base URL the examples' HTTP Request steps name: `npm start`'s default simulator. */
 export const EXAMPLE_BASE_URL = 'http://127.0.0.1:8787/v1';
 
@@ -28,9 +32,13 @@ export function readExamples({ baseUrl = EXAMPLE_BASE_URL } = {}) {
 		.filter((file) => file.endsWith('.json'))
 		.sort()
 		.map((file) => {
-			const text = readFileSync(join(dir, file), 'utf8').replaceAll(EXAMPLE_BASE_URL, baseUrl.replace(/\/+$/, ''));
+			const text = readFileSync(join(dir, file), 'utf8').replaceAll(
+				EXAMPLE_BASE_URL,
+				baseUrl.replace(/\/+$/, ''),
+			);
 			const workflow = JSON.parse(text);
-			if (!workflow.id || !Array.isArray(workflow.nodes)) throw new Error(`examples/${file} is not a workflow with an "id"`);
+			if (!workflow.id || !Array.isArray(workflow.nodes))
+				throw new Error(`examples/${file} is not a workflow with an "id"`);
 			return workflow;
 		});
 }
@@ -38,20 +46,29 @@ export function readExamples({ baseUrl = EXAMPLE_BASE_URL } = {}) {
 /** `node scripts/build.mjs --quiet` → dist/ (stdout/stderr pass through: its one summary line). */
 export function buildPackage() {
 	return new Promise((resolvePromise, reject) => {
-		const child = spawn(process.execPath, ['scripts/build.mjs', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+		const child = spawn(process.execPath, ['scripts/build.mjs', '--quiet'], {
+			cwd: ROOT,
+			stdio: 'inherit',
+		});
 		child.on('error', reject);
 		child.on('exit', (code, signal) =>
-			code === 0 ? resolvePromise() : reject(new Error(`build failed (${signal ?? `exit ${code}`})`)),
+			code === 0
+				? resolvePromise()
+				: reject(new Error(`build failed (${signal ?? `exit ${code}`})`)),
 		);
 	});
 }
 
 /** `npm pack ./dist` into a fresh temporary folder; returns the tarball's absolute path. */
 export async function packPackage(destination = mkdtempSync(join(tmpdir(), 'sparkbot-pack-'))) {
-	const result = await run('npm', ['pack', './dist', '--pack-destination', destination, '--json', '--silent'], {
-		cwd: ROOT,
-		timeoutMs: 120_000,
-	});
+	const result = await run(
+		'npm',
+		['pack', './dist', '--pack-destination', destination, '--json', '--silent'],
+		{
+			cwd: ROOT,
+			timeoutMs: 120_000,
+		},
+	);
 	if (result.code !== 0) throw new Error(`npm pack failed:\n${result.stderr || result.stdout}`);
 	const [{ filename }] = JSON.parse(result.stdout);
 	return join(destination, filename);
@@ -66,7 +83,13 @@ export function sparkBotCredential({ apiKey, baseUrl, name = 'SparkBot (simulato
  * Manual Trigger → SparkBot, ready for importWorkflow(). `credential` is `{ id, name }` of an
  * imported SparkBot credential; `parameters` the SparkBot node's parameters.
  */
-export function sparkBotWorkflow({ name = 'SparkBot e2e', credential, parameters, nodeName = 'SparkBot', id } = {}) {
+export function sparkBotWorkflow({
+	name = 'SparkBot e2e',
+	credential,
+	parameters,
+	nodeName = 'SparkBot',
+	id,
+} = {}) {
 	return {
 		...(id ? { id } : {}),
 		name,

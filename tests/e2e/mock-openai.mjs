@@ -18,15 +18,26 @@ export async function startMockOpenAi({ toolMatch, toolArguments }) {
 	function answer(body) {
 		const toolResults = (body.messages ?? []).filter((message) => message.role === 'tool');
 		if (toolResults.length > 0) {
-			return { role: 'assistant', content: `Done. The tool answered: ${toolResults.map((m) => m.content).join('\n')}` };
+			return {
+				role: 'assistant',
+				content: `Done. The tool answered: ${toolResults.map((m) => m.content).join('\n')}`,
+			};
 		}
-		const tool = (body.tools ?? []).map((t) => t.function).find((f) => toolMatch.test(f?.name ?? ''));
+		const tool = (body.tools ?? [])
+			.map((t) => t.function)
+			.find((f) => toolMatch.test(f?.name ?? ''));
 		if (!tool) return { role: 'assistant', content: 'No SparkBot tool was offered.' };
 		calls += 1;
 		return {
 			role: 'assistant',
 			content: null,
-			tool_calls: [{ id: `call_${calls}`, type: 'function', function: { name: tool.name, arguments: JSON.stringify(toolArguments) } }],
+			tool_calls: [
+				{
+					id: `call_${calls}`,
+					type: 'function',
+					function: { name: tool.name, arguments: JSON.stringify(toolArguments) },
+				},
+			],
 		};
 	}
 
@@ -39,23 +50,37 @@ export async function startMockOpenAi({ toolMatch, toolArguments }) {
 			res.end(JSON.stringify(value));
 		};
 		if (req.method !== 'POST' || path !== '/v1/chat/completions') {
-			return send(404, { error: { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error' } });
+			return send(404, {
+				error: { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error' },
+			});
 		}
 		let body;
 		try {
 			body = JSON.parse(raw);
 		} catch {
-			return send(400, { error: { message: 'the body is not JSON', type: 'invalid_request_error' } });
+			return send(400, {
+				error: { message: 'the body is not JSON', type: 'invalid_request_error' },
+			});
 		}
 		requests.push(body);
-		if (body.stream) return send(400, { error: { message: 'this mock does not stream', type: 'invalid_request_error' } });
+		if (body.stream)
+			return send(400, {
+				error: { message: 'this mock does not stream', type: 'invalid_request_error' },
+			});
 		const message = answer(body);
 		send(200, {
 			id: `chatcmpl-${requests.length}`,
 			object: 'chat.completion',
 			created: Math.floor(Date.now() / 1000),
 			model: body.model,
-			choices: [{ index: 0, message, logprobs: null, finish_reason: message.tool_calls ? 'tool_calls' : 'stop' }],
+			choices: [
+				{
+					index: 0,
+					message,
+					logprobs: null,
+					finish_reason: message.tool_calls ? 'tool_calls' : 'stop',
+				},
+			],
 			usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
 		});
 	});

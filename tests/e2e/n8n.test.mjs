@@ -32,7 +32,15 @@ import { rng } from '../../scripts/lib/random.mjs';
 import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import { CREDENTIAL_TYPE, EXAMPLE_CREDENTIAL, NODE_TYPE, ROOT, packPackage, readExamples, sparkBotCredential } from './fixtures.mjs';
+import {
+	CREDENTIAL_TYPE,
+	EXAMPLE_CREDENTIAL,
+	NODE_TYPE,
+	ROOT,
+	packPackage,
+	readExamples,
+	sparkBotCredential,
+} from './fixtures.mjs';
 
 const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
 const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
@@ -53,7 +61,9 @@ const MODEL_BATCHES = (() => {
 	return Array.from({ length: 6 }, () => randomBatch(r, { devices: EXTRA_DEVICES, maxItems: 8 }));
 })();
 /** Stop-on-error runs: a bad item (invalid ID, or unknown to SparkBot) first, in the middle, last. */
-const POSITIONS = ['invalid', 'unknown'].flatMap((kind) => [0, 2, 4].map((position) => ({ kind, position })));
+const POSITIONS = ['invalid', 'unknown'].flatMap((kind) =>
+	[0, 2, 4].map((position) => ({ kind, position })),
+);
 const TRIGGER = 'When clicking ‘Execute workflow’';
 
 let runtime;
@@ -73,19 +83,36 @@ const executions = {};
 let position = 0;
 function node(name, type, parameters, extra = {}) {
 	position += 220;
-	return { name, type, typeVersion: extra.typeVersion ?? 1, position: [position, 0], parameters, ...extra };
+	return {
+		name,
+		type,
+		typeVersion: extra.typeVersion ?? 1,
+		position: [position, 0],
+		parameters,
+		...extra,
+	};
 }
 
 function sparkBot(name, operation, device, options = {}, extra = {}) {
-	return node(name, NODE_TYPE, { resource: 'whatsappSession', operation, device, options }, {
-		credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } },
-		...extra,
-	});
+	return node(
+		name,
+		NODE_TYPE,
+		{ resource: 'whatsappSession', operation, device, options },
+		{
+			credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } },
+			...extra,
+		},
+	);
 }
 
 /** A Code node emitting `items` (JSON objects), one n8n item each. */
 function items(name, list) {
-	return node(name, 'n8n-nodes-base.code', { jsCode: `return ${JSON.stringify(list.map((json) => ({ json })))};` }, { typeVersion: 2 });
+	return node(
+		name,
+		'n8n-nodes-base.code',
+		{ jsCode: `return ${JSON.stringify(list.map((json) => ({ json })))};` },
+		{ typeVersion: 2 },
+	);
 }
 
 /**
@@ -95,24 +122,48 @@ function items(name, list) {
  */
 function agentWorkflow(openAi) {
 	const trigger = node(TRIGGER, 'n8n-nodes-base.manualTrigger', {});
-	const agent = node('AI Agent', '@n8n/n8n-nodes-langchain.agent', { promptType: 'define', text: `Reboot the WhatsApp session of the number ${sales.id}, even if it is stopped.`, options: {} }, { typeVersion: 3 });
-	const model = node('OpenAI Chat Model', '@n8n/n8n-nodes-langchain.lmChatOpenAi', {
-		model: { __rl: true, mode: 'id', value: 'gpt-mock' },
-		responsesApiEnabled: false,
-		options: {},
-	}, { typeVersion: 1.3, credentials: { openAiApi: { id: openAi.id, name: openAi.name } } });
-	const tool = node('SparkBot', `${NODE_TYPE}Tool`, {
-		resource: 'whatsappSession',
-		operation: 'reboot',
-		device: "={{ $fromAI('device', 'The 24-character ID of the WhatsApp number', 'string') }}",
-		options: { forceReboot: "={{ $fromAI('forceReboot', 'Whether to reboot even a stopped session', 'boolean') }}" },
-	}, { credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } } });
+	const agent = node(
+		'AI Agent',
+		'@n8n/n8n-nodes-langchain.agent',
+		{
+			promptType: 'define',
+			text: `Reboot the WhatsApp session of the number ${sales.id}, even if it is stopped.`,
+			options: {},
+		},
+		{ typeVersion: 3 },
+	);
+	const model = node(
+		'OpenAI Chat Model',
+		'@n8n/n8n-nodes-langchain.lmChatOpenAi',
+		{
+			model: { __rl: true, mode: 'id', value: 'gpt-mock' },
+			responsesApiEnabled: false,
+			options: {},
+		},
+		{ typeVersion: 1.3, credentials: { openAiApi: { id: openAi.id, name: openAi.name } } },
+	);
+	const tool = node(
+		'SparkBot',
+		`${NODE_TYPE}Tool`,
+		{
+			resource: 'whatsappSession',
+			operation: 'reboot',
+			device: "={{ $fromAI('device', 'The 24-character ID of the WhatsApp number', 'string') }}",
+			options: {
+				forceReboot:
+					"={{ $fromAI('forceReboot', 'Whether to reboot even a stopped session', 'boolean') }}",
+			},
+		},
+		{ credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } } },
+	);
 	return {
 		name: 'e2e: SparkBot as an AI Agent tool',
 		nodes: [trigger, agent, model, tool],
 		connections: {
 			[TRIGGER]: { main: [[{ node: agent.name, type: 'main', index: 0 }]] },
-			[model.name]: { ai_languageModel: [[{ node: agent.name, type: 'ai_languageModel', index: 0 }]] },
+			[model.name]: {
+				ai_languageModel: [[{ node: agent.name, type: 'ai_languageModel', index: 0 }]],
+			},
 			[tool.name]: { ai_tool: [[{ node: agent.name, type: 'ai_tool', index: 0 }]] },
 		},
 		settings: { executionOrder: 'v1' },
@@ -129,7 +180,8 @@ function workflow(name, chain, branches = {}) {
 	}
 	for (const [from, targets] of Object.entries(branches)) {
 		const main = [];
-		for (const [to, output] of targets) (main[output] ??= []).push({ node: to, type: 'main', index: 0 });
+		for (const [to, output] of targets)
+			(main[output] ??= []).push({ node: to, type: 'main', index: 0 });
 		connections[from] = { main: main.map((list) => list ?? []) };
 	}
 	return { name, nodes, connections, settings: { executionOrder: 'v1' } };
@@ -137,11 +189,16 @@ function workflow(name, chain, branches = {}) {
 
 /** A Switch (expression mode) sending 404, 403 and 409 to their own outputs, the rest (success too) to the fourth. */
 function switchOnStatus(name, value) {
-	return node(name, 'n8n-nodes-base.switch', {
-		mode: 'expression',
-		numberOutputs: 4,
-		output: `={{ ({ 404: 0, 403: 1, 409: 2 })[${value}] ?? 3 }}`,
-	}, { typeVersion: 3.2 });
+	return node(
+		name,
+		'n8n-nodes-base.switch',
+		{
+			mode: 'expression',
+			numberOutputs: 4,
+			output: `={{ ({ 404: 0, 403: 1, 409: 2 })[${value}] ?? 3 }}`,
+		},
+		{ typeVersion: 3.2 },
+	);
 }
 
 const STATUS_BRANCHES = ['Not found', 'Forbidden', 'Retry later', 'Other'];
@@ -151,7 +208,10 @@ function statusBranches() {
 }
 
 function statusConnections(switchName) {
-	return { [switchName]: STATUS_BRANCHES.map((name, i) => [name, i]), ...Object.fromEntries(STATUS_BRANCHES.map((name) => [name, []])) };
+	return {
+		[switchName]: STATUS_BRANCHES.map((name, i) => [name, i]),
+		...Object.fromEntries(STATUS_BRANCHES.map((name) => [name, []])),
+	};
 }
 
 function posts(device) {
@@ -175,16 +235,39 @@ async function execute(key) {
 // ─── setup ───────────────────────────────────────────────────────────────────────────────────
 
 before(async () => {
-	assert.ok(existsSync(join(ROOT, 'dist/package.json')), 'dist/ is missing: run `npm run build` first');
-	runtime = await ensureRuntime({ n8nVersion: N8N_VERSION, nodeMajor: NODE_MAJOR, log: (line) => console.log(`# ${line}`) });
+	assert.ok(
+		existsSync(join(ROOT, 'dist/package.json')),
+		'dist/ is missing: run `npm run build` first',
+	);
+	runtime = await ensureRuntime({
+		n8nVersion: N8N_VERSION,
+		nodeMajor: NODE_MAJOR,
+		log: (line) => console.log(`# ${line}`),
+	});
 	userFolder = createUserFolder({ removeOnExit: true });
 	await installPackage(userFolder, await packPackage());
-	sim = await startSimulator({ apiKey: SECRET, devices: EXTRA_DEVICES, timeScale: 0.01, waitMs: 20 });
-	llm = await startMockOpenAi({ toolMatch: /^SparkBot$/, toolArguments: { device: sales.id, forceReboot: true } });
+	sim = await startSimulator({
+		apiKey: SECRET,
+		devices: EXTRA_DEVICES,
+		timeScale: 0.01,
+		waitMs: 20,
+	});
+	llm = await startMockOpenAi({
+		toolMatch: /^SparkBot$/,
+		toolArguments: { device: sales.id, forceReboot: true },
+	});
 	let openAi;
 	[good, wrong, openAi] = await importCredentials(runtime, userFolder, [
-		sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: `${sim.baseUrl}/` }),
-		sparkBotCredential({ name: 'SparkBot (wrong key)', apiKey: 'not-the-key', baseUrl: sim.baseUrl }),
+		sparkBotCredential({
+			name: 'SparkBot (simulator)',
+			apiKey: SECRET,
+			baseUrl: `${sim.baseUrl}/`,
+		}),
+		sparkBotCredential({
+			name: 'SparkBot (wrong key)',
+			apiKey: 'not-the-key',
+			baseUrl: sim.baseUrl,
+		}),
 		{ name: 'OpenAI (mock LLM)', type: 'openAiApi', data: { apiKey: 'sk-mock', url: llm.baseUrl } },
 	]);
 
@@ -205,60 +288,141 @@ before(async () => {
 	const list = {
 		options: workflow('e2e: every option', [
 			sparkBot('Reboot (defaults)', 'reboot', sales.id),
-			sparkBot('Reboot (force, sync, wait)', 'reboot', support.id, { forceReboot: true, forceSync: true, waitForSession: true, timeout: 60 }),
+			sparkBot('Reboot (force, sync, wait)', 'reboot', support.id, {
+				forceReboot: true,
+				forceSync: true,
+				waitForSession: true,
+				timeout: 60,
+			}),
 			sparkBot('Reset (defaults)', 'reset', sales.id),
-			sparkBot('Reset (delete, empty, wait)', 'reset', DEMO_DEVICES[3].id, { deleteAllData: true, emptyQueue: true, waitForSession: true }),
+			sparkBot('Reset (delete, empty, wait)', 'reset', DEMO_DEVICES[3].id, {
+				deleteAllData: true,
+				emptyQueue: true,
+				waitForSession: true,
+			}),
 		]),
 		expressions: workflow('e2e: per-item expressions', [
 			items('Numbers', numbers),
-			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { forceReboot: '={{ $json.force }}' }),
+			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {
+				forceReboot: '={{ $json.force }}',
+			}),
 		]),
 		continueRegular: workflow('e2e: continue (regular output)', [
 			items('Numbers', mixed),
-			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueRegularOutput' }),
+			sparkBot(
+				'Reboot each',
+				'reboot',
+				'={{ $json.deviceId }}',
+				{},
+				{ onError: 'continueRegularOutput' },
+			),
 		]),
 		continueErrorOutput: workflow(
 			'e2e: continue (error output)',
 			[
 				items('Numbers', mixed),
-				sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueErrorOutput' }),
+				sparkBot(
+					'Reboot each',
+					'reboot',
+					'={{ $json.deviceId }}',
+					{},
+					{ onError: 'continueErrorOutput' },
+				),
 				node('Succeeded', 'n8n-nodes-base.noOp', {}),
 				node('Failed', 'n8n-nodes-base.noOp', {}),
 			],
-			{ 'Reboot each': [['Succeeded', 0], ['Failed', 1]] },
+			{
+				'Reboot each': [
+					['Succeeded', 0],
+					['Failed', 1],
+				],
+			},
 		),
 		agent: agentWorkflow(openAi),
 		concurrent: workflow('e2e: Concurrency 4', [
-			items('Numbers', fleet.map((deviceId) => ({ deviceId }))),
-			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { waitForSession: true, concurrency: 4 }, { onError: 'continueRegularOutput' }),
+			items(
+				'Numbers',
+				fleet.map((deviceId) => ({ deviceId })),
+			),
+			sparkBot(
+				'Reboot each',
+				'reboot',
+				'={{ $json.deviceId }}',
+				{ waitForSession: true, concurrency: 4 },
+				{ onError: 'continueRegularOutput' },
+			),
 		]),
 		faults: workflow('e2e: 200 items, every fault mode', [
-			items('Numbers', FAULT_BATCH.map(({ device }) => ({ deviceId: device }))),
-			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { timeout: 2, concurrency: 10, includeAttempts: true }, { onError: 'continueRegularOutput' }),
+			items(
+				'Numbers',
+				FAULT_BATCH.map(({ device }) => ({ deviceId: device })),
+			),
+			sparkBot(
+				'Reboot each',
+				'reboot',
+				'={{ $json.deviceId }}',
+				{ timeout: 2, concurrency: 10, includeAttempts: true },
+				{ onError: 'continueRegularOutput' },
+			),
 		]),
 		cancel: workflow('e2e: a long Wait For Session, stopped', [
 			sparkBot('Reset and wait', 'reset', DEMO_DEVICES[4].id, { waitForSession: true }),
 		]),
 		stop: workflow('e2e: stop on error', [
-			items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: DEMO_DEVICES[3].id }]),
+			items('Numbers', [
+				{ deviceId: sales.id },
+				{ deviceId: UNKNOWN },
+				{ deviceId: DEMO_DEVICES[3].id },
+			]),
 			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
 		]),
 		routing: workflow(
 			'e2e: error output → Switch on httpCode',
 			[
-				items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: billing.id }, { deviceId: support.id }, { deviceId: 'bad' }]),
-				sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueErrorOutput' }),
+				items('Numbers', [
+					{ deviceId: sales.id },
+					{ deviceId: UNKNOWN },
+					{ deviceId: billing.id },
+					{ deviceId: support.id },
+					{ deviceId: 'bad' },
+				]),
+				sparkBot(
+					'Reboot each',
+					'reboot',
+					'={{ $json.deviceId }}',
+					{},
+					{ onError: 'continueErrorOutput' },
+				),
 				node('Rebooted', 'n8n-nodes-base.noOp', {}),
 				switchOnStatus('By status', '$json.error.httpCode'),
 				...statusBranches(''),
 			],
-			{ 'Reboot each': [['Rebooted', 0], ['By status', 1]], Rebooted: [], ...statusConnections('By status', '') },
+			{
+				'Reboot each': [
+					['Rebooted', 0],
+					['By status', 1],
+				],
+				Rebooted: [],
+				...statusConnections('By status', ''),
+			},
 		),
 		routingRegular: workflow(
 			'e2e: continue (regular output) → Switch on httpCode',
 			[
-				items('Numbers', [{ deviceId: sales.id }, { deviceId: UNKNOWN }, { deviceId: billing.id }, { deviceId: support.id }, { deviceId: 'bad' }]),
-				sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', {}, { onError: 'continueRegularOutput' }),
+				items('Numbers', [
+					{ deviceId: sales.id },
+					{ deviceId: UNKNOWN },
+					{ deviceId: billing.id },
+					{ deviceId: support.id },
+					{ deviceId: 'bad' },
+				]),
+				sparkBot(
+					'Reboot each',
+					'reboot',
+					'={{ $json.deviceId }}',
+					{},
+					{ onError: 'continueRegularOutput' },
+				),
 				switchOnStatus('By status', '$json.httpCode'),
 				...statusBranches(''),
 			],
@@ -266,17 +430,28 @@ before(async () => {
 		),
 	};
 	for (const { kind, position } of POSITIONS) {
-		const numbersOf = Array.from({ length: 5 }, (_, i) => ({ deviceId: generatedDevice(i + 1).id }));
+		const numbersOf = Array.from({ length: 5 }, (_, i) => ({
+			deviceId: generatedDevice(i + 1).id,
+		}));
 		numbersOf[position] = { deviceId: kind === 'invalid' ? '6523A1F0C2D4E5F60718293A' : UNKNOWN };
-		list[`stop ${kind} ${position}`] = workflow(`e2e: stop on error, ${kind} item ${position + 1} of 5`, [
-			items('Numbers', numbersOf),
-			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}'),
-		]);
+		list[`stop ${kind} ${position}`] = workflow(
+			`e2e: stop on error, ${kind} item ${position + 1} of 5`,
+			[items('Numbers', numbersOf), sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}')],
+		);
 	}
 	MODEL_BATCHES.forEach((batch, i) => {
 		list[`model ${i}`] = workflow(`e2e: model batch ${i}`, [
-			items('Numbers', batch.items.map((item) => ({ deviceId: item.device }))),
-			sparkBot('Reboot each', 'reboot', '={{ $json.deviceId }}', { concurrency: batch.concurrency, timeout: 5 }, batch.continueOnFail ? { onError: 'continueRegularOutput' } : {}),
+			items(
+				'Numbers',
+				batch.items.map((item) => ({ deviceId: item.device })),
+			),
+			sparkBot(
+				'Reboot each',
+				'reboot',
+				'={{ $json.deviceId }}',
+				{ concurrency: batch.concurrency, timeout: 5 },
+				batch.continueOnFail ? { onError: 'continueRegularOutput' } : {},
+			),
 		]);
 	});
 	await importCredentials(runtime, userFolder, {
@@ -309,16 +484,26 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 				[`/v1/devices/${sales.id}/reboot`, { force: false, sync: false, wait: false }],
 				[`/v1/devices/${support.id}/reboot`, { force: true, sync: true, wait: true }],
 				[`/v1/devices/${sales.id}/reset`, { deleteAllData: false, emptyQueue: false, wait: false }],
-				[`/v1/devices/${DEMO_DEVICES[3].id}/reset`, { deleteAllData: true, emptyQueue: true, wait: true }],
+				[
+					`/v1/devices/${DEMO_DEVICES[3].id}/reset`,
+					{ deleteAllData: true, emptyQueue: true, wait: true },
+				],
 			],
 		);
-		assert.ok(posts().every((r) => r.headers.token === '<redacted:ok>'), 'sent with the credential\'s API key');
+		assert.ok(
+			posts().every((r) => r.headers.token === '<redacted:ok>'),
+			"sent with the credential's API key",
+		);
 		const [forced] = result.output('Reboot (force, sync, wait)');
 		assert.equal(forced.operation, 'reboot');
 		assert.equal(forced.status, 'online');
 		assert.equal(forced.waited, true);
 		assert.equal(forced.synced, true);
-		assert.deepEqual(forced.meta, { region: 'sim', simulated: true }, 'unknown nested fields arrive');
+		assert.deepEqual(
+			forced.meta,
+			{ region: 'sim', simulated: true },
+			'unknown nested fields arrive',
+		);
 		const [wiped] = result.output('Reset (delete, empty, wait)');
 		assert.equal(wiped.deletedData, true);
 		assert.equal(wiped.waited, true);
@@ -328,9 +513,16 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		const result = await execute('expressions');
 		assert.ok(result.ok, JSON.stringify(result.error));
 		const out = itemsOf(result.run, 'Reboot each');
-		assert.deepEqual(out.map((item) => item.json.id), [sales.id, support.id, DEMO_DEVICES[2].id]);
+		assert.deepEqual(
+			out.map((item) => item.json.id),
+			[sales.id, support.id, DEMO_DEVICES[2].id],
+		);
 		out.forEach((item, i) => assert.deepEqual(item.pairedItem, { item: i }));
-		assert.deepEqual(posts().map((r) => r.body.force), [false, true, false], 'Force Reboot per item');
+		assert.deepEqual(
+			posts().map((r) => r.body.force),
+			[false, true, false],
+			'Force Reboot per item',
+		);
 	});
 
 	test('On Error "Continue": failed items become { error, description, code, httpCode, attempts }, the others run, all paired', async () => {
@@ -343,8 +535,18 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		assert.match(out[1].json.error, /^WhatsApp Number: "not-a-device-id" is not a device ID/);
 		assert.match(out[2].json.error, new RegExp(`^Device ${UNKNOWN} not found`));
 		assert.match(out[3].json.error, /may not manage the WhatsApp number/);
-		for (const i of [1, 2, 3]) assert.deepEqual(Object.keys(out[i].json), ['error', 'description', 'code', 'httpCode', 'attempts']);
-		assert.deepEqual([1, 2, 3].map((i) => out[i].json.httpCode), [null, 404, 403]);
+		for (const i of [1, 2, 3])
+			assert.deepEqual(Object.keys(out[i].json), [
+				'error',
+				'description',
+				'code',
+				'httpCode',
+				'attempts',
+			]);
+		assert.deepEqual(
+			[1, 2, 3].map((i) => out[i].json.httpCode),
+			[null, 404, 403],
+		);
 		assert.equal(out[4].json.operation, 'reboot');
 		assert.equal(posts().length, 4, 'the invalid number was never sent');
 	});
@@ -354,9 +556,18 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		assert.ok(result.ok, JSON.stringify(result.error));
 		const success = itemsOf(result.run, 'Reboot each', 0);
 		const failed = itemsOf(result.run, 'Reboot each', 1);
-		assert.deepEqual(success.map((item) => item.pairedItem), [{ item: 0 }, { item: 4 }]);
-		assert.deepEqual(failed.map((item) => item.pairedItem), [{ item: 1 }, { item: 2 }, { item: 3 }]);
-		assert.deepEqual(success.map((item) => item.json.id), [sales.id, DEMO_DEVICES[3].id]);
+		assert.deepEqual(
+			success.map((item) => item.pairedItem),
+			[{ item: 0 }, { item: 4 }],
+		);
+		assert.deepEqual(
+			failed.map((item) => item.pairedItem),
+			[{ item: 1 }, { item: 2 }, { item: 3 }],
+		);
+		assert.deepEqual(
+			success.map((item) => item.json.id),
+			[sales.id, DEMO_DEVICES[3].id],
+		);
 		for (const item of failed) assert.equal(typeof item.json.error.message, 'string');
 		assert.equal(itemsOf(result.run, 'Failed').length, 3);
 		assert.equal(itemsOf(result.run, 'Succeeded').length, 2);
@@ -386,7 +597,9 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		} finally {
 			sim.clearFaults();
 		}
-		t.diagnostic(`n8n execute of the 200-item batch: ${((performance.now() - started) / 1000).toFixed(1)} s (process start included)`);
+		t.diagnostic(
+			`n8n execute of the 200-item batch: ${((performance.now() - started) / 1000).toFixed(1)} s (process start included)`,
+		);
 		assert.ok(result.ok, JSON.stringify(result.error));
 		const out = itemsOf(result.run, 'Reboot each');
 		assert.equal(out.length, 200, 'exactly one output per input item');
@@ -399,20 +612,31 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 				assert.equal(item.json.id, id, `item ${i} (${name})`);
 				assert.equal(item.json.attempts, sends, `item ${i} (${name}) attempts`);
 			} else {
-				assert.equal(typeof item.json.error, 'string', `item ${i} (${name}): ${JSON.stringify(item.json).slice(0, 200)}`);
+				assert.equal(
+					typeof item.json.error,
+					'string',
+					`item ${i} (${name}): ${JSON.stringify(item.json).slice(0, 200)}`,
+				);
 				assert.equal(item.json.code, outcome, `item ${i} (${name}) code`);
 			}
-			assert.equal(sent.get(`/v1/devices/${id}/reboot`) ?? 0, sends, `item ${i} (${name}) requests`);
+			assert.equal(
+				sent.get(`/v1/devices/${id}/reboot`) ?? 0,
+				sends,
+				`item ${i} (${name}) requests`,
+			);
 		});
 	});
 
-	test('without continue-on-fail the run fails with the node\'s message and stops at that item', async () => {
+	test("without continue-on-fail the run fails with the node's message and stops at that item", async () => {
 		const result = await execute('stop');
 		assert.equal(result.ok, false);
 		assert.equal(result.status, 'error');
 		assert.equal(result.error.message, `Device ${UNKNOWN} not found in this SparkBot account`);
 		assert.equal(String(result.error.httpCode), '404');
-		assert.equal(result.error.node?.name ?? result.run.data.resultData.lastNodeExecuted, 'Reboot each');
+		assert.equal(
+			result.error.node?.name ?? result.run.data.resultData.lastNodeExecuted,
+			'Reboot each',
+		);
 		assert.equal(posts().length, 2, 'the item after the failed one was not sent');
 	});
 	for (const { kind, position } of POSITIONS) {
@@ -420,16 +644,26 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 			const result = await execute(`stop ${kind} ${position}`);
 			assert.equal(result.ok, false, 'the run failed');
 			assert.equal(result.status, 'error');
-			assert.equal(result.error.context?.itemIndex, position, `the error names item ${position}: ${JSON.stringify(result.error).slice(0, 300)}`);
+			assert.equal(
+				result.error.context?.itemIndex,
+				position,
+				`the error names item ${position}: ${JSON.stringify(result.error).slice(0, 300)}`,
+			);
 			if (kind === 'invalid') {
-				assert.match(result.error.message, /^WhatsApp Number: "6523A1F0C2D4E5F60718293A" is not a device ID: device IDs are lower case/);
+				assert.match(
+					result.error.message,
+					/^WhatsApp Number: "6523A1F0C2D4E5F60718293A" is not a device ID: device IDs are lower case/,
+				);
 				assert.equal(posts().length, 0, 'validated before anything was sent');
 			} else {
 				assert.equal(result.error.message, `Device ${UNKNOWN} not found in this SparkBot account`);
 				assert.equal(String(result.error.httpCode), '404');
 				assert.equal(posts().length, position + 1, 'the items before it ran, nothing after it');
 			}
-			assert.equal(result.run.data.resultData.runData['Reboot each']?.at(-1)?.executionStatus ?? 'error', 'error');
+			assert.equal(
+				result.run.data.resultData.runData['Reboot each']?.at(-1)?.executionStatus ?? 'error',
+				'error',
+			);
 		});
 	}
 
@@ -437,31 +671,68 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		sim.reset();
 		const result = await execute('routing');
 		assert.ok(result.ok, JSON.stringify(result.error));
-		assert.deepEqual(itemsOf(result.run, 'Rebooted').map((i) => i.json.id), [sales.id]);
+		assert.deepEqual(
+			itemsOf(result.run, 'Rebooted').map((i) => i.json.id),
+			[sales.id],
+		);
 		const failed = itemsOf(result.run, 'Reboot each', 1);
-		assert.deepEqual(failed.map((i) => [i.json.error.code, i.json.error.httpCode]), [
-			['SPARKBOT_DEVICE_NOT_FOUND', 404],
-			['SPARKBOT_FORBIDDEN', 403],
-			['SPARKBOT_SESSION_STOPPED', 409],
-			['SPARKBOT_INVALID_PARAMETER', null],
-		]);
+		assert.deepEqual(
+			failed.map((i) => [i.json.error.code, i.json.error.httpCode]),
+			[
+				['SPARKBOT_DEVICE_NOT_FOUND', 404],
+				['SPARKBOT_FORBIDDEN', 403],
+				['SPARKBOT_SESSION_STOPPED', 409],
+				['SPARKBOT_INVALID_PARAMETER', null],
+			],
+		);
 		assert.match(failed[2].json.error.description, /Turn on the Force Reboot option/);
-		assert.equal(failed[0].json.deviceId, UNKNOWN, "n8n adds the input item's fields on the error output");
-		assert.deepEqual(failed.map((i) => i.pairedItem), [{ item: 1 }, { item: 2 }, { item: 3 }, { item: 4 }]);
-		assert.deepEqual(itemsOf(result.run, 'Not found').map((i) => i.json.error.httpCode), [404]);
-		assert.deepEqual(itemsOf(result.run, 'Forbidden').map((i) => i.json.error.httpCode), [403]);
-		assert.deepEqual(itemsOf(result.run, 'Retry later').map((i) => i.json.error.code), ['SPARKBOT_SESSION_STOPPED']);
-		assert.deepEqual(itemsOf(result.run, 'Other').map((i) => i.json.error.code), ['SPARKBOT_INVALID_PARAMETER']);
+		assert.equal(
+			failed[0].json.deviceId,
+			UNKNOWN,
+			"n8n adds the input item's fields on the error output",
+		);
+		assert.deepEqual(
+			failed.map((i) => i.pairedItem),
+			[{ item: 1 }, { item: 2 }, { item: 3 }, { item: 4 }],
+		);
+		assert.deepEqual(
+			itemsOf(result.run, 'Not found').map((i) => i.json.error.httpCode),
+			[404],
+		);
+		assert.deepEqual(
+			itemsOf(result.run, 'Forbidden').map((i) => i.json.error.httpCode),
+			[403],
+		);
+		assert.deepEqual(
+			itemsOf(result.run, 'Retry later').map((i) => i.json.error.code),
+			['SPARKBOT_SESSION_STOPPED'],
+		);
+		assert.deepEqual(
+			itemsOf(result.run, 'Other').map((i) => i.json.error.code),
+			['SPARKBOT_INVALID_PARAMETER'],
+		);
 	});
 
 	test('On Error "Continue": failed items carry code and httpCode at the top, a Switch on {{ $json.httpCode }} routes them', async () => {
 		sim.reset();
 		const result = await execute('routingRegular');
 		assert.ok(result.ok, JSON.stringify(result.error));
-		assert.deepEqual(itemsOf(result.run, 'Not found').map((i) => [i.json.code, i.json.httpCode]), [['SPARKBOT_DEVICE_NOT_FOUND', 404]]);
-		assert.deepEqual(itemsOf(result.run, 'Forbidden').map((i) => i.json.httpCode), [403]);
-		assert.deepEqual(itemsOf(result.run, 'Retry later').map((i) => i.json.code), ['SPARKBOT_SESSION_STOPPED']);
-		assert.deepEqual(itemsOf(result.run, 'Other').map((i) => i.json.code ?? i.json.operation), ['reboot', 'SPARKBOT_INVALID_PARAMETER']);
+		assert.deepEqual(
+			itemsOf(result.run, 'Not found').map((i) => [i.json.code, i.json.httpCode]),
+			[['SPARKBOT_DEVICE_NOT_FOUND', 404]],
+		);
+		assert.deepEqual(
+			itemsOf(result.run, 'Forbidden').map((i) => i.json.httpCode),
+			[403],
+		);
+		assert.deepEqual(
+			itemsOf(result.run, 'Retry later').map((i) => i.json.code),
+			['SPARKBOT_SESSION_STOPPED'],
+		);
+		assert.deepEqual(
+			itemsOf(result.run, 'Other').map((i) => i.json.code ?? i.json.operation),
+			['reboot', 'SPARKBOT_INVALID_PARAMETER'],
+		);
 	});
 
 	test(`${MODEL_BATCHES.length} random batches behave as the model says`, async (t) => {
@@ -472,7 +743,13 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 			t.diagnostic(`batch ${i}: ${describeBatch(batch)} → ${result.status}`);
 			const outcome = result.ok
 				? { out: itemsOf(result.run, 'Reboot each') }
-				: { error: { itemIndex: result.error?.context?.itemIndex, message: result.error?.message, api: result.error?.name === 'NodeApiError' || result.error?.httpCode !== undefined } };
+				: {
+						error: {
+							itemIndex: result.error?.context?.itemIndex,
+							message: result.error?.message,
+							api: result.error?.name === 'NodeApiError' || result.error?.httpCode !== undefined,
+						},
+					};
 			check(batch, outcome, sim.requests);
 		}
 		sim.reset();
@@ -487,9 +764,20 @@ describe(`SparkBot as a tool of an AI Agent in n8n ${N8N_VERSION}`, () => {
 
 		const offered = llm.requests[0]?.tools?.map((t) => t.function) ?? [];
 		const tool = offered.find((f) => f.name === 'SparkBot');
-		assert.ok(tool, `n8n offered the SparkBot tool to the model (offered: ${offered.map((f) => f.name).join(', ') || 'none'})`);
-		assert.match(tool.description, /Reboot a WhatsApp session/, 'the tool is described by the operation it runs');
-		assert.deepEqual(Object.keys(tool.parameters.properties).sort(), ['device', 'forceReboot'], 'the $fromAI() parameters, and only them');
+		assert.ok(
+			tool,
+			`n8n offered the SparkBot tool to the model (offered: ${offered.map((f) => f.name).join(', ') || 'none'})`,
+		);
+		assert.match(
+			tool.description,
+			/Reboot a WhatsApp session/,
+			'the tool is described by the operation it runs',
+		);
+		assert.deepEqual(
+			Object.keys(tool.parameters.properties).sort(),
+			['device', 'forceReboot'],
+			'the $fromAI() parameters, and only them',
+		);
 		assert.equal(tool.parameters.properties.forceReboot.type, 'boolean');
 
 		assert.deepEqual(
@@ -499,7 +787,11 @@ describe(`SparkBot as a tool of an AI Agent in n8n ${N8N_VERSION}`, () => {
 		);
 		const toolRun = result.run.data.resultData.runData.SparkBot?.at(-1);
 		const [toolItem] = toolRun?.data?.ai_tool?.[0] ?? [];
-		assert.equal(toolItem?.json.operation, 'reboot', 'the tool returned the reboot answer to the agent');
+		assert.equal(
+			toolItem?.json.operation,
+			'reboot',
+			'the tool returned the reboot answer to the agent',
+		);
 		assert.equal(toolItem.json.id, sales.id);
 		const [answer] = result.output('AI Agent');
 		assert.match(answer.output, /"status":\s*"rebooting"/, 'the model saw the tool result');
@@ -511,7 +803,11 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		assert.ok(EXAMPLES.length >= 2);
 		for (const example of EXAMPLES) {
 			for (const n of example.nodes.filter((n) => n.type === NODE_TYPE)) {
-				assert.equal(n.credentials?.[CREDENTIAL_TYPE]?.id, EXAMPLE_CREDENTIAL.id, `${example.name}: ${n.name}`);
+				assert.equal(
+					n.credentials?.[CREDENTIAL_TYPE]?.id,
+					EXAMPLE_CREDENTIAL.id,
+					`${example.name}: ${n.name}`,
+				);
 			}
 			sim.clearRequests();
 			const result = await executeWorkflow(runtime, userFolder, example.id);
@@ -527,7 +823,10 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
 		const result = await executeWorkflow(runtime, userFolder, example.id);
 		assert.ok(result.ok, JSON.stringify(result.error));
-		assert.deepEqual(posts().map((r) => [r.path, r.body]), [[`/v1/devices/${sales.id}/reboot`, { force: true, sync: false, wait: true }]]);
+		assert.deepEqual(
+			posts().map((r) => [r.path, r.body]),
+			[[`/v1/devices/${sales.id}/reboot`, { force: true, sync: false, wait: true }]],
+		);
 		assert.equal(result.output('Reboot Sales session')[0].status, 'online');
 	});
 
@@ -559,12 +858,28 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		assert.ok(result.ok, JSON.stringify(result.error));
 		const pages = sim.requests.filter((r) => r.method === 'GET' && r.path === '/v1/devices');
 		const total = DEMO_DEVICES.length + EXTRA_DEVICES;
-		assert.equal(pages.length, Math.ceil(total / 100), `${total} numbers are ${Math.ceil(total / 100)} pages of 100`);
-		const operative = [...sim.devices.values()].filter((d) => d.status === 'operative').map((d) => d.id);
-		assert.deepEqual(new Set(posts().map((r) => r.path)), new Set(operative.map((id) => `/v1/devices/${id}/reboot`)));
-		assert.ok(posts().every((r) => r.body.force === true), 'Force Reboot on every call');
+		assert.equal(
+			pages.length,
+			Math.ceil(total / 100),
+			`${total} numbers are ${Math.ceil(total / 100)} pages of 100`,
+		);
+		const operative = [...sim.devices.values()]
+			.filter((d) => d.status === 'operative')
+			.map((d) => d.id);
+		assert.deepEqual(
+			new Set(posts().map((r) => r.path)),
+			new Set(operative.map((id) => `/v1/devices/${id}/reboot`)),
+		);
+		assert.ok(
+			posts().every((r) => r.body.force === true),
+			'Force Reboot on every call',
+		);
 		assert.equal(itemsOf(result.run, 'Rebooted').length, operative.length);
-		assert.equal(result.run.data.resultData.runData['Could not reboot'], undefined, 'no number failed');
+		assert.equal(
+			result.run.data.resultData.runData['Could not reboot'],
+			undefined,
+			'no number failed',
+		);
 	});
 
 	test('failed send → Reset Session: the failed items reach SparkBot through the error output', async () => {
@@ -575,9 +890,19 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		executions['example reset chain'] = result;
 		assert.ok(result.ok, JSON.stringify(result.error));
 		const notOnline = DEMO_DEVICES.filter((d) => d.session.status !== 'online').map((d) => d.id);
-		assert.deepEqual(itemsOf(result.run, 'Send message', 1).map((i) => i.json.error !== undefined), notOnline.map(() => true));
-		assert.deepEqual(posts().map((r) => [r.path, r.body.wait]), notOnline.map((id) => [`/v1/devices/${id}/reset`, true]));
-		assert.equal(itemsOf(result.run, 'Could not reset').length, 1, 'the forbidden number lands on the error branch');
+		assert.deepEqual(
+			itemsOf(result.run, 'Send message', 1).map((i) => i.json.error !== undefined),
+			notOnline.map(() => true),
+		);
+		assert.deepEqual(
+			posts().map((r) => [r.path, r.body.wait]),
+			notOnline.map((id) => [`/v1/devices/${id}/reset`, true]),
+		);
+		assert.equal(
+			itemsOf(result.run, 'Could not reset').length,
+			1,
+			'the forbidden number lands on the error branch',
+		);
 		assert.equal(itemsOf(result.run, 'Retry send').length, notOnline.length - 1);
 	});
 });
@@ -601,7 +926,10 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		const session = await login(n8n.url);
 		assert.match(session.cookie, /^n8n-auth=/);
 		const types = await getNodeTypes(n8n.url, session.cookie);
-		assert.ok(types.some((t) => t.name === NODE_TYPE), 'the new session reads the node types');
+		assert.ok(
+			types.some((t) => t.name === NODE_TYPE),
+			'the new session reads the node types',
+		);
 	});
 
 	test('n8n lists the node type with its full description', async () => {
@@ -610,14 +938,47 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		assert.ok(type, `${NODE_TYPE} among ${types.length} node types`);
 		assert.equal(type.displayName, 'SparkBot');
 		assert.equal(type.description, 'Interact with SparkBot WhatsApp API');
-		assert.deepEqual(type.credentials.map((c) => c.name), ['sparkBotApi']);
+		assert.deepEqual(
+			type.credentials.map((c) => c.name),
+			['sparkBotApi'],
+		);
 		const property = (name, operation) =>
-			type.properties.find((p) => p.name === name && (!operation || p.displayOptions?.show?.operation?.includes(operation)));
+			type.properties.find(
+				(p) =>
+					p.name === name && (!operation || p.displayOptions?.show?.operation?.includes(operation)),
+			);
 		// n8n appends its own "Custom API Call" (for the credential's generic auth) after ours.
-		assert.deepEqual(property('operation').options.map((o) => o.value).slice(0, 2), ['reboot', 'reset']);
+		assert.deepEqual(
+			property('operation')
+				.options.map((o) => o.value)
+				.slice(0, 2),
+			['reboot', 'reset'],
+		);
 		assert.equal(property('device').typeOptions.loadOptionsMethod, 'getDevices');
-		assert.deepEqual(property('options', 'reboot').options.map((o) => o.name), ['concurrency', 'forceReboot', 'forceSync', 'includeAttempts', 'retry', 'timeout', 'waitForSession']);
-		assert.deepEqual(property('options', 'reset').options.map((o) => o.name), ['concurrency', 'deleteAllData', 'emptyQueue', 'includeAttempts', 'retry', 'timeout', 'waitForSession']);
+		assert.deepEqual(
+			property('options', 'reboot').options.map((o) => o.name),
+			[
+				'concurrency',
+				'forceReboot',
+				'forceSync',
+				'includeAttempts',
+				'retry',
+				'timeout',
+				'waitForSession',
+			],
+		);
+		assert.deepEqual(
+			property('options', 'reset').options.map((o) => o.name),
+			[
+				'concurrency',
+				'deleteAllData',
+				'emptyQueue',
+				'includeAttempts',
+				'retry',
+				'timeout',
+				'waitForSession',
+			],
+		);
 	});
 
 	test('n8n generates the SparkBot Tool node type for AI Agents (usableAsTool)', async () => {
@@ -625,9 +986,15 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		const tool = types.find((t) => t.name === `${NODE_TYPE}Tool`);
 		assert.ok(tool, `${NODE_TYPE}Tool among the node types`);
 		assert.deepEqual(tool.outputs, ['ai_tool']);
-		assert.deepEqual(tool.credentials.map((c) => c.name), ['sparkBotApi']);
+		assert.deepEqual(
+			tool.credentials.map((c) => c.name),
+			['sparkBotApi'],
+		);
 		for (const name of ['resource', 'operation', 'device', 'options']) {
-			assert.ok(tool.properties.some((p) => p.name === name), `the tool keeps the ${name} parameter`);
+			assert.ok(
+				tool.properties.some((p) => p.name === name),
+				`the tool keeps the ${name} parameter`,
+			);
 		}
 	});
 
@@ -656,7 +1023,10 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 				parameters: { resource: 'whatsappSession', operation: 'reboot', device: '', options: {} },
 			}),
 			(error) => {
-				assert.match(JSON.stringify(error.body), /Authentication failed: check the API key of the SparkBot credential/);
+				assert.match(
+					JSON.stringify(error.body),
+					/Authentication failed: check the API key of the SparkBot credential/,
+				);
 				return true;
 			},
 		);
@@ -668,18 +1038,32 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		sim.setDeviceReadyMs(device, 120_000);
 		try {
 			// n8n 1.x wants the workflow in the body; 2.x reads it from the database.
-			const workflowData = await restRequest(n8n.url, cookie, 'GET', `/rest/workflows/${workflows.cancel.id}`);
-			const { executionId } = await restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${workflows.cancel.id}/run`, {
-				workflowData,
-				triggerToStartFrom: { name: TRIGGER },
-			});
+			const workflowData = await restRequest(
+				n8n.url,
+				cookie,
+				'GET',
+				`/rest/workflows/${workflows.cancel.id}`,
+			);
+			const { executionId } = await restRequest(
+				n8n.url,
+				cookie,
+				'POST',
+				`/rest/workflows/${workflows.cancel.id}/run`,
+				{
+					workflowData,
+					triggerToStartFrom: { name: TRIGGER },
+				},
+			);
 			assert.ok(executionId, 'the execution started');
 			await poll(() => posts(device).length, { timeoutMs: 30_000, pollMs: 100 });
 			assert.equal(posts(device).length, 1, 'the reset with wait is in flight');
 			await sleep(500);
 			const stoppedAt = Date.now();
 			await restRequest(n8n.url, cookie, 'POST', `/rest/executions/${executionId}/stop`, {});
-			await poll(() => posts(device)[0].abortedAt !== undefined, { deadline: stoppedAt + 10_000, pollMs: 25 });
+			await poll(() => posts(device)[0].abortedAt !== undefined, {
+				deadline: stoppedAt + 10_000,
+				pollMs: 25,
+			});
 			const abortedAfter = posts(device)[0].abortedAt - stoppedAt;
 			assert.ok(abortedAfter < 1_000, `the request was aborted ${abortedAfter} ms after the stop`);
 			t.diagnostic(`request aborted ${abortedAfter} ms after POST /rest/executions/:id/stop`);
@@ -687,7 +1071,10 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 			await poll(
 				async () => {
 					execution = await restRequest(n8n.url, cookie, 'GET', `/rest/executions/${executionId}`);
-					return execution.finished || ['canceled', 'crashed', 'error', 'success'].includes(execution.status);
+					return (
+						execution.finished ||
+						['canceled', 'crashed', 'error', 'success'].includes(execution.status)
+					);
 				},
 				{ deadline: stoppedAt + 10_000, pollMs: 100 },
 			);
@@ -704,8 +1091,18 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		});
 
 	for (const [name, apiKey, status, message] of [
-		['passes with the right key', SECRET, 'OK', /^Connection successful: the API key works \(\d+ WhatsApp numbers in the account\)$/],
-		['fails with the node\'s message for a wrong key', 'not-the-key', 'Error', /^Authentication failed: check the API key of the SparkBot credential$/],
+		[
+			'passes with the right key',
+			SECRET,
+			'OK',
+			/^Connection successful: the API key works \(\d+ WhatsApp numbers in the account\)$/,
+		],
+		[
+			"fails with the node's message for a wrong key",
+			'not-the-key',
+			'Error',
+			/^Authentication failed: check the API key of the SparkBot credential$/,
+		],
 	]) {
 		test(`the credential test ${name} (run by the node, in the core)`, async () => {
 			sim.clearRequests();
@@ -720,7 +1117,13 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 
 	test('the credential test refuses plain http:// to a host that is not loopback by name, and nothing arrives there', async () => {
 		const name = hostname();
-		assert.ok(await lookup(name).then(() => true, () => false), `${name} resolves to this machine`);
+		assert.ok(
+			await lookup(name).then(
+				() => true,
+				() => false,
+			),
+			`${name} resolves to this machine`,
+		);
 		const arrived = [];
 		const trap = createServer((req, res) => {
 			arrived.push(req.url);
@@ -748,7 +1151,10 @@ describe('secrets', () => {
 		assert.ok(Object.keys(executions).length >= 7);
 		for (const [key, result] of Object.entries(executions)) {
 			assert.ok(!JSON.stringify(result.run).includes(SECRET), `${key}: the run holds the key`);
-			assert.ok(!result.stdout.includes(SECRET) && !result.stderr.includes(SECRET), `${key}: n8n's output holds the key`);
+			assert.ok(
+				!result.stdout.includes(SECRET) && !result.stderr.includes(SECRET),
+				`${key}: n8n's output holds the key`,
+			);
 		}
 	});
 });

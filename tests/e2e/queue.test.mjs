@@ -21,7 +21,15 @@
 // n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+	chownSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	readdirSync,
+	rmSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -78,7 +86,12 @@ let parseFlatted;
 
 /** First of `names` found in a PATH folder (plus the sbin folders, often missing from PATH). */
 function findProgram(...names) {
-	const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+	const dirs = [
+		...(process.env.PATH ?? '').split(delimiter),
+		'/usr/local/sbin',
+		'/usr/sbin',
+		'/sbin',
+	];
 	for (const name of names) {
 		for (const dir of dirs) if (dir && existsSync(join(dir, name))) return join(dir, name);
 	}
@@ -112,12 +125,16 @@ function tempFolder(prefix) {
 function postgresBinDir() {
 	if (process.env.SPARKBOT_PG_BIN) return process.env.SPARKBOT_PG_BIN;
 	const base = '/usr/lib/postgresql';
-	const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'postgres'))) : [];
+	const versions = existsSync(base)
+		? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'postgres')))
+		: [];
 	versions.sort((a, b) => Number(b) - Number(a));
 	if (versions.length) return join(base, versions[0], 'bin');
 	const initdb = findProgram('initdb');
 	if (initdb && existsSync(join(initdb, '..', 'postgres'))) return join(initdb, '..');
-	throw new Error('PostgreSQL server programs not found: apt-get install postgresql (or set SPARKBOT_PG_BIN to the folder holding initdb and postgres)');
+	throw new Error(
+		'PostgreSQL server programs not found: apt-get install postgresql (or set SPARKBOT_PG_BIN to the folder holding initdb and postgres)',
+	);
 }
 
 /**
@@ -132,12 +149,23 @@ async function startPostgres() {
 	const asRoot = process.getuid?.() === 0;
 	let owner;
 	if (asRoot) {
-		const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith('postgres:'));
-		if (!entry) throw new Error('running as root, but there is no "postgres" user to run PostgreSQL as (apt-get install postgresql creates it)');
+		const entry = readFileSync('/etc/passwd', 'utf8')
+			.split('\n')
+			.find((line) => line.startsWith('postgres:'));
+		if (!entry)
+			throw new Error(
+				'running as root, but there is no "postgres" user to run PostgreSQL as (apt-get install postgresql creates it)',
+			);
 		const [, , uid, gid] = entry.split(':');
 		owner = { uid: Number(uid), gid: Number(gid) };
 	}
-	const as = (program, args) => (asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', program, ...args]] : [program, args]);
+	const as = (program, args) =>
+		asRoot
+			? [
+					'setpriv',
+					['--reuid=postgres', '--regid=postgres', '--init-groups', '--', program, ...args],
+				]
+			: [program, args];
 
 	const folder = tempFolder('sparkbot-pg-');
 	const data = join(folder.dir, 'data');
@@ -148,23 +176,60 @@ async function startPostgres() {
 	let server;
 	try {
 		const initdb = await run(
-			...as(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']),
+			...as(join(bin, 'initdb'), [
+				'-D',
+				data,
+				'-U',
+				'postgres',
+				'-A',
+				'trust',
+				'-E',
+				'UTF8',
+				'--locale=C',
+				'--no-sync',
+				'--no-instructions',
+			]),
 			{ cwd: folder.dir, env, timeoutMs: 120_000 },
 		);
-		if (initdb.code !== 0) throw new Error(`initdb failed (exit ${initdb.code}):\n${tail(initdb.stdout + initdb.stderr, 40)}`);
+		if (initdb.code !== 0)
+			throw new Error(
+				`initdb failed (exit ${initdb.code}):\n${tail(initdb.stdout + initdb.stderr, 40)}`,
+			);
 
 		const [port] = await freePorts(1);
 		server = startProcess(
 			...as(join(bin, 'postgres'), [
-				'-D', data, '-p', String(port), '-k', socketDir,
-				'-c', 'listen_addresses=127.0.0.1',
-				'-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+				'-D',
+				data,
+				'-p',
+				String(port),
+				'-k',
+				socketDir,
+				'-c',
+				'listen_addresses=127.0.0.1',
+				'-c',
+				'fsync=off',
+				'-c',
+				'synchronous_commit=off',
+				'-c',
+				'full_page_writes=off',
 			]),
 			{ cwd: folder.dir, env, logFile: join(folder.dir, 'postgres.log') },
 		);
-		await waitUntil('PostgreSQL start', () => /database system is ready to accept connections/.test(server.output()), { timeoutMs: 60_000, proc: server });
-		const createdb = await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'n8n'], { env, timeoutMs: 30_000 });
-		if (createdb.code !== 0) throw new Error(`createdb failed (exit ${createdb.code}): ${createdb.stderr || createdb.stdout}`);
+		await waitUntil(
+			'PostgreSQL start',
+			() => /database system is ready to accept connections/.test(server.output()),
+			{ timeoutMs: 60_000, proc: server },
+		);
+		const createdb = await run(
+			join(bin, 'createdb'),
+			['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'n8n'],
+			{ env, timeoutMs: 30_000 },
+		);
+		if (createdb.code !== 0)
+			throw new Error(
+				`createdb failed (exit ${createdb.code}): ${createdb.stderr || createdb.stdout}`,
+			);
 		return {
 			port,
 			output: server.output,
@@ -175,7 +240,10 @@ async function startPostgres() {
 					// already gone
 				}
 				let timer;
-				await Promise.race([server.exited, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+				await Promise.race([
+					server.exited,
+					new Promise((resolve) => (timer = setTimeout(resolve, 15_000))),
+				]);
 				clearTimeout(timer);
 				await server.stop(); // SIGTERM, then SIGKILL: whatever is left of it
 				folder.remove();
@@ -194,12 +262,30 @@ async function startRedis() {
 	if (!program) throw new Error('redis-server not found: apt-get install redis-server');
 	const folder = tempFolder('sparkbot-redis-');
 	const [port] = await freePorts(1);
-	const server = startProcess(program, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder.dir], {
-		cwd: folder.dir,
-		logFile: join(folder.dir, 'redis.log'),
-	});
+	const server = startProcess(
+		program,
+		[
+			'--port',
+			String(port),
+			'--bind',
+			'127.0.0.1',
+			'--save',
+			'',
+			'--appendonly',
+			'no',
+			'--dir',
+			folder.dir,
+		],
+		{
+			cwd: folder.dir,
+			logFile: join(folder.dir, 'redis.log'),
+		},
+	);
 	try {
-		await waitUntil('Redis start', () => /Ready to accept connections/.test(server.output()), { timeoutMs: 30_000, proc: server });
+		await waitUntil('Redis start', () => /Ready to accept connections/.test(server.output()), {
+			timeoutMs: 30_000,
+			proc: server,
+		});
 	} catch (error) {
 		await server.stop();
 		folder.remove();
@@ -243,22 +329,28 @@ function queueEnv() {
  */
 async function launchWorker(index, userFolder) {
 	const [brokerPort, healthPort] = await freePorts(2);
-	const proc = startProcess(runtime.nodeBin, [runtime.n8nBin, 'worker', `--concurrency=${WORKER_CONCURRENCY}`], {
-		cwd: userFolder,
-		env: n8nEnv(runtime, userFolder, {
-			...queueEnv(),
-			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
-			QUEUE_HEALTH_CHECK_ACTIVE: 'true',
-			QUEUE_HEALTH_CHECK_PORT: String(healthPort),
-			N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
-		}),
-		logFile: join(userFolder, 'n8n-worker.log'),
-	});
+	const proc = startProcess(
+		runtime.nodeBin,
+		[runtime.n8nBin, 'worker', `--concurrency=${WORKER_CONCURRENCY}`],
+		{
+			cwd: userFolder,
+			env: n8nEnv(runtime, userFolder, {
+				...queueEnv(),
+				N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+				QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+				N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+			}),
+			logFile: join(userFolder, 'n8n-worker.log'),
+		},
+	);
 	const name = `worker ${index + 1}`;
 	const worker = { name, proc, healthPort };
 	worker.ready = waitUntil(
 		`${name} start`,
-		async () => /n8n worker is now ready/.test(proc.output()) && (await httpOk(`http://127.0.0.1:${healthPort}/healthz/readiness`)),
+		async () =>
+			/n8n worker is now ready/.test(proc.output()) &&
+			(await httpOk(`http://127.0.0.1:${healthPort}/healthz/readiness`)),
 		{ timeoutMs: STARTUP_TIMEOUT_MS, proc },
 	);
 	return worker;
@@ -273,21 +365,35 @@ function queueWorkflow(credential) {
 			typeVersion: 2,
 			webhookId: randomUUID(),
 			position: [0, 0],
-			parameters: { httpMethod: 'POST', path: WEBHOOK_PATH, responseMode: 'lastNode', responseData: 'allEntries', options: {} },
+			parameters: {
+				httpMethod: 'POST',
+				path: WEBHOOK_PATH,
+				responseMode: 'lastNode',
+				responseData: 'allEntries',
+				options: {},
+			},
 		},
 		{
 			name: 'Devices',
 			type: 'n8n-nodes-base.code',
 			typeVersion: 2,
 			position: [220, 0],
-			parameters: { jsCode: 'const { devices, wait } = $input.first().json.body;\nreturn devices.map((id) => ({ json: { id, wait } }));' },
+			parameters: {
+				jsCode:
+					'const { devices, wait } = $input.first().json.body;\nreturn devices.map((id) => ({ json: { id, wait } }));',
+			},
 		},
 		{
 			name: 'Reboot',
 			type: NODE_TYPE,
 			typeVersion: 1,
 			position: [440, 0],
-			parameters: { resource: 'whatsappSession', operation: 'reboot', device: '={{ $json.id }}', options: { waitForSession: '={{ $json.wait }}' } },
+			parameters: {
+				resource: 'whatsappSession',
+				operation: 'reboot',
+				device: '={{ $json.id }}',
+				options: { waitForSession: '={{ $json.wait }}' },
+			},
 			credentials: { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } },
 		},
 	];
@@ -329,7 +435,10 @@ async function finishedExecutions(count) {
 		`${count} finished executions`,
 		async () => {
 			({ results } = await restRequest(main.url, cookie, 'GET', `/rest/executions?${query}`));
-			return results.length >= count && results.every((e) => !['new', 'running', 'waiting'].includes(e.status));
+			return (
+				results.length >= count &&
+				results.every((e) => !['new', 'running', 'waiting'].includes(e.status))
+			);
 		},
 		{ timeoutMs: EXECUTION_TIMEOUT_MS, pollMs: 500 },
 	).catch((error) => {
@@ -347,7 +456,9 @@ async function executionData(id) {
 
 /** Execution ids a worker reports as finished in its log. */
 function finishedOn(worker) {
-	return new Set([...worker.proc.output().matchAll(/Worker finished execution (\d+) \(job/g)].map((m) => m[1]));
+	return new Set(
+		[...worker.proc.output().matchAll(/Worker finished execution (\d+) \(job/g)].map((m) => m[1]),
+	);
 }
 
 function rebootPosts() {
@@ -363,7 +474,8 @@ function printLogTails(title) {
 		['postgres', postgres?.output],
 	];
 	let text = `\n━━ ${title}: log tails ━━\n`;
-	for (const [name, output] of parts) if (output) text += `--- ${name} ---\n${tail(output(), 30)}\n`;
+	for (const [name, output] of parts)
+		if (output) text += `--- ${name} ---\n${tail(output(), 30)}\n`;
 	process.stderr.write(text);
 }
 
@@ -395,20 +507,40 @@ function withLogs(title, fn) {
  * Returns the worker's name.
  */
 function checkExecution(summary, data, devices, { status, waited }) {
-	assert.equal(summary.mode, 'webhook', `execution ${summary.id} is a production (webhook) execution`);
+	assert.equal(
+		summary.mode,
+		'webhook',
+		`execution ${summary.id} is a production (webhook) execution`,
+	);
 	assert.equal(summary.status, 'success', `execution ${summary.id} succeeded`);
 	const out = data.resultData.runData.Reboot?.at(-1)?.data?.main?.[0] ?? [];
 	assert.equal(out.length, devices.length, `execution ${summary.id}: one Reboot item per device`);
 	out.forEach((item, i) => {
-		assert.deepEqual(item.pairedItem, { item: i }, `execution ${summary.id}, item ${i}: paired to its input`);
-		assert.equal(item.json.id, devices[i], `execution ${summary.id}, item ${i}: the device of its input`);
+		assert.deepEqual(
+			item.pairedItem,
+			{ item: i },
+			`execution ${summary.id}, item ${i}: paired to its input`,
+		);
+		assert.equal(
+			item.json.id,
+			devices[i],
+			`execution ${summary.id}, item ${i}: the device of its input`,
+		);
 		assert.equal(item.json.operation, 'reboot', `execution ${summary.id}, item ${i}: operation`);
 		assert.equal(item.json.status, status, `execution ${summary.id}, item ${i}: session status`);
 		assert.equal(item.json.waited, waited, `execution ${summary.id}, item ${i}: waited`);
 	});
 	const ranOn = workers.filter((w) => finishedOn(w).has(summary.id)).map((w) => w.name);
-	assert.equal(ranOn.length, 1, `execution ${summary.id} ran on exactly one worker (ran on: ${ranOn.join(', ') || 'none'})`);
-	assert.match(main.output(), new RegExp(`Enqueued execution ${summary.id} \\(job \\d+\\)`), `main enqueued execution ${summary.id}`);
+	assert.equal(
+		ranOn.length,
+		1,
+		`execution ${summary.id} ran on exactly one worker (ran on: ${ranOn.join(', ') || 'none'})`,
+	);
+	assert.match(
+		main.output(),
+		new RegExp(`Enqueued execution ${summary.id} \\(job \\d+\\)`),
+		`main enqueued execution ${summary.id}`,
+	);
 	return ranOn[0];
 }
 
@@ -417,42 +549,77 @@ function checkExecution(summary, data, devices, { status, waited }) {
 before(
 	withLogs('setup', async () => {
 		const started = performance.now();
-		const mark = (what) => console.log(`${what} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-		assert.ok(existsSync(join(ROOT, 'dist/package.json')), 'dist/ is missing: run `npm run build` first');
-		runtime = await ensureRuntime({ n8nVersion: N8N_VERSION, nodeMajor: NODE_MAJOR, log: (line) => console.log(`# ${line}`) });
+		const mark = (what) =>
+			console.log(`${what} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+		assert.ok(
+			existsSync(join(ROOT, 'dist/package.json')),
+			'dist/ is missing: run `npm run build` first',
+		);
+		runtime = await ensureRuntime({
+			n8nVersion: N8N_VERSION,
+			nodeMajor: NODE_MAJOR,
+			log: (line) => console.log(`# ${line}`),
+		});
 		parseFlatted = createRequire(join(runtime.n8nDir, 'package.json'))('flatted').parse;
 
 		const tarball = await packPackage();
-		for (let i = 0; i <= WORKERS; i++) userFolders.push(createUserFolder({ prefix: i ? `n8n-sparkbot-worker${i}-` : 'n8n-sparkbot-main-', removeOnExit: true }));
+		for (let i = 0; i <= WORKERS; i++)
+			userFolders.push(
+				createUserFolder({
+					prefix: i ? `n8n-sparkbot-worker${i}-` : 'n8n-sparkbot-main-',
+					removeOnExit: true,
+				}),
+			);
 		try {
 			// assigned one by one, so that after() stops whatever started even if another one failed
 			await settled([
 				startPostgres().then((started) => (postgres = started)),
 				startRedis().then((started) => (redis = started)),
-				startSimulator({ apiKey: SECRET, devices: DEVICES.length, timeScale: 0.01, waitMs: WAIT_MS }).then((started) => (sim = started)),
+				startSimulator({
+					apiKey: SECRET,
+					devices: DEVICES.length,
+					timeScale: 0.01,
+					waitMs: WAIT_MS,
+				}).then((started) => (sim = started)),
 				...userFolders.map((folder) => installPackage(folder, tarball)),
 			]);
 		} finally {
 			rmSync(join(tarball, '..'), { recursive: true, force: true });
 		}
-		mark(`PostgreSQL on ${postgres.port}, Redis on ${redis.port}, package installed for main and ${WORKERS} workers`);
+		mark(
+			`PostgreSQL on ${postgres.port}, Redis on ${redis.port}, package installed for main and ${WORKERS} workers`,
+		);
 
 		// The CLI imports run the database migrations, so main and the workers can start together.
 		const [mainFolder, ...workerFolders] = userFolders;
-		const [credential] = await importCredentials(runtime, mainFolder, sparkBotCredential({ apiKey: SECRET, baseUrl: sim.baseUrl }), { env: queueEnv() });
-		workflow = await importWorkflow(runtime, mainFolder, queueWorkflow(credential), { env: queueEnv() });
+		const [credential] = await importCredentials(
+			runtime,
+			mainFolder,
+			sparkBotCredential({ apiKey: SECRET, baseUrl: sim.baseUrl }),
+			{ env: queueEnv() },
+		);
+		workflow = await importWorkflow(runtime, mainFolder, queueWorkflow(credential), {
+			env: queueEnv(),
+		});
 		mark('credential and workflow imported');
 
 		for (const [i, folder] of workerFolders.entries()) workers.push(await launchWorker(i, folder));
 		await settled([
-			startN8n({ runtime, userFolder: mainFolder, env: queueEnv(), timeoutMs: STARTUP_TIMEOUT_MS }).then((started) => (main = started)),
+			startN8n({
+				runtime,
+				userFolder: mainFolder,
+				env: queueEnv(),
+				timeoutMs: STARTUP_TIMEOUT_MS,
+			}).then((started) => (main = started)),
 			...workers.map((w) => w.ready),
 		]);
 		mark(`main on ${main.url} and ${WORKERS} workers ready`);
 
 		({ cookie } = await setupOwner(main.url));
 		const stored = await restRequest(main.url, cookie, 'GET', `/rest/workflows/${workflow.id}`);
-		await restRequest(main.url, cookie, 'POST', `/rest/workflows/${workflow.id}/activate`, { versionId: stored.versionId });
+		await restRequest(main.url, cookie, 'POST', `/rest/workflows/${workflow.id}/activate`, {
+			versionId: stored.versionId,
+		});
 		mark('workflow activated');
 	}),
 );
@@ -482,18 +649,33 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 
 			const posts = rebootPosts();
 			assert.equal(posts.length, DEVICES.length, 'exactly one reboot POST per item');
-			assert.deepEqual(new Set(posts.map((r) => r.path)), new Set(DEVICES.map((id) => `/v1/devices/${id}/reboot`)), 'one per device');
+			assert.deepEqual(
+				new Set(posts.map((r) => r.path)),
+				new Set(DEVICES.map((id) => `/v1/devices/${id}/reboot`)),
+				'one per device',
+			);
 			for (const post of posts) {
 				assert.deepEqual(post.body, { force: false, sync: false, wait: false });
-				assert.equal(post.headers.token, '<redacted:ok>', 'the credential reached the worker decrypted');
+				assert.equal(
+					post.headers.token,
+					'<redacted:ok>',
+					'the credential reached the worker decrypted',
+				);
 			}
 
 			const executions = await finishedExecutions(1);
 			assert.equal(executions.length, 1);
 			const { data } = await executionData(executions[0].id);
-			const worker = checkExecution(executions[0], data, DEVICES, { status: 'rebooting', waited: false });
+			const worker = checkExecution(executions[0], data, DEVICES, {
+				status: 'rebooting',
+				waited: false,
+			});
 			console.log(`execution ${executions[0].id} (100 items) ran on ${worker}`);
-			assert.doesNotMatch(main.output(), /Worker (started|finished) execution/, 'main ran no execution itself');
+			assert.doesNotMatch(
+				main.output(),
+				/Worker (started|finished) execution/,
+				'main ran no execution itself',
+			);
 		}),
 	);
 
@@ -503,13 +685,21 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 			const before = new Set((await finishedExecutions(0)).map((e) => e.id));
 			sim.clearRequests();
 			const size = DEVICES.length / BATCHES;
-			const batches = Array.from({ length: BATCHES }, (_, b) => DEVICES.slice(b * size, (b + 1) * size));
+			const batches = Array.from({ length: BATCHES }, (_, b) =>
+				DEVICES.slice(b * size, (b + 1) * size),
+			);
 			// Each execution holds its worker ≥ size × WAIT_MS and a worker runs at most
 			// WORKER_CONCURRENCY at once: the second worker must take some of the ten.
-			const answers = await Promise.all(batches.map((devices) => callWebhook({ devices, wait: true })));
+			const answers = await Promise.all(
+				batches.map((devices) => callWebhook({ devices, wait: true })),
+			);
 
 			answers.forEach((answer, b) => {
-				assert.deepEqual(answer.map((item) => item.id), batches[b], `batch ${b}: one answer per device, in order`);
+				assert.deepEqual(
+					answer.map((item) => item.id),
+					batches[b],
+					`batch ${b}: one answer per device, in order`,
+				);
 				for (const item of answer) {
 					assert.equal(item.status, 'online');
 					assert.equal(item.waited, true);
@@ -517,10 +707,19 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 			});
 			const posts = rebootPosts();
 			assert.equal(posts.length, DEVICES.length, 'exactly one reboot POST per item');
-			assert.deepEqual(new Set(posts.map((r) => r.path)), new Set(DEVICES.map((id) => `/v1/devices/${id}/reboot`)), 'one per device');
-			assert.ok(posts.every((r) => r.body.wait === true), 'Wait For Session on every call');
+			assert.deepEqual(
+				new Set(posts.map((r) => r.path)),
+				new Set(DEVICES.map((id) => `/v1/devices/${id}/reboot`)),
+				'one per device',
+			);
+			assert.ok(
+				posts.every((r) => r.body.wait === true),
+				'Wait For Session on every call',
+			);
 
-			const fresh = (await finishedExecutions(before.size + BATCHES)).filter((e) => !before.has(e.id));
+			const fresh = (await finishedExecutions(before.size + BATCHES)).filter(
+				(e) => !before.has(e.id),
+			);
 			assert.equal(fresh.length, BATCHES);
 			const perWorker = Object.fromEntries(workers.map((w) => [w.name, 0]));
 			for (const summary of fresh) {
@@ -532,12 +731,16 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 				perWorker[checkExecution(summary, data, batch, { status: 'online', waited: true })]++;
 			}
 			console.log(`executions per worker: ${JSON.stringify(perWorker)}`);
-			for (const [name, count] of Object.entries(perWorker)) assert.ok(count >= 1, `${name} ran at least one execution (${JSON.stringify(perWorker)})`);
+			for (const [name, count] of Object.entries(perWorker))
+				assert.ok(count >= 1, `${name} ran at least one execution (${JSON.stringify(perWorker)})`);
 		}),
 	);
 
 	test('the API key is in no log of main or the workers', () => {
-		for (const [name, output] of [['main', main.output()], ...workers.map((w) => [w.name, w.proc.output()])]) {
+		for (const [name, output] of [
+			['main', main.output()],
+			...workers.map((w) => [w.name, w.proc.output()]),
+		]) {
 			assert.ok(!output.includes(SECRET), `${name}'s output holds the API key`);
 		}
 	});

@@ -19,73 +19,73 @@ const USAGE = `Usage: node tests/simulator/cli.mjs [options]
 `;
 
 function fail(message) {
-  process.stderr.write(`${message}\n\n${USAGE}`);
-  process.exit(2);
+	process.stderr.write(`${message}\n\n${USAGE}`);
+	process.exit(2);
 }
 
 /** A numeric option, or undefined when absent so the library default applies. */
 function number(values, name, { integer = false } = {}) {
-  const text = values[name];
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    fail(`--${name} must be ${integer ? 'an integer' : 'a number'}, got "${text}"`);
-  }
-  return value;
+	const text = values[name];
+	if (text === undefined) return undefined;
+	const value = Number(text);
+	if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+		fail(`--${name} must be ${integer ? 'an integer' : 'a number'}, got "${text}"`);
+	}
+	return value;
 }
 
 let values;
 try {
-  ({ values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'api-key': { type: 'string' },
-      devices: { type: 'string' },
-      'wait-ms': { type: 'string' },
-      'time-scale': { type: 'string' },
-      'settle-ms': { type: 'string' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  }));
+	({ values } = parseArgs({
+		options: {
+			port: { type: 'string' },
+			host: { type: 'string' },
+			'api-key': { type: 'string' },
+			devices: { type: 'string' },
+			'wait-ms': { type: 'string' },
+			'time-scale': { type: 'string' },
+			'settle-ms': { type: 'string' },
+			verbose: { type: 'boolean' },
+			help: { type: 'boolean' },
+		},
+	}));
 } catch (error) {
-  fail(error.message);
+	fail(error.message);
 }
 if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
+	process.stdout.write(USAGE);
+	process.exit(0);
 }
 
 let simulator;
 try {
-  simulator = await startSimulator({
-    port: number(values, 'port', { integer: true }),
-    host: values.host,
-    apiKey: values['api-key'],
-    devices: number(values, 'devices', { integer: true }),
-    waitMs: number(values, 'wait-ms'),
-    timeScale: number(values, 'time-scale'),
-    settleMs: number(values, 'settle-ms'),
-    verbose: values.verbose,
-  });
+	simulator = await startSimulator({
+		port: number(values, 'port', { integer: true }),
+		host: values.host,
+		apiKey: values['api-key'],
+		devices: number(values, 'devices', { integer: true }),
+		waitMs: number(values, 'wait-ms'),
+		timeScale: number(values, 'time-scale'),
+		settleMs: number(values, 'settle-ms'),
+		verbose: values.verbose,
+	});
 } catch (error) {
-  process.stderr.write(`sparkbot-simulator: cannot start: ${error.message}\n`);
-  process.exit(1);
+	process.stderr.write(`sparkbot-simulator: cannot start: ${error.message}\n`);
+	process.exit(1);
 }
 
 process.stdout.write(`SPARKBOT_SIMULATOR_URL=${simulator.baseUrl}\n`);
 process.stdout.write(
-  `SparkBot simulator listening at ${simulator.baseUrl} (API key: ${simulator.apiKey}, header "Token"); ` +
-    `controls at ${simulator.origin}/__sim/; press Ctrl+C to stop.\n`,
+	`SparkBot simulator listening at ${simulator.baseUrl} (API key: ${simulator.apiKey}, header "Token"); ` +
+		`controls at ${simulator.origin}/__sim/; press Ctrl+C to stop.\n`,
 );
 
 // close() cancels every timer and socket, so the event loop drains and the process exits 0.
 // `once`: a second signal during shutdown gets Node's default handling and ends the process.
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    simulator.close().then(() => {
-      process.exitCode = 0;
-    });
-  });
+	process.once(signal, () => {
+		simulator.close().then(() => {
+			process.exitCode = 0;
+		});
+	});
 }

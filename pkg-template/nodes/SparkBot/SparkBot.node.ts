@@ -47,7 +47,9 @@ export class SparkBot implements INodeType {
 			async getDevices(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 				const credentials = await this.getCredentials('sparkBotApi');
 				try {
-					return (await callCore((core) => core.loadDevices(credentials))) as INodePropertyOptions[];
+					return (await callCore((core) =>
+						core.loadDevices(credentials),
+					)) as INodePropertyOptions[];
 				} catch (error) {
 					throw toNodeError(this.getNode(), error);
 				}
@@ -58,10 +60,16 @@ export class SparkBot implements INodeType {
 			 * The WhatsApp Number list of version 2: without a filter one page of the account at a
 			 * time; with one, every number whose alias, phone or ID matches.
 			 */
-			async getDevices(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
+			async getDevices(
+				this: ILoadOptionsFunctions,
+				filter?: string,
+				paginationToken?: string,
+			): Promise<INodeListSearchResult> {
 				const credentials = await this.getCredentials('sparkBotApi');
 				try {
-					return (await callCore((core) => core.searchDevices(credentials, filter, paginationToken))) as INodeListSearchResult;
+					return (await callCore((core) =>
+						core.searchDevices(credentials, filter, paginationToken),
+					)) as INodeListSearchResult;
 				} catch (error) {
 					throw toNodeError(this.getNode(), error);
 				}
@@ -74,9 +82,14 @@ export class SparkBot implements INodeType {
 				credential: ICredentialsDecrypted,
 			): Promise<INodeCredentialTestResult> {
 				try {
-					return (await callCore((core) => core.testCredential(credential.data ?? {}))) as INodeCredentialTestResult;
+					return (await callCore((core) =>
+						core.testCredential(credential.data ?? {}),
+					)) as INodeCredentialTestResult;
 				} catch (error) {
-					return { status: 'Error', message: error instanceof Error ? error.message : String(error) };
+					return {
+						status: 'Error',
+						message: error instanceof Error ? error.message : String(error),
+					};
 				}
 			},
 		},
@@ -105,7 +118,8 @@ export class SparkBot implements INodeType {
 		for (let i = 0; i < items.length; i++) {
 			try {
 				const item: Record<string, unknown> = {};
-				for (const name of ITEM_PARAMETERS) item[name] = read(name, i, name === 'options' ? {} : null);
+				for (const name of ITEM_PARAMETERS)
+					item[name] = read(name, i, name === 'options' ? {} : null);
 				parameters.push(item);
 			} catch (error) {
 				unreadable.set(i, toNodeError(node, error, i));
@@ -116,12 +130,15 @@ export class SparkBot implements INodeType {
 		const cancel = this.getExecutionCancelSignal?.();
 		let outcomes: unknown[];
 		try {
-			outcomes = await callCore((core) => core.executeItems(parameters, credentials, !continueOnFail, cancel));
+			outcomes = await callCore((core) =>
+				core.executeItems(parameters, credentials, !continueOnFail, cancel),
+			);
 		} catch (error) {
 			// Without continue-on-fail the core fails the run with the first failed item in input
 			// order (validated before anything was sent, or the first that SparkBot refused).
 			const itemIndex = isCoreError(error) ? error.itemIndex : undefined;
-			if (itemIndex !== undefined) throw unreadable.get(itemIndex) ?? toNodeError(node, error, itemIndex);
+			if (itemIndex !== undefined)
+				throw unreadable.get(itemIndex) ?? toNodeError(node, error, itemIndex);
 			// The core could not run at all (it could not be loaded, or it crashed): every item fails.
 			const nodeError = toNodeError(node, error);
 			if (!continueOnFail) throw nodeError;
@@ -131,12 +148,17 @@ export class SparkBot implements INodeType {
 		return [
 			items.flatMap((_, i): INodeExecutionData[] => {
 				const outcome: unknown = unreadable.get(i) ?? outcomes[i];
-				if (outcome instanceof Error) return [errorItem(toNodeError(node, outcome, i), i, toErrorOutput)];
+				if (outcome instanceof Error)
+					return [errorItem(toNodeError(node, outcome, i), i, toErrorOutput)];
 				if (outcome === null || typeof outcome !== 'object') {
-					throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, { itemIndex: i });
+					throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, {
+						itemIndex: i,
+					});
 				}
 				// Get Many answers a list: one output item per number, each paired with its input item.
-				const objects = Array.isArray(outcome) ? (outcome as IDataObject[]) : [outcome as IDataObject];
+				const objects = Array.isArray(outcome)
+					? (outcome as IDataObject[])
+					: [outcome as IDataObject];
 				return objects.map((json) => ({ json, pairedItem: { item: i } }));
 			}),
 		];
@@ -147,7 +169,15 @@ export class SparkBot implements INodeType {
  * The parameters the core reads for every item (those of another resource or operation read as
  * `null`). The package tests check this list against the description generated from Rust.
  */
-export const ITEM_PARAMETERS = ['resource', 'operation', 'device', 'options', 'returnAll', 'limit', 'filters'] as const;
+export const ITEM_PARAMETERS = [
+	'resource',
+	'operation',
+	'device',
+	'options',
+	'returnAll',
+	'limit',
+	'filters',
+] as const;
 
 /** Whether a parameter value holds an n8n expression anywhere (`"={{ … }}"`). */
 function hasExpression(value: unknown): boolean {
@@ -167,11 +197,17 @@ function hasExpression(value: unknown): boolean {
  *   json to `{ error: message }`. So the facts travel inside `error`, as n8n's own HTTP Request
  *   node does it.
  */
-function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number, toErrorOutput: boolean): INodeExecutionData {
+function errorItem(
+	error: NodeApiError | NodeOperationError,
+	itemIndex: number,
+	toErrorOutput: boolean,
+): INodeExecutionData {
 	const { code, httpCode, attempts } = errorFacts(error);
 	const facts: IDataObject = { description: error.description ?? null, code, httpCode };
 	if (attempts !== undefined) facts.attempts = attempts;
-	const json: IDataObject = toErrorOutput ? { error: { message: error.message, ...facts } } : { error: error.message, ...facts };
+	const json: IDataObject = toErrorOutput
+		? { error: { message: error.message, ...facts } }
+		: { error: error.message, ...facts };
 	return { json, pairedItem: { item: itemIndex } };
 }
 
@@ -190,10 +226,16 @@ function errorFacts(error: NodeApiError | NodeOperationError): ErrorFacts {
 }
 
 /** The one place where errors become n8n error classes. */
-function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeApiError | NodeOperationError {
+function toNodeError(
+	node: INode,
+	error: unknown,
+	itemIndex?: number,
+): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (!isCoreError(error)) {
-		return new NodeOperationError(node, error instanceof Error ? error : String(error), { itemIndex });
+		return new NodeOperationError(node, error instanceof Error ? error : String(error), {
+			itemIndex,
+		});
 	}
 	const { message, description, code, attempts } = error;
 	let nodeError: NodeApiError | NodeOperationError;

@@ -6,7 +6,14 @@
  * Both imports are written by the build (`scripts/build.mjs`): wasm-bindgen's glue and the
  * optimized module as base64.
  */
-import { __wbg_reset_state, executeItems, initSync, loadDevices, searchDevices, testCredential } from '../../../target/glue/sparkbot_node';
+import {
+	__wbg_reset_state,
+	executeItems,
+	initSync,
+	loadDevices,
+	searchDevices,
+	testCredential,
+} from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
 
 import { setTaskErrorHandler } from './wasm-global-scope';
@@ -107,7 +114,11 @@ function crashError(cause: unknown): CoreError {
 export function isCoreError(error: unknown): error is CoreError {
 	if (!(error instanceof Error)) return false;
 	const { code, kind } = error as Partial<CoreError>;
-	return typeof code === 'string' && code.startsWith('SPARKBOT_') && (kind === 'operation' || kind === 'api');
+	return (
+		typeof code === 'string' &&
+		code.startsWith('SPARKBOT_') &&
+		(kind === 'operation' || kind === 'api')
+	);
 }
 
 /** The module's bytes, decoded by Node's native base64 decoder (0.1 ms). */
