@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every check of the project, in order, stopping at the first failure.
-//   1. Rust: cargo fmt --check, clippy -D warnings (native and wasm32), cargo doc without
-//      warnings, native core tests
+//   1. formatting: cargo fmt --check and Prettier --check (the JS/TS, n8n's style); Rust: clippy
+//      -D warnings (native and wasm32), cargo doc without warnings, native core tests
 //   2. the package build (dist/), the TypeScript type check (strict), n8n's lint (`n8n-node
 //      lint`, cloud rules, no warnings) and n8n's community-package scanner on the tarball
 //   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
@@ -48,6 +48,11 @@ function run(title, command, args, env = {}) {
 let sim;
 try {
 	await run('rustfmt', 'cargo', ['fmt', '--check']);
+	await run('prettier (JS/TS format)', 'node', [
+		'node_modules/prettier/bin/prettier.cjs',
+		'--check',
+		'.',
+	]);
 	await run('clippy (native)', 'cargo', [
 		'clippy',
 		'--quiet',
