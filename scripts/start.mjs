@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: a real n8n with this package installed, wired to the SparkBot simulator.
 //
-//   1. build dist/ (node scripts/build.mjs) and `npm pack` it        (--no-build: use dist/ as is)
+//   1. build dist/ (node scripts/build.mjs, which first sets up what a fresh machine lacks: the
+//      npm packages, the Rust wasm target, the pinned wasm-bindgen CLI) and `npm pack` it
+//      (--no-build: use dist/ as is)
 //   2. n8n 2.30.8 on Node 24 in .runtime/ (installed on first use, ~7 min; cached afterwards)
 //   3. the SparkBot simulator, in this process, with demo timing (Wait For Session takes 3 s,
 //      a reboot/reset without it keeps the number busy for 2 s): port 8787, or any free port
@@ -38,6 +40,7 @@ import {
 } from './n8n/instance.mjs';
 import { lockOwner, tryLock } from './lib/lock.mjs';
 import { isPortFree } from './lib/net.mjs';
+import { SetupError, ensureNpmPackages } from './lib/setup.mjs';
 import { seconds, tail } from './lib/text.mjs';
 
 /** The login `npm start` creates on the first run (n8n wants 8+ characters, a digit, an upper-case letter). */
@@ -156,7 +159,12 @@ try {
 					fail('dist/ is empty: run without --no-build (or `npm run build`) first');
 				return;
 			}
-			await ensureDevDependencies();
+			try {
+				await ensureNpmPackages({ log: say });
+			} catch (error) {
+				if (error instanceof SetupError) fail(error.message);
+				throw error;
+			}
 			const started = performance.now();
 			const result = await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], {
 				cwd: ROOT,
@@ -336,34 +344,6 @@ async function startSimulatorOn(wanted) {
 		say(`port ${DEFAULT_SIM_PORT} is in use; using a free one`);
 		return await startSimulator({ ...options, port: 0 });
 	}
-}
-
-/**
- * Installs the workspace's dev dependencies when the build's own tools (esbuild, wasm-opt) are
- * missing, as in a fresh clone: `npm ci`, or — if npm refuses the lock file — `npm install
- * --no-save`, which installs from the same lock file without rewriting it.
- */
-async function ensureDevDependencies() {
-	const needed = [
-		join(ROOT, 'node_modules', 'esbuild', 'package.json'),
-		join(ROOT, 'node_modules', '.bin', 'wasm-opt'),
-	];
-	if (needed.every((file) => existsSync(file))) return;
-	for (const args of [['ci'], ['install', '--no-save']]) {
-		const started = performance.now();
-		say(`node_modules/ is incomplete: npm ${args.join(' ')} (about a minute) …`);
-		const result = await run('npm', [...args, '--no-audit', '--no-fund'], { cwd: ROOT });
-		if (result.code === 0) {
-			say(`done (${seconds(started)})`);
-			return;
-		}
-		const output = `${result.stdout}\n${result.stderr}`
-			.split('\n')
-			.filter((line) => /npm error/.test(line) && !/^npm error\s*$/.test(line));
-		say(`npm ${args[0]} failed (${result.signal ?? `exit ${result.code}`}):`);
-		for (const line of output.slice(0, 6)) say(`  ${line}`);
-	}
-	fail('could not install the dev dependencies (see above)');
 }
 
 /**

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 // `npm test`: every check of the project, in order, stopping at the first failure.
+//   0. set-up, as on a fresh machine (scripts/lib/setup.mjs): the npm packages, the Rust wasm
+//      target, the pinned wasm-bindgen CLI (used from cargo's bin folder even when that is not on
+//      PATH), and the Debian packages the suites need (installed with apt-get as root; otherwise
+//      it stops at once with the command to run)
 //   1. formatting: cargo fmt --check and Prettier --check (the JS/TS, n8n's style); Rust: clippy
 //      -D warnings (native and wasm32), cargo doc without warnings, native core tests
 //   2. the package build (dist/), the TypeScript type check (strict), n8n's lint (`n8n-node
@@ -14,6 +18,13 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
+import {
+	SetupError,
+	ensureNpmPackages,
+	ensureRustToolchain,
+	ensureSystemPackages,
+	toolEnv,
+} from './lib/setup.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const E2E_SUITES = [
@@ -27,11 +38,7 @@ function run(title, command, args, env = {}) {
 	console.log(`\n━━ ${title}: ${command} ${args.join(' ')}`);
 	const started = performance.now();
 	return new Promise((resolvePromise, reject) => {
-		const child = spawn(command, args, {
-			cwd: root,
-			stdio: 'inherit',
-			env: { ...process.env, ...env },
-		});
+		const child = spawn(command, args, { cwd: root, stdio: 'inherit', env: toolEnv(env) });
 		child.on('error', reject);
 		child.on('exit', (code, signal) => {
 			const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -45,8 +52,22 @@ function run(title, command, args, env = {}) {
 	});
 }
 
+/** A set-up step, titled like the others. */
+async function setUp(title, fn) {
+	console.log(`\n━━ ${title}`);
+	const started = performance.now();
+	await fn();
+	console.log(`━━ ${title}: ok (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
+
 let sim;
 try {
+	const log = (line) => console.log(`   ${line}`);
+	await setUp('set-up: npm packages', () => ensureNpmPackages({ log }));
+	await setUp('set-up: Rust wasm target and wasm-bindgen CLI', () => ensureRustToolchain({ log }));
+	await setUp('set-up: Debian packages for the browser, queue-mode and n8n tests', () =>
+		ensureSystemPackages({ log }),
+	);
 	await run('rustfmt', 'cargo', ['fmt', '--check']);
 	await run('prettier (JS/TS format)', 'node', [
 		'node_modules/prettier/bin/prettier.cjs',
@@ -118,7 +139,7 @@ try {
 		SPARKBOT_E2E_NODE: '22',
 	});
 } catch (error) {
-	console.error(`\n✗ ${error.message}`);
+	console.error(`\n✗ ${error instanceof SetupError ? `set-up: ${error.message}` : error.message}`);
 	process.exitCode = 1;
 } finally {
 	await sim?.close();

@@ -649,7 +649,15 @@ describe('parameters', () => {
 			return getNodeParameter(name, ...rest);
 		};
 		const [out] = await pkg.node.execute.call(context);
-		assert.deepEqual(reads, { resource: 1, operation: 1, device: 3, options: 1 });
+		assert.deepEqual(reads, {
+			resource: 1,
+			operation: 1,
+			device: 3,
+			options: 1,
+			returnAll: 1,
+			limit: 1,
+			filters: 1,
+		});
 		assert.deepEqual(
 			out.map((o) => o.json.id),
 			numbers,
