@@ -283,6 +283,14 @@ before(async () => {
 		{ deviceId: billing.id },
 		{ deviceId: DEMO_DEVICES[3].id },
 	];
+	/** For the Switch on the status: one success, then 404, 403, 409 and an invalid ID. */
+	const routed = [
+		{ deviceId: sales.id },
+		{ deviceId: UNKNOWN },
+		{ deviceId: billing.id },
+		{ deviceId: support.id },
+		{ deviceId: 'bad' },
+	];
 	const fleet = Array.from({ length: 12 }, (_, i) => generatedDevice(i + 1).id);
 	fleet[5] = UNKNOWN;
 	const list = {
@@ -379,13 +387,7 @@ before(async () => {
 		routing: workflow(
 			'e2e: error output → Switch on httpCode',
 			[
-				items('Numbers', [
-					{ deviceId: sales.id },
-					{ deviceId: UNKNOWN },
-					{ deviceId: billing.id },
-					{ deviceId: support.id },
-					{ deviceId: 'bad' },
-				]),
+				items('Numbers', routed),
 				sparkBot(
 					'Reboot each',
 					'reboot',
@@ -409,13 +411,7 @@ before(async () => {
 		routingRegular: workflow(
 			'e2e: continue (regular output) → Switch on httpCode',
 			[
-				items('Numbers', [
-					{ deviceId: sales.id },
-					{ deviceId: UNKNOWN },
-					{ deviceId: billing.id },
-					{ deviceId: support.id },
-					{ deviceId: 'bad' },
-				]),
+				items('Numbers', routed),
 				sparkBot(
 					'Reboot each',
 					'reboot',

@@ -461,8 +461,16 @@ function finishedOn(worker) {
 	);
 }
 
-function rebootPosts() {
-	return sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/reboot'));
+/** The simulator's reboot requests, checked to be exactly one for each of DEVICES. */
+function oneRebootPerDevice() {
+	const posts = sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/reboot'));
+	assert.equal(posts.length, DEVICES.length, 'exactly one reboot POST per item');
+	assert.deepEqual(
+		new Set(posts.map((r) => r.path)),
+		new Set(DEVICES.map((id) => `/v1/devices/${id}/reboot`)),
+		'one per device',
+	);
+	return posts;
 }
 
 /** On failure: what main and the workers printed last (stderr, so node:test shows it). */
@@ -647,13 +655,7 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 				assert.equal(item.waited, false);
 			});
 
-			const posts = rebootPosts();
-			assert.equal(posts.length, DEVICES.length, 'exactly one reboot POST per item');
-			assert.deepEqual(
-				new Set(posts.map((r) => r.path)),
-				new Set(DEVICES.map((id) => `/v1/devices/${id}/reboot`)),
-				'one per device',
-			);
+			const posts = oneRebootPerDevice();
 			for (const post of posts) {
 				assert.deepEqual(post.body, { force: false, sync: false, wait: false });
 				assert.equal(
@@ -705,13 +707,7 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 					assert.equal(item.waited, true);
 				}
 			});
-			const posts = rebootPosts();
-			assert.equal(posts.length, DEVICES.length, 'exactly one reboot POST per item');
-			assert.deepEqual(
-				new Set(posts.map((r) => r.path)),
-				new Set(DEVICES.map((id) => `/v1/devices/${id}/reboot`)),
-				'one per device',
-			);
+			const posts = oneRebootPerDevice();
 			assert.ok(
 				posts.every((r) => r.body.wait === true),
 				'Wait For Session on every call',
