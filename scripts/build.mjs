@@ -105,11 +105,30 @@ writeFileSync(
 	'/** The optimized wasm module, base64-encoded. */\nexport declare const wasmBase64: string;\n',
 );
 
+/**
+ * Both nodes require the one `nodes/SparkBot/core.js` (the wasm module and the code around it)
+ * instead of bundling a copy each: a process loads the module once, and the package carries it
+ * once.
+ */
+const sharedCore = {
+	name: 'shared-core',
+	setup(builder) {
+		builder.onResolve({ filter: /^(\.\/|\.\.\/SparkBot\/)core$/ }, (args) =>
+			args.importer.endsWith('.node.ts') ? { path: args.path, external: true } : undefined,
+		);
+	},
+};
+
 log('› esbuild → dist/');
 rmSync(dist, { recursive: true, force: true });
 await build({
 	entryPoints: {
+		'nodes/SparkBot/core': join(root, 'pkg-template/nodes/SparkBot/core.ts'),
 		'nodes/SparkBot/SparkBot.node': join(root, 'pkg-template/nodes/SparkBot/SparkBot.node.ts'),
+		'nodes/SparkBotTrigger/SparkBotTrigger.node': join(
+			root,
+			'pkg-template/nodes/SparkBotTrigger/SparkBotTrigger.node.ts',
+		),
 		'credentials/SparkBotApi.credentials': join(
 			root,
 			'pkg-template/credentials/SparkBotApi.credentials.ts',
@@ -121,6 +140,7 @@ await build({
 	format: 'cjs',
 	target: 'node20',
 	external: ['n8n-workflow'],
+	plugins: [sharedCore],
 	define: {
 		// The glue only reads import.meta.url when no module is passed to init; we always pass one.
 		'import.meta.url': 'undefined',
@@ -142,12 +162,13 @@ await build({
 });
 
 const template = join(root, 'pkg-template');
-for (const file of [
-	'nodes/SparkBot/SparkBot.node.json',
-	'nodes/SparkBot/sparkbot.svg',
-	'nodes/SparkBot/sparkbot.dark.svg',
+for (const [from, to = from] of [
+	['nodes/SparkBot/SparkBot.node.json'],
+	['nodes/SparkBot/sparkbot.svg'],
+	['nodes/SparkBot/sparkbot.dark.svg'],
+	['nodes/SparkBotTrigger/SparkBotTrigger.node.json'],
 ]) {
-	cpSync(join(template, file), join(code, file));
+	cpSync(join(template, from), join(code, to));
 }
 cpSync(join(root, 'README.md'), join(dist, 'README.md'));
 cpSync(join(root, 'LICENSE'), join(dist, 'LICENSE'));
@@ -163,11 +184,11 @@ const packed = JSON.parse(
 		encoding: 'utf8',
 	}),
 )[0];
-const nodeFile = statSync(join(code, 'nodes/SparkBot/SparkBot.node.js')).size;
+const coreFile = statSync(join(code, 'nodes/SparkBot/core.js')).size;
 const gzipped = gzipSync(wasmBytes, { level: 9 }).length;
 console.log(
 	`built dist/: wasm ${kb(wasmBytes.length)} (gzip ${kb(gzipped)}), ` +
-		`SparkBot.node.js ${kb(nodeFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files); ` +
+		`core.js ${kb(coreFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files); ` +
 		`size goals (wasm ≤ 120 KB, ≤ 50 KB gzipped, tarball ≤ 150 KB): ` +
 		(wasmBytes.length <= 120 * 1024 && gzipped <= 50 * 1024 && packed.size <= 150 * 1024
 			? 'met'

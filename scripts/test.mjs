@@ -14,7 +14,7 @@
 //      editor's REST API, a headless-Chromium session and queue mode (main + 2 workers on
 //      Redis and PostgreSQL); then the CLI and REST part again on the last n8n 1.x
 import { spawn } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
@@ -114,6 +114,9 @@ try {
 		{
 			SPARKBOT_SIM_URL: sim.baseUrl,
 			SPARKBOT_SIM_KEY: sim.apiKey,
+			// The test runner runs the module from a temporary folder: the glue's import of
+			// n8n-workflow (the retry pauses sleep on its timer) resolves through NODE_PATH.
+			NODE_PATH: join(root, 'node_modules'),
 		},
 	);
 	await sim.close();

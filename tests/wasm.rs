@@ -318,22 +318,39 @@ async fn execute_items_answers_per_item_in_order_and_stops_after_a_failure() {
     // The first reboot may still be in progress: a reboot or a 409, never a missing entry.
     assert!(!results.get(2).is_undefined());
 
+    // Without continue-on-fail the promise rejects with the first failed item's error, naming it.
     control("POST", "/__sim/reset", None).await;
-    let results = execute_items(
-        Array::of2(&reboot(unknown, 1), &reboot(&device, 1)),
+    let promise = execute(
+        Array::of3(
+            &reboot(&device, 1),
+            &reboot(unknown, 1),
+            &reboot(&device, 1),
+        )
+        .into(),
         sim_credentials_js(),
         true,
+        JsValue::UNDEFINED,
     )
-    .await;
-    assert_eq!(prop(&results.get(0), "code"), "SPARKBOT_DEVICE_NOT_FOUND");
-    assert!(results.get(1).is_undefined(), "not run after the failure");
+    .unwrap();
+    let error = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .unwrap_err();
+    assert_eq!(prop(&error, "code"), "SPARKBOT_DEVICE_NOT_FOUND");
+    assert_eq!(prop(&error, "itemIndex"), 1);
+    let sent = control("GET", "/__sim/requests", None).await;
+    let reboots = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .count();
+    assert_eq!(reboots, 2, "nothing sent after the failure");
 }
 
 #[wasm_bindgen_test]
 async fn fetch_exchange_sleeps_without_timer_globals() {
-    // The sleep is an `AbortSignal.timeout`, whose timer does not keep Node alive by itself (n8n
-    // always has other handles: its server, task broker or queue connection). Here a request the
-    // simulator holds for 400 ms is that handle.
+    // The sleep is n8n-workflow's `sleepWithAbort` (the package may not use timer globals); a
+    // request the simulator holds for 400 ms runs meanwhile.
     control(
         "POST",
         "/__sim/faults",

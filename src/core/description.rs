@@ -16,9 +16,12 @@ use crate::core::operation::{
 };
 use crate::core::plan::DEVICE_ID_LEN;
 use crate::core::retry::MAX_ATTEMPTS;
+use crate::core::trigger::{DEVICES_FILTER, EVENT, SESSION_STATUS_CHANGED};
 
 /// Path of the checked-in node description, relative to the crate root.
 pub const DESCRIPTOR_PATH: &str = "node-descriptor/SparkBot.description.json";
+/// Path of the checked-in trigger description, relative to the crate root.
+pub const TRIGGER_DESCRIPTOR_PATH: &str = "node-descriptor/SparkBotTrigger.description.json";
 /// Path of the checked-in credential description, relative to the crate root.
 pub const CREDENTIAL_DESCRIPTOR_PATH: &str = "node-descriptor/SparkBotApi.credential.json";
 /// Name of the dynamic options method that fills the WhatsApp Number dropdown.
@@ -390,6 +393,68 @@ fn timeout_option(op: Operation) -> Value {
     })
 }
 
+/// SparkBot Trigger: a polling trigger (n8n adds its standard Poll Times) with one event and
+/// its filters.
+pub fn trigger_description() -> Value {
+    let statuses: Vec<Value> = SESSION_STATUSES
+        .iter()
+        .map(|value| json!({ "name": title_case(value), "value": value }))
+        .collect();
+    json!({
+        "displayName": "SparkBot Trigger",
+        "name": "sparkBotTrigger",
+        "icon": { "light": "file:../SparkBot/sparkbot.svg", "dark": "file:../SparkBot/sparkbot.dark.svg" },
+        "group": ["trigger"],
+        "version": 1,
+        "subtitle": "={{\"Session status changed\"}}",
+        "description": "Starts the workflow when the WhatsApp session of a SparkBot number changes (polls SparkBot; no public URL needed)",
+        "defaults": { "name": "SparkBot Trigger" },
+        "polling": true,
+        "inputs": [],
+        "outputs": ["main"],
+        "credentials": [{ "name": CREDENTIAL_TYPE, "required": true, "testedBy": CREDENTIAL_TEST_METHOD }],
+        "properties": [
+            {
+                "displayName": EVENT.display_name,
+                "name": EVENT.name,
+                "type": "options",
+                "noDataExpression": true,
+                "options": [{
+                    "name": "Session Status Changed",
+                    "value": SESSION_STATUS_CHANGED,
+                    "description": "A number's WhatsApp session went to another status (online, offline, timeout, authorize, …)",
+                }],
+                "default": SESSION_STATUS_CHANGED,
+            },
+            {
+                "displayName": FILTERS.display_name,
+                "name": FILTERS.name,
+                "type": "collection",
+                "placeholder": "Add Filter",
+                "default": {},
+                "options": [
+                    {
+                        "displayName": format!("{} Names or IDs", DEVICES_FILTER.display_name),
+                        "name": DEVICES_FILTER.name,
+                        "type": "multiOptions",
+                        "typeOptions": { "loadOptionsMethod": LOAD_DEVICES_METHOD },
+                        "default": [],
+                        "description": "Only these numbers (none: every number of the account). Choose from the list, or specify IDs using an <a href=\"https://docs.n8n.io/code/expressions/\">expression</a>.",
+                    },
+                    {
+                        "displayName": SESSION_STATUS_FILTER.display_name,
+                        "name": SESSION_STATUS_FILTER.name,
+                        "type": "multiOptions",
+                        "options": statuses,
+                        "default": [],
+                        "description": "Only changes to these statuses (none: any change)",
+                    },
+                ],
+            },
+        ],
+    })
+}
+
 /// The credential's fields (`ICredentialType.properties`), bundled into the credential class.
 pub fn credential_description() -> Value {
     let property = |field: Field, rest: Value| {
@@ -436,6 +501,10 @@ pub fn description_file(description: &Value) -> Result<String, serde_json::Error
 pub fn descriptor_files() -> Result<Vec<(&'static str, String)>, serde_json::Error> {
     Ok(vec![
         (DESCRIPTOR_PATH, description_file(&node_description())?),
+        (
+            TRIGGER_DESCRIPTOR_PATH,
+            description_file(&trigger_description())?,
+        ),
         (
             CREDENTIAL_DESCRIPTOR_PATH,
             description_file(&credential_description())?,

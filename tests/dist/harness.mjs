@@ -32,6 +32,7 @@ export function loadClass(relativePath) {
 }
 
 export const NODE_PATH = 'dist/nodes/SparkBot/SparkBot.node.js';
+export const TRIGGER_PATH = 'dist/nodes/SparkBotTrigger/SparkBotTrigger.node.js';
 export const CREDENTIAL_PATH = 'dist/credentials/SparkBotApi.credentials.js';
 
 const node = {
@@ -96,7 +97,8 @@ export function executeContext({
 
 /**
  * Registers the hooks of a package suite, for the file that calls it: `before` checks that dist/ is
- * built, starts a SparkBot simulator (`apiKey`, `devices`, `timeScale`, `waitMs`: its options) and
+ * built, starts a SparkBot simulator (`apiKey`, `devices`, `timeScale`, `waitMs`, `pageLatencyMs`:
+ * its options) and
  * loads the node; `after` closes the simulator; with `resetEach`, `beforeEach` puts the simulator
  * back to its seed (devices, faults, request log). Returns
  *   sim, node, credentials   the simulator, the SparkBot node and the credential `{ apiKey, baseUrl }`
@@ -112,6 +114,7 @@ export function suite({
 	devices = 0,
 	timeScale = 0.01,
 	waitMs = 20,
+	pageLatencyMs = 0,
 	credentials = (sim) => ({ apiKey: sim.apiKey, baseUrl: sim.baseUrl }),
 	resetEach = false,
 } = {}) {
@@ -122,7 +125,7 @@ export function suite({
 
 	before(async () => {
 		assert.ok(existsSync(join(dist, NODE_PATH)), 'dist/ is missing: run `npm run build`');
-		sim = await startSimulator({ apiKey, devices, timeScale, waitMs });
+		sim = await startSimulator({ apiKey, devices, timeScale, waitMs, pageLatencyMs });
 		creds = credentials(sim);
 		node = loadClass(NODE_PATH);
 	});
@@ -223,4 +226,34 @@ export function loadOptionsContext({ credentials }) {
 /** Builds the parameters of one item. */
 export function params(operation, device, options = {}) {
 	return { resource: 'whatsappSession', operation, device, options };
+}
+
+/** Version 2's WhatsApp Number: a resource locator value. */
+export function locator(mode, value) {
+	return { __rl: true, mode, value };
+}
+
+/**
+ * A context for SparkBot Trigger's `poll()`: its parameters, the credential, the workflow's
+ * static data (an object the caller keeps between polls, as n8n does) and the mode
+ * (`'trigger'`, or `'manual'` for the editor's test run).
+ */
+export function pollContext({ credentials, parameters = {}, staticData, mode = 'trigger' }) {
+	return {
+		async getCredentials(type) {
+			if (type !== 'sparkBotApi') throw new Error(`unexpected credential type ${type}`);
+			return credentials;
+		},
+		getNodeParameter(name, fallback) {
+			return Object.hasOwn(parameters, name) ? parameters[name] : fallback;
+		},
+		getWorkflowStaticData: () => staticData,
+		getMode: () => mode,
+		getNode: () => ({
+			...node,
+			name: 'SparkBot Trigger',
+			type: 'n8n-nodes-sparkbot.sparkBotTrigger',
+		}),
+		helpers: { returnJsonArray: (items) => items.map((json) => ({ json })) },
+	};
 }

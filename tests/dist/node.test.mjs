@@ -11,6 +11,7 @@ import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.m
 import {
 	CREDENTIAL_PATH,
 	NODE_PATH,
+	TRIGGER_PATH,
 	assertNoSecret,
 	dist,
 	executeContext,
@@ -59,19 +60,22 @@ before(() => {
 });
 
 describe('package', () => {
-	test('package.json lists the node and the credential, and every listed file exists', () => {
+	test('package.json lists both nodes and the credential, and every listed file exists', () => {
 		assert.equal(packageJson.name, 'n8n-nodes-sparkbot');
-		assert.deepEqual(packageJson.n8n.nodes, [NODE_PATH]);
+		assert.deepEqual(packageJson.n8n.nodes, [NODE_PATH, TRIGGER_PATH]);
 		assert.deepEqual(packageJson.n8n.credentials, [CREDENTIAL_PATH]);
 		assert.ok(packageJson.keywords.includes('n8n-community-node-package'));
 		assert.equal(packageJson.dependencies, undefined, 'no runtime dependencies');
 		assert.ok(packageJson.peerDependencies['n8n-workflow']);
 		for (const file of [
 			NODE_PATH,
+			TRIGGER_PATH,
 			CREDENTIAL_PATH,
+			'dist/nodes/SparkBot/core.js',
 			'dist/nodes/SparkBot/sparkbot.svg',
 			'dist/nodes/SparkBot/sparkbot.dark.svg',
 			'dist/nodes/SparkBot/SparkBot.node.json',
+			'dist/nodes/SparkBotTrigger/SparkBotTrigger.node.json',
 		]) {
 			assert.ok(existsSync(join(dist, file)), file);
 		}
@@ -96,8 +100,16 @@ describe('package', () => {
 		assert.equal(typeof pkg.node.methods.loadOptions.getDevices, 'function');
 	});
 
-	test('the node file embeds the module and reads nothing from disk or the environment', () => {
-		const source = readFileSync(join(dist, NODE_PATH), 'utf8');
+	test('the shared core embeds the module, and no file reads the disk or the environment', () => {
+		const core = readFileSync(join(dist, 'dist/nodes/SparkBot/core.js'), 'utf8');
+		assert.match(core, /wasmBase64 = "AGFzbQ/, 'the wasm module, embedded once');
+		for (const node of [NODE_PATH, TRIGGER_PATH]) {
+			const text = readFileSync(join(dist, node), 'utf8');
+			assert.ok(!text.includes('AGFzbQ'), `${node} requires the core instead of a copy`);
+		}
+		const source = [NODE_PATH, TRIGGER_PATH, 'dist/nodes/SparkBot/core.js']
+			.map((file) => readFileSync(join(dist, file), 'utf8'))
+			.join('\n');
 		for (const forbiddenUse of [
 			'readFileSync',
 			'process.env',

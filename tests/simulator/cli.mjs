@@ -14,6 +14,7 @@ const USAGE = `Usage: node tests/simulator/cli.mjs [options]
   --wait-ms MS      how long a "wait": true request is held before the session is online (default 50)
   --time-scale F    multiply the 90 s / 120 s wait windows by F (default 1)
   --settle-ms MS    how long a reboot/reset without wait stays in progress (default 0)
+  --page-latency-ms MS  how long each page of GET /devices takes (default 0; a large account)
   --verbose         log every request to stderr (the token is never logged)
   --help            show this text
 `;
@@ -45,6 +46,7 @@ try {
 			'wait-ms': { type: 'string' },
 			'time-scale': { type: 'string' },
 			'settle-ms': { type: 'string' },
+			'page-latency-ms': { type: 'string' },
 			verbose: { type: 'boolean' },
 			help: { type: 'boolean' },
 		},
@@ -67,6 +69,7 @@ try {
 		waitMs: number(values, 'wait-ms'),
 		timeScale: number(values, 'time-scale'),
 		settleMs: number(values, 'settle-ms'),
+		pageLatencyMs: number(values, 'page-latency-ms'),
 		verbose: values.verbose,
 	});
 } catch (error) {

@@ -56,6 +56,16 @@ const OPERATION_FIELDS = {
 	reboot: ['force', 'wait', 'sync'],
 	reset: ['deleteAllData', 'wait', 'emptyQueue'],
 };
+/** The contract's session statuses. */
+export const SESSION_STATUSES = Object.freeze([
+	'online',
+	'offline',
+	'timeout',
+	'authorize',
+	'connecting',
+	'rebooting',
+	'resetting',
+]);
 const TRANSITIONAL_STATUS = { reboot: 'rebooting', reset: 'resetting' };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -261,7 +271,7 @@ export async function startSimulator(options = {}) {
 					},
 				);
 			}
-			if (route.name === 'list') return listDevices(query, res);
+			if (route.name === 'list') return await listDevices(query, res);
 			if (route.name === 'get') return sendJson(res, 200, toWire(findDevice(route.deviceId)));
 			return await operate(route.name, route.deviceId, req.headers['content-type'], body, res);
 		} catch (error) {
@@ -314,9 +324,12 @@ export async function startSimulator(options = {}) {
 
 	// ---- devices ------------------------------------------------------------------------------
 
-	function listDevices(query, res) {
+	async function listDevices(query, res) {
 		const page = integerParam(query, 'page', 0, 0, Number.MAX_SAFE_INTEGER, 'an integer >= 0');
 		const size = integerParam(query, 'size', 20, 1, 100, 'an integer from 1 to 100');
+		// A large account's pages take time to build (pageLatencyMs); pages asked for together are
+		// built together, as a real service would.
+		if (config.pageLatencyMs > 0) await sleep(config.pageLatencyMs);
 		const all = [...devices.values()];
 		const start = page * size;
 		sendJson(res, 200, all.slice(start, start + size).map(toWire), {
@@ -557,6 +570,14 @@ export async function startSimulator(options = {}) {
 					reset();
 					return ok();
 			}
+			const session = /^\/__sim\/devices\/([^/]+)\/session$/.exec(path);
+			if (session && req.method === 'POST') {
+				const spec = parseControlBody(body);
+				if (!isPlainObject(spec))
+					throw new TypeError('body must be a JSON object like {"status": "offline"}');
+				setSessionStatus(decodeSegment(session[1]), spec.status);
+				return ok();
+			}
 			const readyMs = /^\/__sim\/devices\/([^/]+)\/ready-ms$/.exec(path);
 			if (readyMs && req.method === 'POST') {
 				const spec = parseControlBody(body);
@@ -571,6 +592,18 @@ export async function startSimulator(options = {}) {
 			throw error;
 		}
 		throw notFound(req.method, path);
+	}
+
+	/**
+	 * A session changes on its own, as a real one does (it drops, needs a QR scan, …): its status
+	 * and `updatedAt` change. A reboot or reset brings it back online.
+	 */
+	function setSessionStatus(id, status) {
+		const device = findDevice(id);
+		if (!SESSION_STATUSES.includes(status)) {
+			throw new RangeError(`status must be one of ${SESSION_STATUSES.join(', ')}`);
+		}
+		setSession(device, status);
 	}
 
 	function setDeviceReadyMs(id, ms) {
@@ -628,6 +661,7 @@ export async function startSimulator(options = {}) {
 		clearRequests,
 		reset,
 		setDeviceReadyMs,
+		setSessionStatus,
 		/** Stops at once: cancels every timer and destroys every socket, held or hung ones too. */
 		close() {
 			closing ??= new Promise((resolve) => {
@@ -652,6 +686,7 @@ function readOptions(options) {
 		waitMs = 50,
 		timeScale = 1,
 		settleMs = 0,
+		pageLatencyMs = 0,
 		verbose = false,
 		logger = (line) => process.stderr.write(`${line}\n`),
 	} = options;
@@ -668,6 +703,8 @@ function readOptions(options) {
 		throw new RangeError('timeScale must be a number > 0');
 	if (!(Number.isFinite(settleMs) && settleMs >= 0))
 		throw new RangeError('settleMs must be a number >= 0');
+	if (!(Number.isFinite(pageLatencyMs) && pageLatencyMs >= 0))
+		throw new RangeError('pageLatencyMs must be a number >= 0');
 	return {
 		port,
 		host,
@@ -676,6 +713,7 @@ function readOptions(options) {
 		waitMs,
 		timeScale,
 		settleMs,
+		pageLatencyMs,
 		verbose,
 		logger,
 	};

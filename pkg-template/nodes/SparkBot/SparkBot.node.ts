@@ -1,23 +1,24 @@
 import type {
-	ICredentialTestFunctions,
-	ICredentialsDecrypted,
 	IDataObject,
 	IExecuteFunctions,
 	ILoadOptionsFunctions,
-	INode,
-	INodeCredentialTestResult,
 	INodeExecutionData,
 	INodeListSearchResult,
-	INodePropertyOptions,
 	INodeType,
 	INodeTypeDescription,
-	JsonObject,
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import generatedDescription from '../../../node-descriptor/SparkBot.description.json';
 
-import { callCore, isCoreError } from './wasm';
+import {
+	callCore,
+	errorFacts,
+	getDevices,
+	isCoreError,
+	sparkBotApiTest,
+	toNodeError,
+} from './core';
 
 /**
  * SparkBot: reboot or reset the WhatsApp session of a SparkBot number.
@@ -42,19 +43,7 @@ export class SparkBot implements INodeType {
 	};
 
 	methods = {
-		loadOptions: {
-			/** Fills the WhatsApp Number dropdown with every device of the account. */
-			async getDevices(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const credentials = await this.getCredentials('sparkBotApi');
-				try {
-					return (await callCore((core) =>
-						core.loadDevices(credentials),
-					)) as INodePropertyOptions[];
-				} catch (error) {
-					throw toNodeError(this.getNode(), error);
-				}
-			},
-		},
+		loadOptions: { getDevices },
 		listSearch: {
 			/**
 			 * The WhatsApp Number list of version 2: without a filter one page of the account at a
@@ -75,24 +64,7 @@ export class SparkBot implements INodeType {
 				}
 			},
 		},
-		credentialTest: {
-			/** The credential's Test: the node's own checks, then one request, in the Rust core. */
-			async sparkBotApiTest(
-				this: ICredentialTestFunctions,
-				credential: ICredentialsDecrypted,
-			): Promise<INodeCredentialTestResult> {
-				try {
-					return (await callCore((core) =>
-						core.testCredential(credential.data ?? {}),
-					)) as INodeCredentialTestResult;
-				} catch (error) {
-					return {
-						status: 'Error',
-						message: error instanceof Error ? error.message : String(error),
-					};
-				}
-			},
-		},
+		credentialTest: { sparkBotApiTest },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -209,43 +181,4 @@ function errorItem(
 		? { error: { message: error.message, ...facts } }
 		: { error: error.message, ...facts };
 	return { json, pairedItem: { item: itemIndex } };
-}
-
-/** What an n8n error made from a core error knows: its stable code, HTTP status and attempts. */
-interface ErrorFacts {
-	code: string;
-	httpCode: number | null;
-	attempts?: number;
-}
-
-const factsOf = new WeakMap<Error, ErrorFacts>();
-
-/** The facts of an error; one n8n raised itself (an expression that failed) is a parameter problem. */
-function errorFacts(error: NodeApiError | NodeOperationError): ErrorFacts {
-	return factsOf.get(error) ?? { code: 'SPARKBOT_INVALID_PARAMETER', httpCode: null };
-}
-
-/** The one place where errors become n8n error classes. */
-function toNodeError(
-	node: INode,
-	error: unknown,
-	itemIndex?: number,
-): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
-	if (!isCoreError(error)) {
-		return new NodeOperationError(node, error instanceof Error ? error : String(error), {
-			itemIndex,
-		});
-	}
-	const { message, description, code, attempts } = error;
-	let nodeError: NodeApiError | NodeOperationError;
-	if (error.kind === 'operation') {
-		nodeError = new NodeOperationError(node, message, { itemIndex, description });
-	} else {
-		const httpCode = error.httpCode === null ? undefined : String(error.httpCode);
-		const response: JsonObject = { message, code, httpCode: httpCode ?? null };
-		nodeError = new NodeApiError(node, response, { itemIndex, message, description, httpCode });
-	}
-	factsOf.set(nodeError, { code, httpCode: error.httpCode, attempts });
-	return nodeError;
 }

@@ -11,6 +11,7 @@ import {
 	executeItems,
 	initSync,
 	loadDevices,
+	pollSessions,
 	searchDevices,
 	testCredential,
 } from '../../../target/glue/sparkbot_node';
@@ -22,6 +23,7 @@ import { setTaskErrorHandler } from './wasm-global-scope';
 export interface Core {
 	executeItems: typeof executeItems;
 	loadDevices: typeof loadDevices;
+	pollSessions: typeof pollSessions;
 	searchDevices: typeof searchDevices;
 	testCredential: typeof testCredential;
 }
@@ -38,7 +40,7 @@ export interface CoreError extends Error {
 	itemIndex?: number;
 }
 
-const core: Core = { executeItems, loadDevices, searchDevices, testCredential };
+const core: Core = { executeItems, loadDevices, pollSessions, searchDevices, testCredential };
 /** `fresh`: not instantiated yet; `poisoned`: an instance trapped and must be replaced. */
 let state: 'fresh' | 'ready' | 'poisoned' = 'fresh';
 /** Calls into the core that have not settled yet, each with the function that fails it. */

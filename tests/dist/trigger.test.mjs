@@ -1,0 +1,227 @@
+// SparkBot Trigger as the built package runs it, polled the way n8n polls it, against the
+// simulator's control routes: a baseline first, each change reported exactly once with its
+// previous status, filters that decide only what is reported, failed polls that change nothing,
+// an older state after a restart that repeats nothing, and the editor's test run.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
+import {
+	TRIGGER_PATH,
+	assertNoSecret,
+	loadClass,
+	pollContext,
+	root,
+	suite,
+	workflow,
+} from './harness.mjs';
+
+const { NodeApiError, NodeOperationError } = workflow;
+const SECRET = 'sk-live-trigger-41af-DO-NOT-LEAK';
+const t = suite({ apiKey: SECRET, devices: 200, resetEach: true });
+const { produced } = t;
+const [sales, support] = DEMO_DEVICES;
+const number = (n) => generatedDevice(n).id;
+
+/** A trigger with its own static data, polled like n8n does. */
+function trigger(parameters = {}) {
+	const node = loadClass(TRIGGER_PATH);
+	const staticData = {};
+	const poll = async ({ mode = 'trigger', credentials = t.credentials } = {}) => {
+		try {
+			const result = await node.poll.call(
+				pollContext({ credentials, parameters, staticData, mode }),
+			);
+			produced.push(result);
+			return result === null ? null : result[0].map((item) => item.json);
+		} catch (error) {
+			produced.push(error);
+			throw error;
+		}
+	};
+	return { node, staticData, poll };
+}
+
+const changed = (items) =>
+	(items ?? []).map((d) => [d.id, d.previousSessionStatus, d.session.status]);
+
+describe('the node', () => {
+	test('a polling trigger, described from Rust, tested by the node', () => {
+		const { node } = trigger();
+		const generated = JSON.parse(
+			readFileSync(join(root, 'node-descriptor/SparkBotTrigger.description.json'), 'utf8'),
+		);
+		assert.deepEqual(node.description, generated);
+		assert.equal(node.description.name, 'sparkBotTrigger');
+		assert.deepEqual(node.description.group, ['trigger']);
+		assert.equal(node.description.polling, true);
+		assert.deepEqual(node.description.inputs, []);
+		assert.deepEqual(
+			node.description.properties.map((p) => p.name),
+			['event', 'filters'],
+		);
+		assert.equal(typeof node.poll, 'function');
+		assert.equal(typeof node.methods.loadOptions.getDevices, 'function');
+	});
+});
+
+describe('what it reports, exactly once', () => {
+	test('the first poll sets the baseline: nothing reported, every number remembered compactly', async () => {
+		const { poll, staticData } = trigger();
+		assert.equal(await poll(), null);
+		const numbers = DEMO_DEVICES.length + 200;
+		const bytes = JSON.stringify(staticData).length;
+		assert.ok(bytes <= 64 * numbers, `${bytes} bytes for ${numbers} numbers`);
+		assert.equal(staticData.sessions.s.split(',').length, numbers);
+	});
+
+	test('a change is reported once, as SparkBot sends the device, with its previous status', async () => {
+		const { poll } = trigger();
+		await poll();
+		t.sim.setSessionStatus(sales.id, 'offline');
+		t.sim.setSessionStatus(number(150), 'authorize');
+		const items = await poll();
+		assert.deepEqual(changed(items), [
+			[sales.id, 'online', 'offline'],
+			[number(150), 'online', 'authorize'],
+		]);
+		assert.deepEqual(items[0].plan, sales.plan, 'unknown fields included');
+		assert.equal(await poll(), null, 'no change: no execution');
+	});
+
+	test('the filters decide what is reported; every number is remembered', async () => {
+		const { poll } = trigger({
+			filters: { sessionStatus: ['offline', 'timeout'], devices: [sales.id, number(7)] },
+		});
+		await poll();
+		t.sim.setSessionStatus(sales.id, 'connecting'); // not a watched status
+		t.sim.setSessionStatus(number(7), 'timeout'); // watched
+		t.sim.setSessionStatus(number(8), 'offline'); // not a watched number
+		assert.deepEqual(changed(await poll()), [[number(7), 'online', 'timeout']]);
+		t.sim.setSessionStatus(sales.id, 'offline');
+		assert.deepEqual(
+			changed(await poll()),
+			[[sales.id, 'connecting', 'offline']],
+			'the unwatched change was remembered',
+		);
+	});
+
+	test('numbers that appear join the baseline, numbers that disappear are forgotten', async () => {
+		const { poll, staticData } = trigger();
+		await poll();
+		const gone = number(200);
+		t.sim.devices.delete(gone);
+		const fresh = {
+			...generatedDevice(9_000),
+			session: { status: 'offline', updatedAt: '2026-11-29T00:00:00Z' },
+		};
+		t.sim.devices.set(fresh.id, fresh);
+		assert.equal(await poll(), null);
+		assert.ok(!staticData.sessions.s.includes(gone));
+		assert.ok(staticData.sessions.s.includes(`${fresh.id}:f`));
+	});
+
+	test('changing the filters does not replay old changes', async () => {
+		const { poll, staticData } = trigger({ filters: { sessionStatus: ['authorize'] } });
+		await poll();
+		const saved = structuredClone(staticData); // what n8n saved at activation
+		t.sim.setSessionStatus(sales.id, 'offline'); // not watched: not reported, not saved
+		assert.equal(await poll(), null);
+		// The user adds "offline" and publishes again: n8n starts from the saved state.
+		const edited = trigger({ filters: { sessionStatus: ['authorize', 'offline'] } });
+		Object.assign(edited.staticData, saved);
+		assert.equal(await edited.poll(), null, 'the old change is not reported');
+		t.sim.setSessionStatus(support.id, 'online');
+		t.sim.setSessionStatus(support.id, 'offline');
+		t.sim.setSessionStatus(number(1), 'offline');
+		assert.deepEqual(changed(await edited.poll()), [[number(1), 'online', 'offline']]);
+	});
+
+	test('after a restart from an older state: nothing twice, nothing lost', async () => {
+		const { poll, staticData } = trigger();
+		await poll();
+		t.sim.setSessionStatus(sales.id, 'offline');
+		assert.equal((await poll()).length, 1);
+		const saved = structuredClone(staticData); // a poll that reported: n8n saved it
+		t.sim.setSessionStatus(number(3), 'connecting');
+		t.sim.setSessionStatus(number(3), 'online'); // back again before the next poll
+		assert.equal(await poll(), null); // reported nothing: n8n does not save it
+		// n8n restarts; meanwhile Support needs a QR scan.
+		t.sim.setSessionStatus(support.id, 'authorize');
+		const restarted = trigger();
+		Object.assign(restarted.staticData, saved);
+		assert.deepEqual(changed(await restarted.poll()), [[support.id, 'offline', 'authorize']]);
+		assert.equal(await restarted.poll(), null);
+	});
+});
+
+describe('failed polls', () => {
+	test('SparkBot down: the node error, the state untouched; the change made meanwhile reported once after', async () => {
+		const { poll, staticData } = trigger();
+		await poll();
+		const before = JSON.stringify(staticData);
+		t.sim.setFault({ route: 'list', fault: 'internal' });
+		t.sim.setSessionStatus(sales.id, 'timeout');
+		const error = await poll().catch((e) => e);
+		assert.ok(error instanceof NodeApiError, String(error));
+		assert.match(error.message, /^The SparkBot API answered 500: /);
+		assert.equal(JSON.stringify(staticData), before, 'the remembered statuses are as they were');
+		t.sim.clearFaults();
+		assert.deepEqual(changed(await poll()), [[sales.id, 'online', 'timeout']]);
+		assert.equal(await poll(), null);
+	});
+
+	test('a wrong key: the same message as the action node', async () => {
+		const { poll, staticData } = trigger();
+		const error = await poll({ credentials: { ...t.credentials, apiKey: 'wrong' } }).catch(
+			(e) => e,
+		);
+		assert.ok(error instanceof NodeApiError);
+		assert.equal(
+			error.message,
+			'Authentication failed: check the API key of the SparkBot credential',
+		);
+		assert.deepEqual(staticData, {});
+	});
+
+	test('a filter that is not a number: a clear error before any request', async () => {
+		const { poll } = trigger({ filters: { devices: ['Sales'] } });
+		const error = await poll().catch((e) => e);
+		assert.ok(error instanceof NodeOperationError);
+		assert.match(error.message, /^Numbers: "Sales" is not a device ID/);
+		assert.equal(t.sim.requests.length, 0);
+	});
+});
+
+describe("the editor's test run (Fetch Test Event)", () => {
+	test('pending changes if there are any, else samples of the watched numbers; nothing remembered', async () => {
+		const { poll, staticData } = trigger({ filters: { devices: [sales.id, support.id] } });
+		const samples = await poll({ mode: 'manual' });
+		assert.deepEqual(changed(samples), [
+			[sales.id, 'online', 'online'],
+			[support.id, 'offline', 'offline'],
+		]);
+		assert.deepEqual(staticData, {}, 'a test run remembers nothing');
+		await poll();
+		const saved = JSON.stringify(staticData);
+		t.sim.setSessionStatus(sales.id, 'offline');
+		assert.deepEqual(changed(await poll({ mode: 'manual' })), [[sales.id, 'online', 'offline']]);
+		assert.equal(JSON.stringify(staticData), saved);
+		assert.deepEqual(
+			changed(await poll()),
+			[[sales.id, 'online', 'offline']],
+			'still pending for the real poll',
+		);
+	});
+
+	test('at most 20 samples', async () => {
+		const samples = await trigger().poll({ mode: 'manual' });
+		assert.equal(samples.length, 20);
+	});
+});
+
+test('no output or error of this suite holds the API key', () => {
+	assertNoSecret(produced, SECRET);
+});
