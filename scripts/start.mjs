@@ -228,7 +228,7 @@ try {
 
 			let workflows;
 			try {
-				workflows = readExamples({ baseUrl: sim.baseUrl });
+				workflows = readExamples();
 			} catch (error) {
 				fail(error.message);
 			}

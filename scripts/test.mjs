@@ -29,6 +29,7 @@ import {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const E2E_SUITES = [
 	'tests/e2e/n8n.test.mjs',
+	'tests/e2e/trigger.test.mjs',
 	'tests/e2e/browser.test.mjs',
 	'tests/e2e/queue.test.mjs',
 ];

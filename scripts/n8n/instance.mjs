@@ -17,6 +17,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 
 import { freePort } from '../lib/net.mjs';
@@ -450,6 +451,16 @@ export async function restRequest(url, cookie, method, path, body) {
 		: parsed;
 }
 
+/**
+ * One execution as n8n stored it (`GET /rest/executions/:id`), its run data decoded (n8n stores
+ * it with `flatted`, resolved from the runtime's n8n).
+ */
+export async function executionData(runtime, url, cookie, id) {
+	const execution = await restRequest(url, cookie, 'GET', `/rest/executions/${id}`);
+	const { parse } = createRequire(join(runtime.n8nDir, 'package.json'))('flatted');
+	return { ...execution, data: parse(execution.data) };
+}
+
 /** Every node type description the editor knows (`GET /types/nodes.json`, needs a login). */
 export async function getNodeTypes(url, cookie) {
 	return await restRequest(url, cookie, 'GET', '/types/nodes.json');
@@ -476,6 +487,42 @@ export async function loadOptions(
 		currentNodeParameters: parameters,
 		...(projectId ? { projectId } : {}),
 	});
+}
+
+/**
+ * What the editor asks when a resource locator's From List is opened or searched
+ * (`POST /rest/dynamic-node-parameters/resource-locator-results`, `searchListMethod`).
+ * Returns `{ results: [{ name, value, … }], paginationToken }`.
+ */
+export async function resourceLocatorResults(
+	url,
+	cookie,
+	{
+		nodeType,
+		typeVersion,
+		methodName,
+		path,
+		credentials,
+		parameters = {},
+		filter,
+		paginationToken,
+	},
+) {
+	return await restRequest(
+		url,
+		cookie,
+		'POST',
+		'/rest/dynamic-node-parameters/resource-locator-results',
+		{
+			nodeTypeAndVersion: { name: nodeType, version: typeVersion },
+			methodName,
+			path,
+			credentials,
+			currentNodeParameters: parameters,
+			...(filter === undefined ? {} : { filter }),
+			...(paginationToken === undefined ? {} : { paginationToken }),
+		},
+	);
 }
 
 // ─── helpers ──────────────────────────────────────────────────────────────────────────────

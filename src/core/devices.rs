@@ -1,6 +1,6 @@
 //! The WhatsApp Number dropdown: device list pages → n8n options.
 
-use std::collections::BTreeMap;
+use crate::core::order::{sort_by_cached_key, FirstByKey};
 
 use serde_json::Value;
 
@@ -22,7 +22,7 @@ pub struct DeviceOption {
 /// pages are read can shift another onto the next page).
 #[derive(Debug, Default)]
 pub struct DeviceCollector {
-    by_id: BTreeMap<String, DeviceOption>,
+    by_id: FirstByKey<DeviceOption>,
 }
 
 impl DeviceCollector {
@@ -31,7 +31,8 @@ impl DeviceCollector {
     pub fn add_page<'a>(&mut self, devices: impl IntoIterator<Item = &'a Value>) {
         for device in devices {
             if let Some(option) = device_option(device) {
-                self.by_id.entry(option.value.clone()).or_insert(option);
+                let id = option.value.clone();
+                self.by_id.insert(&id, option);
             }
         }
     }
@@ -41,7 +42,7 @@ impl DeviceCollector {
     /// that no two entries read the same.
     pub fn into_options(self) -> Vec<DeviceOption> {
         let mut options: Vec<DeviceOption> = self.by_id.into_values().collect();
-        options.sort_by_cached_key(|o| (natural_key(&o.name), o.value.clone()));
+        sort_by_cached_key(&mut options, |o| (natural_key(&o.name), o.value.clone()));
         let shared: Vec<bool> = options
             .iter()
             .enumerate()

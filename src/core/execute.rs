@@ -10,8 +10,6 @@
 //! included), and nothing starts after an item failed; [`first_failure`] names the item the run
 //! fails with.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use crate::core::batch::{first_failure, run_batch, BatchSettings, ItemResult};
@@ -20,6 +18,7 @@ use crate::core::error::Error;
 use crate::core::io::Io;
 use crate::core::json::JsonReader;
 use crate::core::listing::list_devices;
+use crate::core::order::FirstByKey;
 use crate::core::plan::{is_device_id, ItemPlan, ListPlan, RequestPlan, Target};
 
 /// What an item produced: one object (reboot, reset, get), or a list (Get Many).
@@ -92,7 +91,7 @@ fn set<T>(results: &mut Results<T>, index: usize, result: Result<Output<T>, Erro
 
 /// What the account's list says about the phones the items ask for: phone → device ID, or the
 /// listing's error (and its attempts) for all of them. Empty when no item goes by phone.
-type Phones = Result<BTreeMap<String, String>, (Error, u32)>;
+type Phones = Result<FirstByKey<String>, (Error, u32)>;
 
 async fn find_phones<E: Io + JsonReader>(
     io: &E,
@@ -108,7 +107,7 @@ async fn find_phones<E: Io + JsonReader>(
             })
         )
     });
-    let mut phones = BTreeMap::new();
+    let mut phones = FirstByKey::default();
     if !by_phone {
         return Ok(phones);
     }
@@ -120,9 +119,7 @@ async fn find_phones<E: Io + JsonReader>(
             .filter(|id| is_device_id(id));
         let phone = device.get("phone").and_then(Value::as_str).map(str::trim);
         if let (Some(id), Some(phone)) = (id, phone) {
-            phones
-                .entry(phone.to_string())
-                .or_insert_with(|| id.to_string());
+            phones.insert(phone, id.to_string());
         }
     }
     Ok(phones)

@@ -17,6 +17,7 @@ use crate::core::devices::{device_option, matches_search, DeviceCollector, Devic
 use crate::core::error::Error;
 use crate::core::io::Io;
 use crate::core::json::JsonReader;
+use crate::core::order::FirstByKey;
 use crate::core::plan::{plan_device_page, DEVICE_PAGE_SIZE};
 use crate::core::status::{interpret_device_page, DevicePage};
 
@@ -290,14 +291,14 @@ impl<E: Io + JsonReader> PageReader<'_, E> {
 /// Devices in the service's order, each ID once.
 struct Collected<T> {
     devices: Devices<T>,
-    ids: std::collections::BTreeSet<String>,
+    ids: FirstByKey<()>,
 }
 
 impl<T> Default for Collected<T> {
     fn default() -> Self {
         Collected {
             devices: Vec::new(),
-            ids: std::collections::BTreeSet::new(),
+            ids: FirstByKey::default(),
         }
     }
 }
@@ -306,7 +307,7 @@ impl<T> Collected<T> {
     fn add(&mut self, devices: Devices<T>) {
         for (value, object) in devices {
             let fresh = match value.get("id").and_then(Value::as_str) {
-                Some(id) => self.ids.insert(id.to_string()),
+                Some(id) => self.ids.insert(id, ()),
                 None => true,
             };
             if fresh {

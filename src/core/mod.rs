@@ -13,6 +13,7 @@
 //!   dropdown; the credential test.
 //! - [`trigger`]: SparkBot Trigger — which session changes a poll reports, exactly once.
 //! - [`error`], [`text`]: the one error enum, and the text helpers its messages use.
+//! - [`order`]: the one sort and the one keyed set every other module uses (module size).
 //! - `description` (native only): the node description n8n shows, generated from the same
 //!   tables into `node-descriptor/` by the `write-descriptor` binary.
 
@@ -31,6 +32,7 @@ pub mod json;
 pub mod listing;
 pub mod node_codes;
 pub mod operation;
+pub mod order;
 pub mod plan;
 pub mod retry;
 pub mod status;

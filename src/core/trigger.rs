@@ -26,6 +26,7 @@ use crate::core::io::Io;
 use crate::core::json::JsonReader;
 use crate::core::listing::{list_devices, Listed};
 use crate::core::operation::{Field, SESSION_STATUSES, SESSION_STATUS_FILTER};
+use crate::core::order::{sort_by, sort_by_cached_key};
 use crate::core::plan::{is_device_id, parse_choices};
 use crate::core::text::{describe_value, sanitize};
 
@@ -111,9 +112,9 @@ impl Watch {
     /// The filters as the state remembers them: `statuses|devices`, sorted.
     fn key(&self) -> String {
         let mut statuses = self.statuses.clone();
-        statuses.sort();
+        sort_by(&mut statuses, String::cmp);
         let mut devices = self.devices.clone();
-        devices.sort();
+        sort_by(&mut devices, String::cmp);
         format!("{}|{}", statuses.join(","), devices.join(","))
     }
 
@@ -202,7 +203,7 @@ impl State {
             let (id, code) = entry.split_once(':')?;
             statuses.push((id.to_string(), decode(code)?));
         }
-        statuses.sort();
+        sort_by(&mut statuses, |a, b| a.0.cmp(&b.0));
         Some(State {
             statuses,
             watch: map
@@ -306,7 +307,9 @@ pub fn poll(state: Option<State>, watch: &Watch, devices: &[Value], manual: bool
                     watch.devices.is_empty() || watch.devices.iter().any(|d| d == id)
                 })
                 .collect();
-            samples.sort_by_key(|(index, id, status)| (!watch.watches(id, status), *index));
+            sort_by_cached_key(&mut samples, |(index, id, status)| {
+                (!watch.watches(id, status), *index)
+            });
             reports = samples
                 .into_iter()
                 .take(MAX_SAMPLES)
@@ -315,7 +318,7 @@ pub fn poll(state: Option<State>, watch: &Watch, devices: &[Value], manual: bool
                     previous: status.clone(),
                 })
                 .collect();
-            reports.sort_by_key(|report| report.index);
+            sort_by(&mut reports, |a, b| a.index.cmp(&b.index));
         }
         return Polled {
             reports,
@@ -323,7 +326,7 @@ pub fn poll(state: Option<State>, watch: &Watch, devices: &[Value], manual: bool
         };
     }
     // Every number of the account, each once (the first copy), sorted for lookups.
-    seen.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
+    sort_by(&mut seen, |a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
     seen.dedup_by(|b, a| a.1 == b.1);
     Polled {
         reports,

@@ -11,6 +11,8 @@ import { run } from '../../scripts/n8n/processes.mjs';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const NODE_TYPE = 'n8n-nodes-sparkbot.sparkBot';
+/** The trigger node's type in a workflow. */
+export const TRIGGER_TYPE = 'n8n-nodes-sparkbot.sparkBotTrigger';
 export const CREDENTIAL_TYPE = 'sparkBotApi';
 
 /** The credential every example workflow refers to (imported under this id by `npm start`). */
@@ -19,24 +21,14 @@ export const EXAMPLE_CREDENTIAL = Object.freeze({
 	name: 'SparkBot (simulator)',
 	type: CREDENTIAL_TYPE,
 });
-/** The SparkBot base URL the examples' HTTP Request steps name: `npm start`'s default simulator. */
-export const EXAMPLE_BASE_URL = 'http://127.0.0.1:8787/v1';
-
-/**
- * The workflows in examples/, sorted by file name, as users import them — except that
- * EXAMPLE_BASE_URL is replaced by `baseUrl`, the simulator actually running (its port may differ).
- */
-export function readExamples({ baseUrl = EXAMPLE_BASE_URL } = {}) {
+/** The workflows in examples/, sorted by file name, exactly as users import them. */
+export function readExamples() {
 	const dir = join(ROOT, 'examples');
 	return readdirSync(dir)
 		.filter((file) => file.endsWith('.json'))
 		.sort()
 		.map((file) => {
-			const text = readFileSync(join(dir, file), 'utf8').replaceAll(
-				EXAMPLE_BASE_URL,
-				baseUrl.replace(/\/+$/, ''),
-			);
-			const workflow = JSON.parse(text);
+			const workflow = JSON.parse(readFileSync(join(dir, file), 'utf8'));
 			if (!workflow.id || !Array.isArray(workflow.nodes))
 				throw new Error(`examples/${file} is not a workflow with an "id"`);
 			return workflow;

@@ -19,6 +19,7 @@ import {
 	loadOptions,
 	login,
 	removeUserFolder,
+	resourceLocatorResults,
 	restRequest,
 	setupOwner,
 	startN8n,
@@ -36,6 +37,7 @@ import {
 	CREDENTIAL_TYPE,
 	EXAMPLE_CREDENTIAL,
 	NODE_TYPE,
+	TRIGGER_TYPE,
 	ROOT,
 	packPackage,
 	readExamples,
@@ -104,6 +106,17 @@ function sparkBot(name, operation, device, options = {}, extra = {}) {
 		},
 	);
 }
+
+/** A SparkBot node of version 2 with these parameters. */
+function sparkBotV2(name, parameters, extra = {}) {
+	return node(name, NODE_TYPE, parameters, {
+		typeVersion: 2,
+		credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } },
+		...extra,
+	});
+}
+
+const rl = (mode, value) => ({ __rl: true, mode, value });
 
 /** A Code node emitting `items` (JSON objects), one n8n item each. */
 function items(name, list) {
@@ -425,6 +438,48 @@ before(async () => {
 			{ 'Reboot each': [['By status', 0]], ...statusConnections('By status', '') },
 		),
 	};
+	list.version2 = workflow('e2e: version 2, a number picked each way', [
+		items('Numbers', [
+			{ pick: 'list', id: sales.id },
+			{ pick: 'id', id: ` ${support.id} ` },
+			{ pick: 'phone', phone: generatedDevice(7).phone },
+		]),
+		sparkBotV2('Reboot each', {
+			resource: 'whatsappSession',
+			operation: 'reboot',
+			device: {
+				__rl: true,
+				mode: '={{ $json.pick }}',
+				value: '={{ $json.pick === "phone" ? $json.phone : $json.id }}',
+			},
+			options: { forceReboot: true },
+		}),
+	]);
+	list.version2List = workflow('e2e: version 2, From List', [
+		sparkBotV2('Reboot Sales', {
+			resource: 'whatsappSession',
+			operation: 'reboot',
+			device: { ...rl('list', sales.id), cachedResultName: `${sales.alias} (${sales.phone})` },
+			options: {},
+		}),
+	]);
+	list.get = workflow('e2e: Get and Get Many', [
+		sparkBotV2('Get Billing by phone', {
+			resource: 'whatsappNumber',
+			operation: 'get',
+			device: rl('phone', billing.phone),
+		}),
+		sparkBotV2(
+			'Offline numbers',
+			{
+				resource: 'whatsappNumber',
+				operation: 'getAll',
+				returnAll: true,
+				filters: { sessionStatus: ['offline'] },
+			},
+			{ executeOnce: true },
+		),
+	]);
 	for (const { kind, position } of POSITIONS) {
 		const numbersOf = Array.from({ length: 5 }, (_, i) => ({
 			deviceId: generatedDevice(i + 1).id,
@@ -454,7 +509,7 @@ before(async () => {
 		...sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: sim.baseUrl }),
 		id: EXAMPLE_CREDENTIAL.id,
 	});
-	EXAMPLES = readExamples({ baseUrl: sim.baseUrl });
+	EXAMPLES = readExamples();
 	await importWorkflow(runtime, userFolder, EXAMPLES);
 	const imported = await importWorkflow(runtime, userFolder, Object.values(list));
 	Object.keys(list).forEach((key, i) => {
@@ -752,6 +807,50 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 	});
 });
 
+describe(`version 2 in n8n ${N8N_VERSION}`, () => {
+	test('the WhatsApp Number by list, by ID (white space around it) and by phone, from expressions', async () => {
+		sim.reset();
+		const result = await execute('version2');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const out = itemsOf(result.run, 'Reboot each');
+		assert.deepEqual(
+			out.map((i) => i.json.id),
+			[sales.id, support.id, generatedDevice(7).id],
+		);
+		out.forEach((item, i) => assert.deepEqual(item.pairedItem, { item: i }));
+		const pages = sim.requests.filter((r) => r.method === 'GET' && r.path === '/v1/devices');
+		assert.equal(pages.length, Math.ceil((DEMO_DEVICES.length + EXTRA_DEVICES) / 100));
+	});
+
+	test('From List, as the editor saves it', async () => {
+		const result = await execute('version2List');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.deepEqual(
+			posts().map((r) => r.path),
+			[`/v1/devices/${sales.id}/reboot`],
+		);
+	});
+
+	test('Get (by phone) and Get Many (Return All, a Session Status filter): the devices as SparkBot sends them', async () => {
+		sim.reset();
+		const result = await execute('get');
+		assert.ok(result.ok, JSON.stringify(result.error));
+		const [billingOut] = result.output('Get Billing by phone');
+		assert.equal(billingOut.id, billing.id);
+		assert.deepEqual(
+			billingOut.plan,
+			{ tier: 'free', limits: { daily: 0 } },
+			'unknown fields kept',
+		);
+		const offline = result.output('Offline numbers');
+		assert.deepEqual(
+			offline.map((d) => d.id),
+			DEMO_DEVICES.filter((d) => d.session.status === 'offline').map((d) => d.id),
+		);
+		assert.equal(posts().length, 0, 'reads only');
+	});
+});
+
 describe(`SparkBot as a tool of an AI Agent in n8n ${N8N_VERSION}`, () => {
 	test('the agent calls the generated SparkBot tool; $fromAI() gives the number and Force Reboot', async () => {
 		llm.requests.length = 0;
@@ -795,22 +894,35 @@ describe(`SparkBot as a tool of an AI Agent in n8n ${N8N_VERSION}`, () => {
 });
 
 describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
-	test('every example references the example credential and runs', async () => {
+	test('every example references the example credential; every one started by hand runs', async () => {
 		assert.ok(EXAMPLES.length >= 2);
 		for (const example of EXAMPLES) {
-			for (const n of example.nodes.filter((n) => n.type === NODE_TYPE)) {
+			const sparkBotNodes = example.nodes.filter((n) => n.type.startsWith('n8n-nodes-sparkbot.'));
+			assert.ok(sparkBotNodes.length >= 1, example.name);
+			for (const n of sparkBotNodes) {
 				assert.equal(
 					n.credentials?.[CREDENTIAL_TYPE]?.id,
 					EXAMPLE_CREDENTIAL.id,
 					`${example.name}: ${n.name}`,
 				);
 			}
+			// The self-healing example starts from SparkBot Trigger: trigger.test.mjs activates it.
+			if (example.nodes.some((n) => n.type === TRIGGER_TYPE)) continue;
 			sim.clearRequests();
 			const result = await executeWorkflow(runtime, userFolder, example.id);
 			executions[`example ${example.id}`] = result;
 			assert.ok(result.ok, `${example.name}: ${JSON.stringify(result.error)}`);
 			assert.ok(posts().length >= 1, `${example.name} called SparkBot`);
 		}
+	});
+
+	test('a version 1 example (the failed-send chain) and version 2 ones', () => {
+		const versions = new Set(
+			EXAMPLES.flatMap((w) =>
+				w.nodes.filter((n) => n.type === NODE_TYPE).map((n) => n.typeVersion),
+			),
+		);
+		assert.deepEqual([...versions].sort(), [1, 2]);
 	});
 
 	test('nightly reboot: Force Reboot and Wait For Session on the Sales number', async () => {
@@ -845,10 +957,15 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		sim.reset();
 	});
 
-	test('reboot every number: every page of the account listed, one reboot per operative number', async () => {
+	test('reboot every number whose session is down: Get Many reads every page, one reboot per such number', async () => {
 		sim.reset();
 		sim.clearRequests();
 		const example = EXAMPLES.find((w) => w.id === 'SparkBotExRebootAll');
+		// The model: the operative numbers whose session is down before the run.
+		const down = [...sim.devices.values()]
+			.filter((d) => d.status === 'operative' && ['offline', 'timeout'].includes(d.session.status))
+			.map((d) => d.id);
+		assert.ok(down.length >= 2, 'the demo account has numbers that are down');
 		const result = await executeWorkflow(runtime, userFolder, example.id);
 		executions['example reboot all'] = result;
 		assert.ok(result.ok, JSON.stringify(result.error));
@@ -859,18 +976,23 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 			Math.ceil(total / 100),
 			`${total} numbers are ${Math.ceil(total / 100)} pages of 100`,
 		);
-		const operative = [...sim.devices.values()]
-			.filter((d) => d.status === 'operative')
-			.map((d) => d.id);
 		assert.deepEqual(
-			new Set(posts().map((r) => r.path)),
-			new Set(operative.map((id) => `/v1/devices/${id}/reboot`)),
+			posts()
+				.map((r) => r.path)
+				.sort(),
+			down.map((id) => `/v1/devices/${id}/reboot`).sort(),
+			'one reboot per operative number whose session is offline or timeout, none other',
 		);
 		assert.ok(
 			posts().every((r) => r.body.force === true),
 			'Force Reboot on every call',
 		);
-		assert.equal(itemsOf(result.run, 'Rebooted').length, operative.length);
+		assert.deepEqual(
+			itemsOf(result.run, 'Numbers that are down').map((i) => i.json.id),
+			down,
+			"Get Many's items in the service's order",
+		);
+		assert.equal(itemsOf(result.run, 'Rebooted').length, down.length);
 		assert.equal(
 			result.run.data.resultData.runData['Could not reboot'],
 			undefined,
@@ -1007,6 +1129,36 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		assert.deepEqual(new Set(options.map((o) => o.value)), new Set([...sim.devices.keys()]));
 		assert.ok(options.some((o) => o.name === `${sales.alias} (${sales.phone})`));
 		assert.ok(sim.requests.filter((r) => r.path === '/v1/devices').length >= 2, 'read every page');
+	});
+
+	test("version 2's From List: the editor's search finds a number by its phone's digits, and pages without a filter", async () => {
+		const ask = (filter, paginationToken) =>
+			resourceLocatorResults(n8n.url, cookie, {
+				nodeType: NODE_TYPE,
+				typeVersion: 2,
+				methodName: 'getDevices',
+				path: 'device',
+				credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } },
+				parameters: { resource: 'whatsappSession', operation: 'reboot', device: rl('list', '') },
+				filter,
+				paginationToken,
+			});
+		sim.clearRequests();
+		const first = await ask();
+		assert.equal(first.results.length, 100);
+		assert.equal(first.paginationToken, '1');
+		assert.equal(
+			sim.requests.filter((r) => r.path === '/v1/devices').length,
+			1,
+			'one page request',
+		);
+		const found = await ask(generatedDevice(42).phone.slice(-7));
+		assert.deepEqual(
+			found.results.map((r) => r.value),
+			[generatedDevice(42).id],
+		);
+		const byAlias = await ask('sales');
+		assert.equal(byAlias.results[0].name, `${sales.alias} (${sales.phone})`);
 	});
 
 	test('with a wrong key the dropdown gets the readable error', async () => {

@@ -30,7 +30,6 @@ import {
 	readdirSync,
 	rmSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -38,6 +37,7 @@ import { after, before, describe, test } from 'node:test';
 import { ensureRuntime } from '../../scripts/n8n/runtime.mjs';
 import {
 	createUserFolder,
+	executionData,
 	importCredentials,
 	importWorkflow,
 	installPackage,
@@ -80,7 +80,6 @@ const workers = [];
 const userFolders = [];
 let cookie;
 let workflow;
-let parseFlatted;
 
 // ─── services ────────────────────────────────────────────────────────────────────────────────
 
@@ -449,9 +448,8 @@ async function finishedExecutions(count) {
 }
 
 /** The execution's run data, as main reads it back from the database. */
-async function executionData(id) {
-	const execution = await restRequest(main.url, cookie, 'GET', `/rest/executions/${id}`);
-	return { ...execution, data: parseFlatted(execution.data) };
+function readExecution(id) {
+	return executionData(runtime, main.url, cookie, id);
 }
 
 /** Execution ids a worker reports as finished in its log. */
@@ -568,7 +566,6 @@ before(
 			nodeMajor: NODE_MAJOR,
 			log: (line) => console.log(`# ${line}`),
 		});
-		parseFlatted = createRequire(join(runtime.n8nDir, 'package.json'))('flatted').parse;
 
 		const tarball = await packPackage();
 		for (let i = 0; i <= WORKERS; i++)
@@ -667,7 +664,7 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 
 			const executions = await finishedExecutions(1);
 			assert.equal(executions.length, 1);
-			const { data } = await executionData(executions[0].id);
+			const { data } = await readExecution(executions[0].id);
 			const worker = checkExecution(executions[0], data, DEVICES, {
 				status: 'rebooting',
 				waited: false,
@@ -720,7 +717,7 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 			const perWorker = Object.fromEntries(workers.map((w) => [w.name, 0]));
 			for (const summary of fresh) {
 				// which batch: the devices the execution's Devices node emitted
-				const { data } = await executionData(summary.id);
+				const { data } = await readExecution(summary.id);
 				const first = data.resultData.runData.Devices[0].data.main[0][0].json.id;
 				const batch = batches.find((devices) => devices[0] === first);
 				assert.ok(batch, `execution ${summary.id} belongs to a batch`);
