@@ -42,7 +42,7 @@ async function main() {
 			throw new Error(`unexpected output ${JSON.stringify(out[0])}`);
 		return performance.now() - started;
 	};
-	await run(20); // warm up, as n8n's process is warm by then
+	await run(2_000); // warm up like the floor (fetch-floor.mjs)
 	const times = {};
 	for (const n of sizes.split(',').map(Number)) times[n] = await run(n);
 	console.log(JSON.stringify(times));
