@@ -48,9 +48,6 @@ export const DEFAULT_NODE_MAJOR = 24;
  */
 export const DEFAULT_OVERRIDES = Object.freeze({ xlsx: '0.18.5', linkedom: '0.18.14' });
 
-/** Overrides per n8n version, where they differ from DEFAULT_OVERRIDES. */
-export const KNOWN_OVERRIDES = {};
-
 /**
  * Environment that keeps n8n quiet and offline (loopback only): no telemetry, no version or
  * template checks, no banners, no onboarding survey. Used by every n8n process we start.
@@ -97,7 +94,7 @@ const NPM_ATTEMPTS = 4;
 export async function ensureRuntime({
 	n8nVersion = DEFAULT_N8N_VERSION,
 	nodeMajor = DEFAULT_NODE_MAJOR,
-	overrides = KNOWN_OVERRIDES[n8nVersion] ?? DEFAULT_OVERRIDES,
+	overrides = DEFAULT_OVERRIDES,
 	log = () => {},
 } = {}) {
 	mkdirSync(join(RUNTIME_DIR, 'logs'), { recursive: true });

@@ -686,6 +686,21 @@ mod tests {
         assert_eq!(statuses(&results), [Some(429)]);
         assert_eq!(fake.urls().len(), 3);
         assert_eq!(attempts(&results), [3]);
+        // Out of attempts, not out of time: the message does not blame the Timeout.
+        let message = |results: &[Option<ItemResult<Value>>]| {
+            results[0]
+                .as_ref()
+                .unwrap()
+                .result
+                .as_ref()
+                .unwrap_err()
+                .message()
+        };
+        assert!(
+            !message(&results).contains("no retry"),
+            "{}",
+            message(&results)
+        );
 
         let fake = Fake::statuses(|_, _| 429);
         let mut no_retry = plan(0);
@@ -693,6 +708,70 @@ mod tests {
         let results = fake.run(run_batch(&fake, vec![Ok(no_retry)], settings(1, false)));
         assert_eq!(statuses(&results), [Some(429)]);
         assert_eq!(fake.urls().len(), 1);
+        assert!(
+            !message(&results).contains("no retry"),
+            "{}",
+            message(&results)
+        );
+    }
+
+    #[test]
+    fn a_retry_with_under_a_millisecond_left_is_not_sent_one_with_a_millisecond_is() {
+        // The 429 arrives at 0.5 ms and asks for 2 s: the retry would start at 2,000.5 ms.
+        let run = |latency_ms: f64, timeout_ms: u32| {
+            let fake = Fake::statuses(|_, _| 429);
+            fake.latency_ms.set(latency_ms);
+            let mut tight = plan(0);
+            tight.timeout_ms = timeout_ms;
+            let results = fake.run(run_batch(&fake, vec![Ok(tight)], settings(1, false)));
+            let budgets: Vec<u32> = fake.received.borrow().iter().map(|r| r.budget_ms).collect();
+            (results, budgets)
+        };
+        let (results, budgets) = run(0.5, 2_001);
+        assert_eq!(budgets.len(), 1, "half a millisecond left: not sent");
+        assert_eq!(statuses(&results), [Some(429)], "the last answer stands");
+        assert_eq!(attempts(&results), [1]);
+        let (results, budgets) = run(0.0, 2_001);
+        assert_eq!(budgets[1..], [1], "one millisecond left: sent with it");
+        assert_eq!(attempts(&results), [2]);
+    }
+
+    #[test]
+    fn a_cancelled_execution_ends_a_retry_pause_as_cancelled_not_with_the_last_answer() {
+        let fake = Fake::statuses(|_, _| 429);
+        fake.cancel_after.set(Some(1));
+        let results = fake.run(run_batch(&fake, plans(1), settings(1, false)));
+        assert_eq!(codes(&results), ["SPARKBOT_CANCELLED"]);
+        assert_eq!(fake.urls().len(), 1);
+    }
+
+    #[test]
+    fn a_backoff_past_the_budget_does_not_hold_the_other_items() {
+        // Item 0 is refused at 10 ms; its backoff (1 s) would end at 1,010 ms, at or past its
+        // budget, so it is not retried — and item 1 must not wait for that backoff either.
+        for timeout_ms in [300, 1_010] {
+            let fake = Fake::statuses(|url, _| if url == "u0" { 0 } else { 200 });
+            let mut short = plan(0);
+            short.timeout_ms = timeout_ms;
+            let results = fake.run(run_batch(
+                &fake,
+                vec![Ok(short), Ok(plan(1))],
+                settings(1, false),
+            ));
+            assert_eq!(statuses(&results), [Some(0), Some(200)], "{timeout_ms}");
+            assert_eq!(fake.urls().len(), 2, "{timeout_ms}: no retry");
+            let u1 = fake
+                .received
+                .borrow()
+                .iter()
+                .find(|r| r.url == "u1")
+                .unwrap()
+                .at;
+            assert!(
+                u1 < 100.0,
+                "{timeout_ms}: item 1 sent at once, not after: {u1}"
+            );
+        }
     }
 
     #[test]

@@ -113,8 +113,8 @@ impl BaseUrl {
             return Err(bad(format!("\"{trimmed}\" has no host name")));
         }
         if let Some(port) = port_of(authority) {
-            if port.is_empty()
-                || !port.bytes().all(|b| b.is_ascii_digit())
+            // Digits only: Rust's parse would take "+80".
+            if !port.bytes().all(|b| b.is_ascii_digit())
                 || port.parse::<u16>().map_or(true, |port| port == 0)
             {
                 return Err(bad(format!(
@@ -344,6 +344,7 @@ mod tests {
             "https://api.spark bot.io",
             "http://127.0.0.1:99999/v1",
             "http://127.0.0.1:abc/v1",
+            "http://127.0.0.1:+80/v1",
             "http://127.0.0.1:/v1",
             "http://127.0.0.1:0/v1",
             "http://[::1]:70000/v1",

@@ -289,6 +289,37 @@ mod tests {
     }
 
     #[test]
+    fn numbers_of_any_length_sort_by_value() {
+        // Runs of 1 to 60 digits, leading zeros included. The model orders the values by their
+        // length without leading zeros, then digit by digit; past 99 significant digits the
+        // key's length saturates (no such label is realistic).
+        let mut state: u64 = 7;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let mut runs: Vec<String> = (0..400)
+            .map(|_| {
+                let len = 1 + next() % 60;
+                (0..len)
+                    .map(|_| char::from(b'0' + (next() % 10) as u8))
+                    .collect()
+            })
+            .collect();
+        let value = |run: &String| {
+            let significant = run.trim_start_matches('0');
+            (significant.len(), significant.to_string())
+        };
+        let mut by_key = runs.clone();
+        by_key.sort_by_cached_key(|run| natural_key(&format!("Number {run}")));
+        runs.sort_by_cached_key(value);
+        let values = |runs: &[String]| runs.iter().map(value).collect::<Vec<_>>();
+        assert_eq!(values(&by_key), values(&runs));
+    }
+
+    #[test]
     fn labels_sort_naturally_with_accents_among_their_letters() {
         let devices: Vec<Value> = [
             "Number 10",

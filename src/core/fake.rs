@@ -18,6 +18,9 @@ use crate::core::io::Io;
 use crate::core::json::{JsonReader, JsonType, SerdeJson};
 use crate::core::plan::{Method, RequestPlan};
 
+/// Where the virtual clock starts, as the core sees it through `now_ms()`: 2025-11-24.
+pub const EPOCH_MS: f64 = 1_764_000_000_000.0;
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -102,7 +105,7 @@ impl Fake {
             .collect()
     }
 
-    /// The virtual time now (ms).
+    /// The virtual time now (ms since the fake started; `now_ms()` adds [`EPOCH_MS`]).
     pub fn now(&self) -> f64 {
         self.clock.get()
     }
@@ -222,7 +225,9 @@ impl Io for Fake {
     }
 
     fn now_ms(&self) -> f64 {
-        self.clock.get()
+        // A wall-clock reading, as `Date.now()` gives: code that mixes up a time and a duration
+        // gets numbers far off, not the same ones by luck of a clock that starts at 0.
+        EPOCH_MS + self.clock.get()
     }
 
     fn random(&self) -> f64 {
