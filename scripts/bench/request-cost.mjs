@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
 
 const { values: flags } = parseArgs({
 	options: {
@@ -41,6 +42,7 @@ const headers = () => {
 	return h;
 };
 const cancel = new AbortController().signal;
+const { sleepWithAbort } = createRequire(import.meta.url)('n8n-workflow');
 
 const variants = {
 	'fetch(url, init), response.json() — the floor': async (i) => {
@@ -53,6 +55,44 @@ const variants = {
 				await (await fetch(url(i), { method: 'POST', headers: headers(), body, signal })).text(),
 			);
 		},
+	'fetch(url, init) + plain headers + AbortSignal.any(timeout, cancel), text + JSON.parse': async (
+		i,
+	) => {
+		const signal = AbortSignal.any([AbortSignal.timeout(30_000), cancel]);
+		JSON.parse(
+			await (await fetch(url(i), { method: 'POST', headers: plain, body, signal })).text(),
+		);
+	},
+	'fetch(url, init) + Headers + AbortSignal.timeout only, text + JSON.parse': async (i) => {
+		const signal = AbortSignal.timeout(30_000);
+		JSON.parse(
+			await (await fetch(url(i), { method: 'POST', headers: headers(), body, signal })).text(),
+		);
+	},
+	'fetch(url, init) + Headers + own controller (sleepWithAbort timer, cancel listener), text + JSON.parse':
+		async (i) => {
+			const controller = new AbortController();
+			const abort = controller.abort.bind(controller);
+			cancel.addEventListener('abort', abort, { once: true, signal: controller.signal });
+			sleepWithAbort(30_000, controller.signal).then(abort, abort);
+			try {
+				JSON.parse(
+					await (
+						await fetch(url(i), {
+							method: 'POST',
+							headers: headers(),
+							body,
+							signal: controller.signal,
+						})
+					).text(),
+				);
+			} finally {
+				controller.abort();
+			}
+		},
+	'fetch(url, init) + Headers, no signal, text + JSON.parse': async (i) => {
+		JSON.parse(await (await fetch(url(i), { method: 'POST', headers: headers(), body })).text());
+	},
 	'fetch(new Request(url, init)) + Headers + AbortSignal.timeout, text + JSON.parse — gloo-net Request':
 		async (i) => {
 			const request = new Request(url(i), {
