@@ -52,7 +52,14 @@ import { freePorts } from '../../scripts/lib/net.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { waitUntil } from '../../scripts/lib/wait.mjs';
 import { generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
-import { CREDENTIAL_TYPE, NODE_TYPE, ROOT, packPackage, sparkBotCredential } from './fixtures.mjs';
+import {
+	CREDENTIAL_TYPE,
+	NODE_TYPE,
+	ROOT,
+	TRIGGER_TYPE,
+	packPackage,
+	sparkBotCredential,
+} from './fixtures.mjs';
 
 const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
 const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
@@ -80,6 +87,8 @@ const workers = [];
 const userFolders = [];
 let cookie;
 let workflow;
+/** The SparkBot Trigger workflow. */
+let trigger;
 
 // ─── services ────────────────────────────────────────────────────────────────────────────────
 
@@ -407,6 +416,47 @@ function queueWorkflow(credential) {
 	};
 }
 
+/**
+ * SparkBot Trigger (every minute, sessions that become offline) → SparkBot Get of that number:
+ * main polls, a worker runs the execution.
+ */
+function triggerWorkflow(credential) {
+	const credentials = { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } };
+	return {
+		name: 'e2e: queue mode, SparkBot Trigger',
+		nodes: [
+			{
+				name: 'Session dropped',
+				type: TRIGGER_TYPE,
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {
+					pollTimes: { item: [{ mode: 'everyMinute' }] },
+					event: 'sessionStatusChanged',
+					filters: { sessionStatus: ['offline'] },
+				},
+				credentials,
+			},
+			{
+				name: 'Get',
+				type: NODE_TYPE,
+				typeVersion: 2,
+				position: [220, 0],
+				parameters: {
+					resource: 'whatsappNumber',
+					operation: 'get',
+					device: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+				},
+				credentials,
+			},
+		],
+		connections: {
+			'Session dropped': { main: [[{ node: 'Get', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
 /** POST to the production webhook; resolves the JSON answer (the Reboot node's items). */
 async function callWebhook(body) {
 	const path = `/webhook/${WEBHOOK_PATH}`;
@@ -427,8 +477,8 @@ async function callWebhook(body) {
 }
 
 /** The workflow's executions once at least `count` of them exist and none is running (newest first). */
-async function finishedExecutions(count) {
-	const query = `filter=${encodeURIComponent(JSON.stringify({ workflowId: workflow.id }))}&limit=${count + 100}`;
+async function finishedExecutions(count, workflowId = workflow.id) {
+	const query = `filter=${encodeURIComponent(JSON.stringify({ workflowId }))}&limit=${count + 100}`;
 	let results = [];
 	await waitUntil(
 		`${count} finished executions`,
@@ -603,9 +653,12 @@ before(
 			sparkBotCredential({ apiKey: SECRET, baseUrl: sim.baseUrl }),
 			{ env: queueEnv() },
 		);
-		workflow = await importWorkflow(runtime, mainFolder, queueWorkflow(credential), {
-			env: queueEnv(),
-		});
+		[workflow, trigger] = await importWorkflow(
+			runtime,
+			mainFolder,
+			[queueWorkflow(credential), triggerWorkflow(credential)],
+			{ env: queueEnv() },
+		);
 		mark('credential and workflow imported');
 
 		for (const [i, folder] of workerFolders.entries()) workers.push(await launchWorker(i, folder));
@@ -621,11 +674,13 @@ before(
 		mark(`main on ${main.url} and ${WORKERS} workers ready`);
 
 		({ cookie } = await setupOwner(main.url));
-		const stored = await restRequest(main.url, cookie, 'GET', `/rest/workflows/${workflow.id}`);
-		await restRequest(main.url, cookie, 'POST', `/rest/workflows/${workflow.id}/activate`, {
-			versionId: stored.versionId,
-		});
-		mark('workflow activated');
+		for (const { id } of [workflow, trigger]) {
+			const stored = await restRequest(main.url, cookie, 'GET', `/rest/workflows/${id}`);
+			await restRequest(main.url, cookie, 'POST', `/rest/workflows/${id}/activate`, {
+				versionId: stored.versionId,
+			});
+		}
+		mark('workflows activated');
 	}),
 );
 
@@ -726,6 +781,37 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 			console.log(`executions per worker: ${JSON.stringify(perWorker)}`);
 			for (const [name, count] of Object.entries(perWorker))
 				assert.ok(count >= 1, `${name} ran at least one execution (${JSON.stringify(perWorker)})`);
+		}),
+	);
+
+	test(
+		'SparkBot Trigger polls on main; the execution it starts runs on a worker',
+		withLogs('trigger', async () => {
+			const device = DEVICES[7];
+			sim.setSessionStatus(device, 'offline');
+			// The next poll is at most a minute away.
+			const [summary] = await finishedExecutions(1, trigger.id);
+			assert.equal(summary.mode, 'trigger', 'started by the trigger');
+			assert.equal(summary.status, 'success');
+			const { data } = await readExecution(summary.id);
+			const reported = data.resultData.runData['Session dropped'][0].data.main[0].map((i) => [
+				i.json.id,
+				i.json.previousSessionStatus,
+				i.json.session.status,
+			]);
+			assert.equal(reported.length, 1, 'one change reported');
+			assert.equal(reported[0][0], device);
+			assert.equal(reported[0][2], 'offline');
+			const [got] = data.resultData.runData.Get[0].data.main[0];
+			assert.equal(got.json.id, device, 'the worker ran Get for the reported number');
+			const ranOn = workers.filter((w) => finishedOn(w).has(summary.id)).map((w) => w.name);
+			assert.equal(ranOn.length, 1, `ran on exactly one worker (${ranOn.join(', ') || 'none'})`);
+			assert.match(
+				main.output(),
+				new RegExp(`Enqueued execution ${summary.id} \\(job \\d+\\)`),
+				'main enqueued it',
+			);
+			assert.doesNotMatch(main.output(), /Worker (started|finished) execution/);
 		}),
 	);
 
