@@ -525,6 +525,13 @@ mod tests {
     }
 
     #[test]
+    fn an_error_displays_as_its_message() {
+        let error = Error::invalid_parameter("Timeout", "is out of range");
+        assert_eq!(error.to_string(), error.message());
+        assert_eq!(error.to_string(), "Timeout: is out of range");
+    }
+
+    #[test]
     fn attempts_are_counted_in_their_own_sentence() {
         let forbidden = Error::Forbidden {
             device: Some("6523a704c2d4e5f60718293f".into()),

@@ -564,6 +564,36 @@ mod tests {
     }
 
     #[test]
+    fn the_search_pages_without_a_total_by_whether_a_page_is_full_and_stops_at_the_last_page() {
+        let next = |total: usize, announce: bool, token: &str| {
+            let fake = account(Rc::new(Cell::new(total)), announce);
+            fake.run(search_devices(&fake, &credentials(), None, Some(token)))
+                .result
+                .unwrap()
+                .next
+        };
+        assert_eq!(next(230, false, "1"), Some("2".into()), "a full page: more");
+        assert_eq!(next(230, false, "2"), None, "a short page: the last");
+        assert_eq!(
+            next(200, false, "1"),
+            Some("2".into()),
+            "full, and no total"
+        );
+        // Page 999 is the last one ever read, whatever the account says.
+        let huge = MAX_DEVICE_PAGES * DEVICE_PAGE_SIZE + 500;
+        assert_eq!(next(huge, true, "998"), Some("999".into()));
+        assert_eq!(next(huge, true, "999"), None);
+    }
+
+    #[test]
+    fn an_endless_account_without_a_total_is_read_to_the_page_limit_and_no_further() {
+        let fake = account(Rc::new(Cell::new(usize::MAX / 2)), false);
+        let listed = fake.run(list_devices(&fake, &credentials(), None));
+        assert_eq!(fake.urls().len(), MAX_DEVICE_PAGES);
+        assert_eq!(ids(&listed).len(), MAX_DEVICE_PAGES * DEVICE_PAGE_SIZE);
+    }
+
+    #[test]
     fn the_search_with_a_filter_reads_every_page_and_keeps_the_matches() {
         let fake = account(Rc::new(Cell::new(230)), true);
         let found = fake
