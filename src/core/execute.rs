@@ -436,6 +436,18 @@ mod tests {
             230,
         );
         assert_eq!(ids, [0, 2, 4]);
+        // A Number Status filter alone also makes the first matches lie anywhere.
+        let status = json!(["disabled"]);
+        let (all, _) = run(
+            many(json!({ "returnAll": true, "filters": { "status": status } })),
+            230,
+        );
+        let (ids, _) = run(
+            many(json!({ "limit": 3, "filters": { "status": status } })),
+            230,
+        );
+        assert!(all.len() > 3 && all[2] > 2, "{all:?}");
+        assert_eq!(ids, all[..3]);
         let error = many(json!({ "filters": { "sessionStatus": ["asleep"] } })).unwrap_err();
         assert_eq!(
             error.message(),

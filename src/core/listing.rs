@@ -508,6 +508,30 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_that_cannot_reach_sparkbot_names_the_host_and_one_that_hangs_its_timeout() {
+        let fake = Fake::new(|_, _| Answer::Network("ECONNREFUSED"));
+        let error = fake
+            .run(list_devices(&fake, &credentials(), None))
+            .result
+            .unwrap_err();
+        assert!(
+            error.message().contains("at 127.0.0.1:1"),
+            "{}",
+            error.message()
+        );
+        let fake = Fake::new(|_, _| Answer::Hang);
+        let error = fake
+            .run(list_devices(&fake, &credentials(), None))
+            .result
+            .unwrap_err();
+        assert!(
+            error.message().contains("after 30 s"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
     fn a_page_that_is_not_a_list_fails_the_listing() {
         let fake = Fake::statuses(|_, _| 200);
         let listed = fake.run(list_devices(&fake, &credentials(), None));

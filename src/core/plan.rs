@@ -740,6 +740,12 @@ mod tests {
     }
 
     #[test]
+    fn methods_go_on_the_wire_by_their_names() {
+        assert_eq!(Method::Get.as_str(), "GET");
+        assert_eq!(Method::Post.as_str(), "POST");
+    }
+
+    #[test]
     fn reboot_maps_every_option_combination() {
         for bits in 0..8u8 {
             let (force, sync, wait) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);

@@ -30,6 +30,7 @@ import { startMockOpenAi } from './mock-openai.mjs';
 import { FAULT_MODES } from '../fault-modes.mjs';
 import { check, describeBatch, faultsOf, randomBatch } from '../model.mjs';
 import { rng } from '../../scripts/lib/random.mjs';
+import { tail } from '../../scripts/lib/text.mjs';
 import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
@@ -43,6 +44,11 @@ import {
 	readExamples,
 	sparkBotCredential,
 } from './fixtures.mjs';
+
+/** Why an `n8n execute` run did not succeed: its status, exit code, error, and output's end. */
+function why(result) {
+	return `status ${result.status}, exit ${result.code}: ${JSON.stringify(result.error)}\n${tail(`${result.stdout}\n${result.stderr}`, 30)}`;
+}
 
 const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
 const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
@@ -562,7 +568,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 
 	test('several items, each with its own number and options from expressions', async () => {
 		const result = await execute('expressions');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const out = itemsOf(result.run, 'Reboot each');
 		assert.deepEqual(
 			out.map((item) => item.json.id),
@@ -578,7 +584,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 
 	test('On Error "Continue": failed items become { error, description, code, httpCode, attempts }, the others run, all paired', async () => {
 		const result = await execute('continueRegular');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const out = itemsOf(result.run, 'Reboot each');
 		assert.equal(out.length, 5);
 		out.forEach((item, i) => assert.deepEqual(item.pairedItem, { item: i }));
@@ -604,7 +610,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 
 	test('On Error "Continue (using error output)": failed items on the error branch, good ones on success', async () => {
 		const result = await execute('continueErrorOutput');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const success = itemsOf(result.run, 'Reboot each', 0);
 		const failed = itemsOf(result.run, 'Reboot each', 1);
 		assert.deepEqual(
@@ -626,7 +632,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 
 	test('Concurrency 4: every item answered in input order, paired, the error on its own item', async () => {
 		const result = await execute('concurrent');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const out = itemsOf(result.run, 'Reboot each');
 		assert.equal(out.length, 12);
 		out.forEach((item, i) => assert.deepEqual(item.pairedItem, { item: i }));
@@ -651,7 +657,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 		t.diagnostic(
 			`n8n execute of the 200-item batch: ${((performance.now() - started) / 1000).toFixed(1)} s (process start included)`,
 		);
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const out = itemsOf(result.run, 'Reboot each');
 		assert.equal(out.length, 200, 'exactly one output per input item');
 		const sent = new Map();
@@ -721,7 +727,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 	test('On Error "Continue (using error output)": failed items carry { error: { message, description, code, httpCode } }, a Switch on {{ $json.error.httpCode }} routes them', async () => {
 		sim.reset();
 		const result = await execute('routing');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		assert.deepEqual(
 			itemsOf(result.run, 'Rebooted').map((i) => i.json.id),
 			[sales.id],
@@ -767,7 +773,7 @@ describe(`workflows in n8n ${N8N_VERSION} (import:workflow + execute --id)`, () 
 	test('On Error "Continue": failed items carry code and httpCode at the top, a Switch on {{ $json.httpCode }} routes them', async () => {
 		sim.reset();
 		const result = await execute('routingRegular');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		assert.deepEqual(
 			itemsOf(result.run, 'Not found').map((i) => [i.json.code, i.json.httpCode]),
 			[['SPARKBOT_DEVICE_NOT_FOUND', 404]],
@@ -811,7 +817,7 @@ describe(`version 2 in n8n ${N8N_VERSION}`, () => {
 	test('the WhatsApp Number by list, by ID (white space around it) and by phone, from expressions', async () => {
 		sim.reset();
 		const result = await execute('version2');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const out = itemsOf(result.run, 'Reboot each');
 		assert.deepEqual(
 			out.map((i) => i.json.id),
@@ -824,7 +830,7 @@ describe(`version 2 in n8n ${N8N_VERSION}`, () => {
 
 	test('From List, as the editor saves it', async () => {
 		const result = await execute('version2List');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		assert.deepEqual(
 			posts().map((r) => r.path),
 			[`/v1/devices/${sales.id}/reboot`],
@@ -834,7 +840,7 @@ describe(`version 2 in n8n ${N8N_VERSION}`, () => {
 	test('Get (by phone) and Get Many (Return All, a Session Status filter): the devices as SparkBot sends them', async () => {
 		sim.reset();
 		const result = await execute('get');
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const [billingOut] = result.output('Get Billing by phone');
 		assert.equal(billingOut.id, billing.id);
 		assert.deepEqual(
@@ -911,7 +917,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 			sim.clearRequests();
 			const result = await executeWorkflow(runtime, userFolder, example.id);
 			executions[`example ${example.id}`] = result;
-			assert.ok(result.ok, `${example.name}: ${JSON.stringify(result.error)}`);
+			assert.ok(result.ok, `${example.name}: ${why(result)}`);
 			assert.ok(posts().length >= 1, `${example.name} called SparkBot`);
 		}
 	});
@@ -930,7 +936,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		sim.clearRequests();
 		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
 		const result = await executeWorkflow(runtime, userFolder, example.id);
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		assert.deepEqual(
 			posts().map((r) => [r.path, r.body]),
 			[[`/v1/devices/${sales.id}/reboot`, { force: true, sync: false, wait: true }]],
@@ -943,7 +949,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		sim.reset();
 		sim.setFault({ route: 'reboot', deviceId: sales.id, fault: 'busy', times: 1 });
 		let result = await executeWorkflow(runtime, userFolder, example.id);
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		assert.equal(posts(sales.id).length, 2, 'sent once more');
 		assert.ok(posts(sales.id)[1].at - posts(sales.id)[0].at >= 29_000, 'after the 30 s wait');
 		assert.equal(result.output('Reboot Sales again')[0].status, 'online');
@@ -951,7 +957,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		sim.reset();
 		sim.setFault({ route: 'reboot', deviceId: sales.id, fault: 'forbidden' });
 		result = await executeWorkflow(runtime, userFolder, example.id);
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		assert.equal(posts(sales.id).length, 1, 'a 403 is not retried');
 		assert.equal(result.output('Notify a human')[0].error.code, 'SPARKBOT_FORBIDDEN');
 		sim.reset();
@@ -968,7 +974,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		assert.ok(down.length >= 2, 'the demo account has numbers that are down');
 		const result = await executeWorkflow(runtime, userFolder, example.id);
 		executions['example reboot all'] = result;
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const pages = sim.requests.filter((r) => r.method === 'GET' && r.path === '/v1/devices');
 		const total = DEMO_DEVICES.length + EXTRA_DEVICES;
 		assert.equal(
@@ -1006,7 +1012,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		const example = EXAMPLES.find((w) => w.nodes.some((n) => n.name === 'Reset Session'));
 		const result = await executeWorkflow(runtime, userFolder, example.id);
 		executions['example reset chain'] = result;
-		assert.ok(result.ok, JSON.stringify(result.error));
+		assert.ok(result.ok, why(result));
 		const notOnline = DEMO_DEVICES.filter((d) => d.session.status !== 'online').map((d) => d.id);
 		assert.deepEqual(
 			itemsOf(result.run, 'Send message', 1).map((i) => i.json.error !== undefined),
