@@ -997,5 +997,13 @@ mod tests {
             err.message(),
             "Concurrency: 51 is out of range; use a whole number from 1 to 50"
         );
+        // Whole but negative (or a float with no fraction): out of range, not "not whole".
+        for (value, shown) in [(json!(-5), "-5"), (json!(-5.0), "-5")] {
+            let err = parse_concurrency(Some(&json!({ "concurrency": value }))).unwrap_err();
+            assert_eq!(
+                err.message(),
+                format!("Concurrency: {shown} is out of range; use a whole number from 1 to 50")
+            );
+        }
     }
 }
