@@ -681,6 +681,72 @@ describe('parameters', () => {
 	});
 });
 
+describe('WhatsApp Number from {{ $json.id }}', () => {
+	// n8n resolves an expression per item (about half a millisecond each); the shim reads a plain
+	// `{{ $json.<field> }}` from the item itself. The outcome must be what n8n would resolve.
+	const ids = [online.id, stopped.id, online.id];
+	const run = async ({ device, json }) => {
+		const context = executeContext({
+			items: ids.map((id) => params('reboot', id, { forceReboot: true })),
+			credentials: pkg.credentials,
+			continueOnFail: true,
+		});
+		const node = context.getNode();
+		node.parameters.device = device;
+		context.getInputData = () => ids.map((id, i) => ({ json: json(id, i) }));
+		const reads = [];
+		const getNodeParameter = context.getNodeParameter;
+		context.getNodeParameter = (name, ...rest) => {
+			if (name === 'device') reads.push(rest[0]);
+			return getNodeParameter(name, ...rest);
+		};
+		const [out] = await pkg.node.execute.call(context);
+		return { out, reads };
+	};
+
+	for (const [label, device] of [
+		['version 1', '={{ $json.id }}'],
+		['version 1, $json["…"]', '={{ $json["number id"] }}'],
+		['version 2, By ID', { __rl: true, mode: 'id', value: '={{ $json.id }}' }],
+	]) {
+		test(`${label}: read from each item, the right number rebooted for each`, async () => {
+			const { out, reads } = await run({
+				device,
+				json: (id) => ({ id, 'number id': id, other: 'x' }),
+			});
+			assert.deepEqual(reads, [], 'n8n did not resolve it per item');
+			assert.deepEqual(
+				out.map((o) => o.json.id),
+				ids,
+			);
+			assert.deepEqual(
+				posts().map((r) => r.path),
+				ids.map((id) => `/v1/devices/${id}/reboot`),
+			);
+		});
+	}
+
+	test('a field that is missing or not text is left to n8n', async () => {
+		const { out, reads } = await run({
+			device: '={{ $json.id }}',
+			json: (id, i) => (i === 1 ? { id: 7 } : i === 2 ? {} : { id }),
+		});
+		assert.deepEqual(reads, [1, 2], "items 1 and 2 went through n8n's resolution");
+		assert.deepEqual(
+			out.map((o) => o.json.id),
+			ids,
+		);
+	});
+
+	test('anything more than the field is left to n8n', async () => {
+		const { reads } = await run({
+			device: '={{ $json.id.trim() }}',
+			json: (id) => ({ id }),
+		});
+		assert.deepEqual(reads, [0, 1, 2]);
+	});
+});
+
 describe('concurrency', () => {
 	const numbers = Array.from({ length: 40 }, (_, i) => generatedDevice(i + 1).id);
 
