@@ -331,6 +331,29 @@ mod tests {
     }
 
     #[test]
+    fn a_2xx_body_that_is_not_one_object_says_what_it_was() {
+        let problem = |parsed: Result<(JsonType, ()), String>, body: &str| match expect_object(
+            parsed, body,
+        ) {
+            Err(Error::InvalidResponse { problem }) => problem,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            problem(Err("Unexpected end of JSON input".into()), " \n"),
+            "the body is empty, expected a JSON object"
+        );
+        assert_eq!(
+            problem(Err("Unexpected token <".into()), "<html>"),
+            "the body is not valid JSON (Unexpected token <)"
+        );
+        assert_eq!(
+            problem(Ok((JsonType::Array, ())), "[]"),
+            "expected a JSON object, got a list"
+        );
+        assert!(expect_object(Ok((JsonType::Object, 7)), "{}").is_ok_and(|v| v == 7));
+    }
+
+    #[test]
     fn success_passes_the_body_through_unchanged() {
         let body = r#"{"z":1,"id":"x","extra":{"nested":[1,{"deep":true}]},"a":null}"#;
         assert_eq!(
