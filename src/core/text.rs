@@ -177,6 +177,7 @@ pub fn describe_value(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn redact_removes_every_occurrence() {
@@ -185,6 +186,14 @@ mod tests {
         assert_eq!(redact("nothing", ""), "nothing");
         assert_eq!(redact("é key é", "key"), "é *** é");
         assert_eq!(find_text("ab", "abc"), None);
+    }
+
+    #[test]
+    fn values_are_described_by_type_and_content() {
+        assert_eq!(describe_value(&json!("")), "an empty text");
+        assert_eq!(describe_value(&json!(null)), "nothing (null)");
+        assert_eq!(describe_value(&json!(true)), "the boolean true");
+        assert_eq!(describe_value(&json!([1])), "a list");
     }
 
     #[test]

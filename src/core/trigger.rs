@@ -553,6 +553,16 @@ mod tests {
         let many: Vec<&str> = vec!["online"; 30];
         let polled = poll(None, &all, &account(&many), true);
         assert_eq!(polled.reports.len(), MAX_SAMPLES);
+        // With a Session Status filter, numbers already in a watched status come first, even
+        // past the twentieth; the samples stay in the account's order.
+        let mut many = vec!["online"; 30];
+        many[25] = "offline";
+        many[27] = "offline";
+        let polled = poll(None, &watch(&["offline"], &[]), &account(&many), true);
+        let indexes: Vec<usize> = polled.reports.iter().map(|r| r.index).collect();
+        let mut expected: Vec<usize> = (0..18).collect();
+        expected.extend([25, 27]);
+        assert_eq!(indexes, expected);
     }
 
     #[test]
