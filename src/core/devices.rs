@@ -63,7 +63,7 @@ impl DeviceCollector {
 
 /// The sort key of a label, as text whose plain order is the natural order: letters lower case
 /// and without accents, and each run of digits as a mark, its length and the digits, so that
-/// "Número 9" < "numero 10" ("numero \u{1}019" < "numero \u{1}0210"). (One string key keeps the
+/// "Número 9" < "numero 10" ("numero \u{1}19" < "numero \u{1}210"). (One string key keeps the
 /// module to one instance of the sort.)
 fn natural_key(label: &str) -> String {
     let mut key = String::with_capacity(label.len() + 8);
@@ -71,10 +71,11 @@ fn natural_key(label: &str) -> String {
     let flush = |key: &mut String, digits: &mut String| {
         let significant = digits.trim_start_matches('0');
         if !digits.is_empty() {
-            let len = significant.len().min(99);
+            // The length as one character ('0' + length, up to 99 digits), so that shorter
+            // numbers sort first; then the digits.
+            let len = significant.len().min(99) as u8;
             key.push('\u{1}');
-            key.push(char::from(b'0' + (len / 10) as u8));
-            key.push(char::from(b'0' + (len % 10) as u8));
+            key.push(char::from(b'0' + len));
             key.push_str(significant);
             digits.clear();
         }

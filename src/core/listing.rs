@@ -603,6 +603,12 @@ mod tests {
             Some("2".into()),
             "full, and no total"
         );
+        assert_eq!(
+            next(200, true, "1"),
+            None,
+            "full, but the total says it is the last"
+        );
+        assert_eq!(next(201, true, "1"), Some("2".into()));
         // Page 999 is the last one ever read, whatever the account says.
         let huge = MAX_DEVICE_PAGES * DEVICE_PAGE_SIZE + 500;
         assert_eq!(next(huge, true, "998"), Some("999".into()));
