@@ -188,17 +188,16 @@ async function execute(runtime, userFolder, id, nodeName) {
 	};
 }
 
-/** The lean server (per-item runs) in its own process, with n8n's Node. */
-async function startLeanServer(runtime) {
-	const server = startProcess(
-		runtime.nodeBin,
-		[join(ROOT, 'scripts/bench/lean-server.mjs'), API_KEY],
-		{ env: runtime.env },
-	);
+/**
+ * A server script in its own process, with n8n's Node; resolves once it printed `<marker>=<url>`,
+ * with its base URL.
+ */
+async function startServer(runtime, what, args, marker) {
+	const server = startProcess(runtime.nodeBin, args, { env: runtime.env });
 	try {
 		const [, baseUrl] = await waitUntil(
-			'the lean server start',
-			() => /LEAN_SERVER_URL=(\S+)/.exec(server.output()),
+			`the ${what} start`,
+			() => new RegExp(`${marker}=(\\S+)`).exec(server.output()),
 			{ timeoutMs: 20_000, pollMs: 50, proc: server },
 		);
 		return { ...server, baseUrl };
@@ -208,31 +207,21 @@ async function startLeanServer(runtime) {
 	}
 }
 
-async function startSimulatorProcess(runtime) {
-	const sim = startProcess(
-		runtime.nodeBin,
-		[
-			join(ROOT, 'tests/simulator/cli.mjs'),
-			'--devices',
-			'1000',
-			'--api-key',
-			API_KEY,
-			'--wait-ms',
-			String(FLEET.holdMs),
-		],
-		{ env: runtime.env },
+/** The lean server of the per-item runs. */
+function startLeanServer(runtime) {
+	return startServer(
+		runtime,
+		'lean server',
+		[join(ROOT, 'scripts/bench/lean-server.mjs'), API_KEY],
+		'LEAN_SERVER_URL',
 	);
-	try {
-		const [, baseUrl] = await waitUntil(
-			'the simulator start',
-			() => /SPARKBOT_SIMULATOR_URL=(\S+)/.exec(sim.output()),
-			{ timeoutMs: 20_000, pollMs: 50, proc: sim },
-		);
-		return { ...sim, baseUrl };
-	} catch (error) {
-		await sim.stop();
-		throw error;
-	}
+}
+
+/** The project's simulator, for the fleet (its wait holds). */
+function startSimulatorProcess(runtime) {
+	const args = [join(ROOT, 'tests/simulator/cli.mjs'), '--devices', '1000', '--api-key', API_KEY];
+	args.push('--wait-ms', String(FLEET.holdMs));
+	return startServer(runtime, 'simulator', args, 'SPARKBOT_SIMULATOR_URL');
 }
 
 // ─── main ─────────────────────────────────────────────────────────────────────────────────────
