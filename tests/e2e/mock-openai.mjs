@@ -2,7 +2,8 @@
 // any network: an OpenAI-compatible `POST /v1/chat/completions` (what n8n's OpenAI Chat Model node
 // sends with "Use Responses API" off), playing one fixed conversation:
 //   1. no tool result in the messages yet → call the tool whose name matches `toolMatch`, with
-//      `toolArguments` (the values the agent "chose" for the tool's $fromAI() parameters);
+//      `toolArguments` (the values the agent "chose" for the tool's $fromAI() parameters; or a
+//      function of the offered tool that returns them);
 //   2. a tool result is there → a final answer that quotes it.
 // Every request is kept in `requests` (parsed body), so tests can see the tools n8n offered.
 import { createServer } from 'node:http';
@@ -35,7 +36,12 @@ export async function startMockOpenAi({ toolMatch, toolArguments }) {
 				{
 					id: `call_${calls}`,
 					type: 'function',
-					function: { name: tool.name, arguments: JSON.stringify(toolArguments) },
+					function: {
+						name: tool.name,
+						arguments: JSON.stringify(
+							typeof toolArguments === 'function' ? toolArguments(tool) : toolArguments,
+						),
+					},
 				},
 			],
 		};

@@ -139,14 +139,17 @@ function items(name, list) {
  * and whose one tool is the SparkBot node's tool variant, rebooting the number and deciding
  * Force Reboot through $fromAI().
  */
-function agentWorkflow(openAi) {
+function agentWorkflow(openAi, { version = 1 } = {}) {
 	const trigger = node(TRIGGER, 'n8n-nodes-base.manualTrigger', {});
 	const agent = node(
 		'AI Agent',
 		'@n8n/n8n-nodes-langchain.agent',
 		{
 			promptType: 'define',
-			text: `Reboot the WhatsApp session of the number ${sales.id}, even if it is stopped.`,
+			text:
+				version === 1
+					? `Reboot the WhatsApp session of the number ${sales.id}, even if it is stopped.`
+					: `Reboot the WhatsApp session of the number with the phone ${sales.phone}, even if it is stopped.`,
 			options: {},
 		},
 		{ typeVersion: 3 },
@@ -167,16 +170,26 @@ function agentWorkflow(openAi) {
 		{
 			resource: 'whatsappSession',
 			operation: 'reboot',
-			device: "={{ $fromAI('device', 'The 24-character ID of the WhatsApp number', 'string') }}",
+			// Version 2: WhatsApp Number By Phone Number, its value left to the model (what n8n's
+			// "Let the model define this parameter" button writes).
+			device:
+				version === 1
+					? "={{ $fromAI('device', 'The 24-character ID of the WhatsApp number', 'string') }}"
+					: {
+							__rl: true,
+							mode: 'phone',
+							value:
+								"={{ $fromAI('device', 'The phone number of the WhatsApp number, + and country code', 'string') }}",
+						},
 			options: {
 				forceReboot:
 					"={{ $fromAI('forceReboot', 'Whether to reboot even a stopped session', 'boolean') }}",
 			},
 		},
-		{ credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } } },
+		{ typeVersion: version, credentials: { [CREDENTIAL_TYPE]: { id: good.id, name: good.name } } },
 	);
 	return {
-		name: 'e2e: SparkBot as an AI Agent tool',
+		name: `e2e: SparkBot as an AI Agent tool (version ${version})`,
 		nodes: [trigger, agent, model, tool],
 		connections: {
 			[TRIGGER]: { main: [[{ node: agent.name, type: 'main', index: 0 }]] },
@@ -273,7 +286,13 @@ before(async () => {
 	});
 	llm = await startMockOpenAi({
 		toolMatch: /^SparkBot$/,
-		toolArguments: { device: sales.id, forceReboot: true },
+		// By ID (version 1) or by phone (version 2), as the tool's description of `device` asks.
+		toolArguments: (tool) => ({
+			device: /phone/.test(tool.parameters?.properties?.device?.description ?? '')
+				? sales.phone
+				: sales.id,
+			forceReboot: true,
+		}),
 	});
 	let openAi;
 	[good, wrong, openAi] = await importCredentials(runtime, userFolder, [
@@ -366,6 +385,7 @@ before(async () => {
 			},
 		),
 		agent: agentWorkflow(openAi),
+		agentByPhone: agentWorkflow(openAi, { version: 2 }),
 		concurrent: workflow('e2e: Concurrency 4', [
 			items(
 				'Numbers',
@@ -896,6 +916,21 @@ describe(`SparkBot as a tool of an AI Agent in n8n ${N8N_VERSION}`, () => {
 		assert.equal(toolItem.json.id, sales.id);
 		const [answer] = result.output('AI Agent');
 		assert.match(answer.output, /"status":\s*"rebooting"/, 'the model saw the tool result');
+	});
+
+	test('version 2: the model gives the WhatsApp Number by phone; the number with that phone is rebooted', async () => {
+		llm.requests.length = 0;
+		sim.clearRequests();
+		const result = await execute('agentByPhone');
+		assert.ok(result.ok, why(result));
+		const tool = llm.requests[0]?.tools?.map((t) => t.function).find((f) => f.name === 'SparkBot');
+		assert.ok(tool, 'n8n offered the SparkBot tool');
+		assert.match(tool.parameters.properties.device.description, /phone number/);
+		assert.deepEqual(
+			posts().map((r) => [r.path, r.body]),
+			[[`/v1/devices/${sales.id}/reboot`, { force: true, sync: false, wait: false }]],
+			'the number with the phone the model gave was rebooted',
+		);
 	});
 });
 
