@@ -65,7 +65,9 @@ let sim;
 try {
 	const log = (line) => console.log(`   ${line}`);
 	await setUp('set-up: npm packages', () => ensureNpmPackages({ log }));
-	await setUp('set-up: Rust wasm target and wasm-bindgen CLI', () => ensureRustToolchain({ log }));
+	await setUp('set-up: Rust wasm target, rustfmt, clippy and wasm-bindgen CLI', () =>
+		ensureRustToolchain({ log, components: true }),
+	);
 	await setUp('set-up: Debian packages for the browser, queue-mode and n8n tests', () =>
 		ensureSystemPackages({ log }),
 	);

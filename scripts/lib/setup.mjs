@@ -19,9 +19,35 @@ export function cargoBin() {
 	return join(process.env.CARGO_HOME || join(homedir(), '.cargo'), 'bin');
 }
 
-/** The environment for cargo and the wasm tools: cargo's bin folder first on PATH, whatever PATH was. */
+let toolchainBin;
+
+/**
+ * The active Rust toolchain's own bin folder (`rustc --print sysroot`/bin): `cargo-fmt`,
+ * `cargo-clippy` and `rustdoc` are there even when rustup's proxies for them are not on PATH
+ * (an empty CARGO_HOME, a PATH with only `cargo`). Undefined without rustc.
+ */
+function rustToolchainBin() {
+	if (toolchainBin === undefined) {
+		try {
+			const sysroot = execFileSync('rustc', ['--print', 'sysroot'], {
+				encoding: 'utf8',
+				stdio: ['ignore', 'pipe', 'ignore'],
+			}).trim();
+			toolchainBin = sysroot ? join(sysroot, 'bin') : '';
+		} catch {
+			toolchainBin = '';
+		}
+	}
+	return toolchainBin || undefined;
+}
+
+/**
+ * The environment for cargo and the wasm tools: cargo's bin folder first on PATH, then the
+ * toolchain's own, then whatever PATH was.
+ */
 export function toolEnv(extra = {}) {
-	return { ...process.env, PATH: `${cargoBin()}${delimiter}${process.env.PATH ?? ''}`, ...extra };
+	const folders = [cargoBin(), rustToolchainBin(), process.env.PATH ?? ''].filter(Boolean);
+	return { ...process.env, PATH: folders.join(delimiter), ...extra };
 }
 
 /** An error a set-up step reports as is (no stack): what is missing and what to do. */
@@ -58,10 +84,11 @@ export function wantedWasmBindgen() {
 }
 
 /**
- * The Rust side: cargo present, the wasm32 target added, wasm-bindgen-cli installed at the
- * crate's version. Returns the path of the `wasm-bindgen` binary to use.
+ * The Rust side: cargo present, the wasm32 target added, with `components` (the tests) rustfmt
+ * and clippy, wasm-bindgen-cli installed at the crate's version. Returns the path of the
+ * `wasm-bindgen` binary to use.
  */
-export async function ensureRustToolchain({ log = console.log } = {}) {
+export async function ensureRustToolchain({ log = console.log, components = false } = {}) {
 	if (!output('cargo', ['--version'])) {
 		throw new SetupError(
 			'cargo was not found: install Rust with rustup (https://rustup.rs), then run this again',
@@ -73,6 +100,15 @@ export async function ensureRustToolchain({ log = console.log } = {}) {
 		log(`adding the Rust target ${WASM_TARGET} (rustup target add; about a minute, once)`);
 		if ((await runShown('rustup', ['target', 'add', WASM_TARGET])) !== 0) {
 			throw new SetupError(`rustup target add ${WASM_TARGET} failed`);
+		}
+	}
+	if (
+		components &&
+		!(output('cargo', ['fmt', '--version']) && output('cargo', ['clippy', '--version']))
+	) {
+		log('adding the Rust components rustfmt and clippy (rustup component add; once)');
+		if ((await runShown('rustup', ['component', 'add', 'rustfmt', 'clippy'])) !== 0) {
+			throw new SetupError('rustup component add rustfmt clippy failed');
 		}
 	}
 	const wanted = wantedWasmBindgen();
