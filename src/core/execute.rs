@@ -172,23 +172,13 @@ async fn get_many<E: Io + JsonReader>(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::core::credentials::RawCredentials;
-    use crate::core::fake::{Answer, Fake};
+    use crate::core::fake::{self, device_id as id, Answer, Fake};
     use crate::core::http::HttpReply;
     use crate::core::plan::{plan_item, RawItem};
     use serde_json::json;
 
     fn credentials() -> Credentials {
-        Credentials::validate(&RawCredentials {
-            api_key: Some(json!("k")),
-            base_url: Some(json!("http://127.0.0.1:1/v1")),
-            allow_insecure_http: None,
-        })
-        .unwrap()
-    }
-
-    fn id(n: usize) -> String {
-        format!("{n:024x}")
+        fake::credentials("http://127.0.0.1:1/v1")
     }
 
     fn device(n: usize) -> Value {

@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use serde_json::Value;
 
+use crate::core::credentials::{Credentials, RawCredentials};
 use crate::core::http::{HttpReply, TransportFailure};
 use crate::core::io::Io;
 use crate::core::json::{JsonReader, JsonType, SerdeJson};
@@ -20,6 +21,21 @@ use crate::core::plan::{Method, RequestPlan};
 
 /// Where the virtual clock starts, as the core sees it through `now_ms()`: 2025-11-24.
 pub const EPOCH_MS: f64 = 1_764_000_000_000.0;
+
+/// Valid credentials (API key `k`) for a SparkBot at `base_url`; `""` is the default Base URL.
+pub fn credentials(base_url: &str) -> Credentials {
+    Credentials::validate(&RawCredentials {
+        api_key: Some(serde_json::json!("k")),
+        base_url: Some(serde_json::json!(base_url)),
+        allow_insecure_http: None,
+    })
+    .unwrap()
+}
+
+/// The `n`th test device's ID: `n` as 24 lowercase hex digits.
+pub fn device_id(n: usize) -> String {
+    format!("{n:024x}")
+}
 
 /// One request the fake received.
 #[derive(Debug, Clone)]

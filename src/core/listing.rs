@@ -321,19 +321,13 @@ impl<T> Collected<T> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::core::credentials::RawCredentials;
-    use crate::core::fake::{Answer, Fake, Received};
+    use crate::core::fake::{self, Answer, Fake, Received};
     use crate::core::http::HttpReply;
     use serde_json::json;
     use std::rc::Rc;
 
     fn credentials() -> Credentials {
-        Credentials::validate(&RawCredentials {
-            api_key: Some(json!("k")),
-            base_url: Some(json!("http://127.0.0.1:1/v1")),
-            allow_insecure_http: None,
-        })
-        .unwrap()
+        fake::credentials("http://127.0.0.1:1/v1")
     }
 
     fn param(url: &str, name: &str) -> usize {

@@ -703,19 +703,10 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::credentials::RawCredentials;
+    use crate::core::fake::credentials as creds;
     use serde_json::json;
 
     const ID: &str = "6523a1f0c2d4e5f60718293a";
-
-    fn creds(base: &str) -> Credentials {
-        Credentials::validate(&RawCredentials {
-            api_key: Some(json!("key")),
-            base_url: Some(json!(base)),
-            allow_insecure_http: None,
-        })
-        .unwrap()
-    }
 
     fn item(operation: &str, device: &str, options: Value) -> RawItem {
         RawItem {

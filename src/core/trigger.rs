@@ -387,11 +387,8 @@ pub async fn poll_account<E: Io + JsonReader>(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use crate::core::fake::device_id as id;
     use serde_json::json;
-
-    fn id(n: usize) -> String {
-        format!("{n:024x}")
-    }
 
     fn account(statuses: &[&str]) -> Vec<Value> {
         statuses
