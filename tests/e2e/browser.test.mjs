@@ -27,12 +27,11 @@
 // SPARKBOT_UPDATE_DOCS_SCREENSHOTS=1 also copies the dropdown and output screenshots to docs/.
 // SPARKBOT_CHROMIUM=<path> uses another chromium than /usr/bin/chromium.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
-import { ensureRuntime } from '../../scripts/n8n/runtime.mjs';
 import {
 	DEFAULT_OWNER,
 	createUserFolder,
@@ -46,7 +45,14 @@ import {
 } from '../../scripts/n8n/instance.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { poll, waitUntil } from '../../scripts/lib/wait.mjs';
-import { NODE_TYPE, ROOT, TRIGGER_TYPE, packPackage, sparkBotCredential } from './fixtures.mjs';
+import {
+	NODE_TYPE,
+	ROOT,
+	TRIGGER_TYPE,
+	e2eRuntime,
+	packPackage,
+	sparkBotCredential,
+} from './fixtures.mjs';
 import {
 	SCREENSHOT_DIR,
 	dismissModalsWhenTheyAppear,
@@ -56,8 +62,6 @@ import {
 	stepRunner,
 } from './browser-helpers.mjs';
 
-const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
-const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
 /** Generated numbers after the demo ones: the list has pages, "5550998" finds Number 998. */
 const EXTRA_DEVICES = 1000;
 const SALES = DEMO_DEVICES.find((device) => device.alias === 'Sales');
@@ -87,21 +91,10 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 
 	before(
 		async () => {
-			const manifest = join(ROOT, 'dist', 'package.json');
-			const nodeFile = join(ROOT, 'dist', 'dist', 'nodes', 'SparkBot', 'SparkBot.node.js');
-			if (!existsSync(manifest) || !existsSync(nodeFile)) {
-				throw new Error(
-					`dist/ is missing or incomplete (${existsSync(manifest) ? nodeFile : manifest}): run \`node scripts/build.mjs --quiet\` first`,
-				);
-			}
 			const started = performance.now();
 			const tarball = await packPackage();
 			tarballDir = dirname(tarball);
-			const runtime = await ensureRuntime({
-				n8nVersion: N8N_VERSION,
-				nodeMajor: NODE_MAJOR,
-				log: (line) => log(`  runtime: ${line}`),
-			});
+			const runtime = await e2eRuntime({ log: (line) => log(`  runtime: ${line}`) });
 			userFolder = createUserFolder({ removeOnExit: true });
 			await installPackage(userFolder, tarball);
 			sim = await startSimulator({ timeScale: 0.001, devices: EXTRA_DEVICES });

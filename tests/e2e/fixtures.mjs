@@ -1,12 +1,17 @@
 // Building blocks shared by the end-to-end tests: the built package as a tarball, and the
 // credential / workflow objects n8n's CLI imports.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { run } from '../../scripts/n8n/processes.mjs';
+import {
+	DEFAULT_N8N_VERSION,
+	DEFAULT_NODE_MAJOR,
+	ensureRuntime,
+} from '../../scripts/n8n/runtime.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -14,6 +19,22 @@ export const NODE_TYPE = 'n8n-nodes-sparkbot.sparkBot';
 /** The trigger node's type in a workflow. */
 export const TRIGGER_TYPE = 'n8n-nodes-sparkbot.sparkBotTrigger';
 export const CREDENTIAL_TYPE = 'sparkBotApi';
+
+/** The n8n an e2e suite runs: `SPARKBOT_E2E_N8N` on Node `SPARKBOT_E2E_NODE` (npm test sets both). */
+export const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? DEFAULT_N8N_VERSION;
+export const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? DEFAULT_NODE_MAJOR);
+
+/**
+ * The runtime of that n8n (installed on first use), once the built package is there: an e2e
+ * suite installs dist/ into n8n.
+ */
+export async function e2eRuntime({ log } = {}) {
+	for (const file of ['package.json', 'dist/nodes/SparkBot/SparkBot.node.js']) {
+		if (!existsSync(join(ROOT, 'dist', file)))
+			throw new Error(`dist/ is missing or incomplete (dist/${file}): run \`npm run build\` first`);
+	}
+	return ensureRuntime({ n8nVersion: N8N_VERSION, nodeMajor: NODE_MAJOR, log });
+}
 
 /** The credential every example workflow refers to (imported under this id by `npm start`). */
 export const EXAMPLE_CREDENTIAL = Object.freeze({

@@ -4,11 +4,8 @@
 //
 // n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { ensureRuntime } from '../../scripts/n8n/runtime.mjs';
 import {
 	createUserFolder,
 	executeWorkflow,
@@ -35,11 +32,12 @@ import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import {
+	N8N_VERSION,
 	CREDENTIAL_TYPE,
 	EXAMPLE_CREDENTIAL,
 	NODE_TYPE,
 	TRIGGER_TYPE,
-	ROOT,
+	e2eRuntime,
 	packPackage,
 	readExamples,
 	sparkBotCredential,
@@ -50,8 +48,6 @@ function why(result) {
 	return `status ${result.status}, exit ${result.code}: ${JSON.stringify(result.error)}\n${tail(`${result.stdout}\n${result.stderr}`, 30)}`;
 }
 
-const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
-const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
 const SECRET = 'sk-e2e-5c1d9b7a-NEVER-IN-OUTPUT';
 const EXTRA_DEVICES = 200; // the dropdown must read several pages; the fault batch needs 200 numbers
 
@@ -267,15 +263,7 @@ async function execute(key) {
 // ─── setup ───────────────────────────────────────────────────────────────────────────────────
 
 before(async () => {
-	assert.ok(
-		existsSync(join(ROOT, 'dist/package.json')),
-		'dist/ is missing: run `npm run build` first',
-	);
-	runtime = await ensureRuntime({
-		n8nVersion: N8N_VERSION,
-		nodeMajor: NODE_MAJOR,
-		log: (line) => console.log(`# ${line}`),
-	});
+	runtime = await e2eRuntime({ log: (line) => console.log(`# ${line}`) });
 	userFolder = createUserFolder({ removeOnExit: true });
 	await installPackage(userFolder, await packPackage());
 	sim = await startSimulator({

@@ -34,7 +34,6 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { ensureRuntime } from '../../scripts/n8n/runtime.mjs';
 import {
 	createUserFolder,
 	executionData,
@@ -53,16 +52,15 @@ import { tail } from '../../scripts/lib/text.mjs';
 import { waitUntil } from '../../scripts/lib/wait.mjs';
 import { generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import {
+	N8N_VERSION,
 	CREDENTIAL_TYPE,
 	NODE_TYPE,
-	ROOT,
 	TRIGGER_TYPE,
+	e2eRuntime,
 	packPackage,
 	sparkBotCredential,
 } from './fixtures.mjs';
 
-const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
-const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
 const SECRET = 'sk-queue-0b6e2f4c-NEVER-IN-OUTPUT';
 const DEVICES = Array.from({ length: 100 }, (_, i) => generatedDevice(i + 1).id);
 const WORKERS = 2;
@@ -607,15 +605,7 @@ before(
 		const started = performance.now();
 		const mark = (what) =>
 			console.log(`${what} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-		assert.ok(
-			existsSync(join(ROOT, 'dist/package.json')),
-			'dist/ is missing: run `npm run build` first',
-		);
-		runtime = await ensureRuntime({
-			n8nVersion: N8N_VERSION,
-			nodeMajor: NODE_MAJOR,
-			log: (line) => console.log(`# ${line}`),
-		});
+		runtime = await e2eRuntime({ log: (line) => console.log(`# ${line}`) });
 
 		const tarball = await packPackage();
 		for (let i = 0; i <= WORKERS; i++)

@@ -20,7 +20,6 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { ensureRuntime } from '../../scripts/n8n/runtime.mjs';
 import {
 	createUserFolder,
 	executionData,
@@ -36,16 +35,16 @@ import {
 import { sleep, waitUntil } from '../../scripts/lib/wait.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import {
+	N8N_VERSION,
 	CREDENTIAL_TYPE,
 	EXAMPLE_CREDENTIAL,
 	TRIGGER_TYPE,
+	e2eRuntime,
 	packPackage,
 	readExamples,
 	sparkBotCredential,
 } from './fixtures.mjs';
 
-const N8N_VERSION = process.env.SPARKBOT_E2E_N8N ?? '2.30.8';
-const NODE_MAJOR = Number(process.env.SPARKBOT_E2E_NODE ?? 24);
 const SECRET = 'sk-e2e-trigger-77aa-NEVER-IN-OUTPUT';
 const EVERY_MINUTE = { item: [{ mode: 'everyMinute' }] };
 /** A little more than one poll interval. */
@@ -139,7 +138,7 @@ async function startN8nHere() {
 
 before(
 	async () => {
-		runtime = await ensureRuntime({ n8nVersion: N8N_VERSION, nodeMajor: NODE_MAJOR });
+		runtime = await e2eRuntime();
 		userFolder = createUserFolder({ removeOnExit: true });
 		await installPackage(userFolder, await packPackage());
 		sim = await startSimulator({ apiKey: SECRET, devices: 20 });
