@@ -24,98 +24,54 @@ pub struct Field {
     pub display_name: &'static str,
 }
 
+impl Field {
+    /// The field stored as `name` and shown as `display_name`.
+    pub const fn new(name: &'static str, display_name: &'static str) -> Self {
+        Self { name, display_name }
+    }
+}
+
 /// The resource selector.
-pub const RESOURCE: Field = Field {
-    name: "resource",
-    display_name: "Resource",
-};
+pub const RESOURCE: Field = Field::new("resource", "Resource");
 /// The operation selector.
-pub const OPERATION: Field = Field {
-    name: "operation",
-    display_name: "Operation",
-};
+pub const OPERATION: Field = Field::new("operation", "Operation");
 /// The WhatsApp number acted on.
-pub const DEVICE: Field = Field {
-    name: "device",
-    display_name: "WhatsApp Number",
-};
+pub const DEVICE: Field = Field::new("device", "WhatsApp Number");
 /// The operation's options collection.
-pub const OPTIONS: Field = Field {
-    name: "options",
-    display_name: "Options",
-};
+pub const OPTIONS: Field = Field::new("options", "Options");
 /// The Timeout option, shared by both operations.
-pub const TIMEOUT: Field = Field {
-    name: "timeout",
-    display_name: "Timeout (Seconds)",
-};
+pub const TIMEOUT: Field = Field::new("timeout", "Timeout (Seconds)");
 /// The Retry option, shared by both operations. Named apart from n8n's own Retry On Fail
 /// setting, which runs the whole node again.
-pub const RETRY: Field = Field {
-    name: "retry",
-    display_name: "Retry Refused Requests",
-};
+pub const RETRY: Field = Field::new("retry", "Retry Refused Requests");
 /// The Include Attempt Count option, shared by both operations.
-pub const INCLUDE_ATTEMPTS: Field = Field {
-    name: "includeAttempts",
-    display_name: "Include Attempt Count",
-};
+pub const INCLUDE_ATTEMPTS: Field = Field::new("includeAttempts", "Include Attempt Count");
 /// The Concurrency option, shared by both operations.
-pub const CONCURRENCY: Field = Field {
-    name: "concurrency",
-    display_name: "Concurrency",
-};
+pub const CONCURRENCY: Field = Field::new("concurrency", "Concurrency");
 /// The Wait For Session option, shared by both operations.
-pub const WAIT_FOR_SESSION: Field = Field {
-    name: "waitForSession",
-    display_name: "Wait For Session",
-};
+pub const WAIT_FOR_SESSION: Field = Field::new("waitForSession", "Wait For Session");
 /// The credential's API key.
-pub const API_KEY: Field = Field {
-    name: "apiKey",
-    display_name: "API Key",
-};
+pub const API_KEY: Field = Field::new("apiKey", "API Key");
 /// The credential's base URL.
-pub const BASE_URL: Field = Field {
-    name: "baseUrl",
-    display_name: "Base URL",
-};
+pub const BASE_URL: Field = Field::new("baseUrl", "Base URL");
 /// The credential's switch for plain `http://` to other machines.
-pub const ALLOW_INSECURE_HTTP: Field = Field {
-    name: "allowInsecureHttp",
-    display_name: "Allow Insecure HTTP",
-};
+pub const ALLOW_INSECURE_HTTP: Field = Field::new("allowInsecureHttp", "Allow Insecure HTTP");
 /// The resource of the session actions (the only one of version 1).
 pub const SESSION_RESOURCE: &str = "whatsappSession";
 /// The read-only resource of version 2: a WhatsApp number.
 pub const NUMBER_RESOURCE: &str = "whatsappNumber";
 /// Get Many's Return All switch.
-pub const RETURN_ALL: Field = Field {
-    name: "returnAll",
-    display_name: "Return All",
-};
+pub const RETURN_ALL: Field = Field::new("returnAll", "Return All");
 /// Get Many's Limit.
-pub const LIMIT: Field = Field {
-    name: "limit",
-    display_name: "Limit",
-};
+pub const LIMIT: Field = Field::new("limit", "Limit");
 /// Get Many's default Limit.
 pub const DEFAULT_LIMIT: u64 = 50;
 /// Get Many's Filters collection.
-pub const FILTERS: Field = Field {
-    name: "filters",
-    display_name: "Filters",
-};
+pub const FILTERS: Field = Field::new("filters", "Filters");
 /// The Number Status filter of Get Many.
-pub const STATUS_FILTER: Field = Field {
-    name: "status",
-    display_name: "Number Status",
-};
+pub const STATUS_FILTER: Field = Field::new("status", "Number Status");
 /// The Session Status filter of Get Many (and of the trigger).
-pub const SESSION_STATUS_FILTER: Field = Field {
-    name: "sessionStatus",
-    display_name: "Session Status",
-};
+pub const SESSION_STATUS_FILTER: Field = Field::new("sessionStatus", "Session Status");
 /// A device's `status` values (the contract's).
 pub const NUMBER_STATUSES: [&str; 4] = ["operative", "disabled", "pending", "removed"];
 /// A session's `status` values (the contract's).
@@ -174,10 +130,7 @@ pub struct Destructive {
 
 const REBOOT_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
-        field: Field {
-            name: "forceReboot",
-            display_name: "Force Reboot",
-        },
+        field: Field::new("forceReboot", "Force Reboot"),
         wire_field: "force",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to reboot the session even if it is stopped. Without it, a stopped session is refused with a 409 error.",
@@ -185,10 +138,7 @@ const REBOOT_OPTIONS: [BooleanOption; 3] = [
         destructive: None,
     },
     BooleanOption {
-        field: Field {
-            name: "forceSync",
-            display_name: "Force Sync",
-        },
+        field: Field::new("forceSync", "Force Sync"),
         wire_field: "sync",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to force a synchronization of the session data (chats, contacts) after the reboot",
@@ -207,10 +157,7 @@ const REBOOT_OPTIONS: [BooleanOption; 3] = [
 
 const RESET_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
-        field: Field {
-            name: "deleteAllData",
-            display_name: "Delete All Data",
-        },
+        field: Field::new("deleteAllData", "Delete All Data"),
         wire_field: "deleteAllData",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to permanently delete all stored chats, messages and contacts of the number. Destructive: this cannot be undone.",
@@ -221,10 +168,7 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
         }),
     },
     BooleanOption {
-        field: Field {
-            name: "emptyQueue",
-            display_name: "Empty Queue",
-        },
+        field: Field::new("emptyQueue", "Empty Queue"),
         wire_field: "emptyQueue",
         #[cfg(not(target_arch = "wasm32"))]
         description: "Whether to permanently delete every queued outbound message of the number that has not been sent yet. Destructive: this cannot be undone.",

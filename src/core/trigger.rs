@@ -33,15 +33,9 @@ use crate::core::text::{describe_value, sanitize};
 /// The only event: a session's status changed.
 pub const SESSION_STATUS_CHANGED: &str = "sessionStatusChanged";
 /// The trigger's Event parameter.
-pub const EVENT: Field = Field {
-    name: "event",
-    display_name: "Event",
-};
+pub const EVENT: Field = Field::new("event", "Event");
 /// The trigger's Numbers filter.
-pub const DEVICES_FILTER: Field = Field {
-    name: "devices",
-    display_name: "Numbers",
-};
+pub const DEVICES_FILTER: Field = Field::new("devices", "Numbers");
 /// The field each reported device gains.
 pub const PREVIOUS_STATUS: &str = "previousSessionStatus";
 /// Most samples a manual test run returns when nothing changed.
