@@ -39,44 +39,24 @@ export function writeChart(file, results) {
 		`<text x="20" y="${y}" font-size="16" font-weight="700">Per item, one after another (lower is better)</text>`,
 	);
 	y += 12;
+	const perItem = (label, value, color) => ({
+		label,
+		value,
+		text: `${value.toFixed(2)} ms`,
+		color,
+	});
+	const perItemRows = [
+		perItem('SparkBot node in n8n', p.sparkbot, COLORS.sparkbot),
+		perItem('HTTP Request node in n8n', p.http, COLORS.http),
+		...(p.outside === undefined
+			? []
+			: [perItem('SparkBot node outside n8n', p.outside, COLORS.outside)]),
+		perItem('plain fetch loop (floor)', p.floor, COLORS.floor),
+	];
+	parts.push(bars(perItemRows, { x: 20, y, width }));
+	y += perItemRows.length * 32 + 16;
 	parts.push(
-		bars(
-			[
-				{
-					label: 'SparkBot node in n8n',
-					value: p.sparkbot,
-					text: `${p.sparkbot.toFixed(2)} ms`,
-					color: COLORS.sparkbot,
-				},
-				{
-					label: 'HTTP Request node in n8n',
-					value: p.http,
-					text: `${p.http.toFixed(2)} ms`,
-					color: COLORS.http,
-				},
-				...(p.outside === undefined
-					? []
-					: [
-							{
-								label: 'SparkBot node outside n8n',
-								value: p.outside,
-								text: `${p.outside.toFixed(2)} ms`,
-								color: COLORS.outside,
-							},
-						]),
-				{
-					label: 'plain fetch loop (floor)',
-					value: p.floor,
-					text: `${p.floor.toFixed(2)} ms`,
-					color: COLORS.floor,
-				},
-			],
-			{ x: 20, y, width },
-		),
-	);
-	y += (p.outside === undefined ? 3 : 4) * 32 + 16;
-	parts.push(
-		`<text x="20" y="${y}" font-size="12" fill="#555">n8n ${escape(results.n8n)}, Node ${escape(results.node)}, ${escape(results.machine)}; (T(1000) − T(1)) / 999, median of ${results.repeats}; simulator on loopback</text>`,
+		`<text x="20" y="${y}" font-size="12" fill="#555">n8n ${escape(results.n8n)}, Node ${escape(results.node)}, ${escape(results.machine)}; (T(1000) − T(1)) / 999, median of ${results.repeats}; a lean server on loopback</text>`,
 	);
 	if (results.fleet?.length) {
 		y += 40;
