@@ -11,9 +11,14 @@ import { test } from 'node:test';
 
 import { DEMO_DEVICES } from '../simulator/sparkbot-simulator.mjs';
 import { rng } from '../../scripts/lib/random.mjs';
-import { executeContext, loadOptionsContext, suite, workflow } from './harness.mjs';
+import {
+	NodeApiError,
+	NodeOperationError,
+	executeContext,
+	loadOptionsContext,
+	suite,
+} from './harness.mjs';
 
-const { NodeApiError, NodeOperationError } = workflow;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const RUN_LIMIT_MS = 10_000;

@@ -20,6 +20,8 @@ export const packageJson = require(join(dist, 'package.json'));
 
 /** n8n-workflow as the built node sees it (CommonJS, the same classes). */
 export const workflow = require('n8n-workflow');
+/** The error classes the node throws, from the n8n-workflow the package is tested against. */
+export const { NodeApiError, NodeOperationError } = workflow;
 
 /** Requires a file listed in the package's `n8n` attribute and instantiates its class. */
 export function loadClass(relativePath) {

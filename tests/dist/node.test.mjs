@@ -12,6 +12,8 @@ import {
 	CREDENTIAL_PATH,
 	NODE_PATH,
 	TRIGGER_PATH,
+	NodeApiError,
+	NodeOperationError,
 	assertNoSecret,
 	dist,
 	executeContext,
@@ -24,7 +26,6 @@ import {
 	workflow,
 } from './harness.mjs';
 
-const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-3f9a2c7e-DO-NOT-LEAK-81b4';
 
 const pkg = suite({

@@ -10,9 +10,16 @@ import { hostname, networkInterfaces } from 'node:os';
 import { describe, test } from 'node:test';
 
 import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
-import { assertNoSecret, dist, loadOptionsContext, params, suite, workflow } from './harness.mjs';
+import {
+	NodeApiError,
+	NodeOperationError,
+	assertNoSecret,
+	dist,
+	loadOptionsContext,
+	params,
+	suite,
+} from './harness.mjs';
 
-const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-0utc0mes-DO-NOT-LEAK-5e1a';
 
 const pkg = suite({ apiKey: SECRET, devices: 40, resetEach: true });

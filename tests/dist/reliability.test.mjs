@@ -10,9 +10,15 @@ import { freePort } from '../../scripts/lib/net.mjs';
 import { sleep } from '../../scripts/lib/wait.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { FAULT_MODES as MODES } from '../fault-modes.mjs';
-import { assertNoSecret, loadOptionsContext, params, suite, workflow } from './harness.mjs';
+import {
+	NodeApiError,
+	NodeOperationError,
+	assertNoSecret,
+	loadOptionsContext,
+	params,
+	suite,
+} from './harness.mjs';
 
-const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-7c1e-RELIABILITY-DO-NOT-LEAK-0d2f';
 
 const pkg = suite({ apiKey: SECRET, devices: 230, resetEach: true });

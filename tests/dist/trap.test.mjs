@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
 import { DEMO_DEVICES } from '../simulator/sparkbot-simulator.mjs';
-import { params, suite, workflow } from './harness.mjs';
-
-const { NodeOperationError } = workflow;
+import { NodeOperationError, params, suite, workflow } from './harness.mjs';
 
 // (module (func (export "trap") unreachable))
 // prettier-ignore

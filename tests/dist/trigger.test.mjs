@@ -10,15 +10,15 @@ import { describe, test } from 'node:test';
 import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
 import {
 	TRIGGER_PATH,
+	NodeApiError,
+	NodeOperationError,
 	assertNoSecret,
 	loadClass,
 	pollContext,
 	root,
 	suite,
-	workflow,
 } from './harness.mjs';
 
-const { NodeApiError, NodeOperationError } = workflow;
 const SECRET = 'sk-live-trigger-41af-DO-NOT-LEAK';
 const t = suite({ apiKey: SECRET, devices: 200, resetEach: true });
 const { produced } = t;

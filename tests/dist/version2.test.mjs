@@ -8,16 +8,15 @@ import { describe, test } from 'node:test';
 
 import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
 import {
+	NodeOperationError,
 	assertNoSecret,
 	loadOptionsContext,
 	locator,
 	params,
 	root,
 	suite,
-	workflow,
 } from './harness.mjs';
 
-const { NodeOperationError } = workflow;
 const SECRET = 'sk-live-v2-9d3e-DO-NOT-LEAK';
 const EXTRA = 1_006; // with the six demo numbers: 1,012, eleven pages of 100
 const t = suite({ apiKey: SECRET, devices: EXTRA, resetEach: true });
