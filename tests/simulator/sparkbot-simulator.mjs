@@ -97,69 +97,55 @@ const NGINX_502 = `<html>
  * - Billing: status disabled, session offline, and the one `forbidden` device (POSTs → 403).
  */
 export const DEMO_DEVICES = deepFreeze([
-	{
-		id: '6523a1f0c2d4e5f60718293a',
-		alias: 'Sales',
-		phone: '+14155550100',
-		status: 'operative',
-		session: { status: 'online', updatedAt: '2026-11-21T10:15:00Z' },
-		plan: { tier: 'pro', limits: { daily: 1000 } },
-		queuedMessages: 3,
-	},
-	{
-		id: '6523a2b4c2d4e5f60718293b',
-		alias: 'Support',
-		phone: '+442071838750',
-		status: 'operative',
-		session: { status: 'offline', updatedAt: '2026-11-20T18:02:11Z' },
-		tags: ['support', 'emea'],
-		queuedMessages: 12,
-	},
-	{
-		id: '6523a3c8c2d4e5f60718293c',
-		alias: null,
-		phone: '+4915112345678',
-		status: 'operative',
-		session: {
-			status: 'authorize',
-			updatedAt: '2026-11-21T09:41:27Z',
-			qrExpiresAt: '2026-11-21T09:42:27Z',
-		},
-	},
-	{
-		id: '6523a4dcc2d4e5f60718293d',
-		alias: '',
-		phone: '+34612345678',
-		status: 'operative',
-		session: { status: 'timeout', updatedAt: '2026-11-19T07:30:00Z' },
-		queuedMessages: 1,
-	},
-	{
-		id: '6523a5f0c2d4e5f60718293e',
-		alias: 'Onboarding',
-		phone: null,
-		status: 'pending',
-		session: { status: 'connecting', updatedAt: '2026-11-21T10:02:45Z' },
-	},
-	{
-		id: '6523a704c2d4e5f60718293f',
-		alias: 'Billing',
-		phone: '+5511912345678',
-		status: 'disabled',
-		session: { status: 'offline', updatedAt: '2026-10-02T12:00:00Z' },
-		plan: { tier: 'free', limits: { daily: 0 } },
-		forbidden: true,
-	},
+	device('6523a1f0c2d4e5f60718293a', 'Sales', '+14155550100', 'operative', 'online', {
+		updatedAt: '2026-11-21T10:15:00Z',
+		more: { plan: { tier: 'pro', limits: { daily: 1000 } }, queuedMessages: 3 },
+	}),
+	device('6523a2b4c2d4e5f60718293b', 'Support', '+442071838750', 'operative', 'offline', {
+		updatedAt: '2026-11-20T18:02:11Z',
+		more: { tags: ['support', 'emea'], queuedMessages: 12 },
+	}),
+	device('6523a3c8c2d4e5f60718293c', null, '+4915112345678', 'operative', 'authorize', {
+		updatedAt: '2026-11-21T09:41:27Z',
+		session: { qrExpiresAt: '2026-11-21T09:42:27Z' },
+	}),
+	device('6523a4dcc2d4e5f60718293d', '', '+34612345678', 'operative', 'timeout', {
+		updatedAt: '2026-11-19T07:30:00Z',
+		more: { queuedMessages: 1 },
+	}),
+	device('6523a5f0c2d4e5f60718293e', 'Onboarding', null, 'pending', 'connecting', {
+		updatedAt: '2026-11-21T10:02:45Z',
+	}),
+	device('6523a704c2d4e5f60718293f', 'Billing', '+5511912345678', 'disabled', 'offline', {
+		updatedAt: '2026-10-02T12:00:00Z',
+		more: { plan: { tier: 'free', limits: { daily: 0 } }, forbidden: true },
+	}),
 ]);
 
 /** The n-th (1-based) generated device: deterministic, so tests can name it. */
 export function generatedDevice(n) {
+	return device(
+		`65300000${n.toString(16).padStart(16, '0')}`,
+		`Number ${String(n).padStart(3, '0')}`,
+		`+1202555${String(n).padStart(4, '0')}`,
+		'operative',
+		'online',
+		{ updatedAt: '2026-11-21T09:00:00Z' },
+	);
+}
+
+/**
+ * A device as the contract's `GET /devices` lists it, fields in that order: `session` gets
+ * `sessionStatus`, `updatedAt` and the fields of `session`; `more` follows the contract's fields.
+ */
+function device(id, alias, phone, status, sessionStatus, { updatedAt, session = {}, more = {} }) {
 	return {
-		id: `65300000${n.toString(16).padStart(16, '0')}`,
-		alias: `Number ${String(n).padStart(3, '0')}`,
-		phone: `+1202555${String(n).padStart(4, '0')}`,
-		status: 'operative',
-		session: { status: 'online', updatedAt: '2026-11-21T09:00:00Z' },
+		id,
+		alias,
+		phone,
+		status,
+		session: { status: sessionStatus, updatedAt, ...session },
+		...more,
 	};
 }
 
@@ -547,6 +533,12 @@ export async function startSimulator(options = {}) {
 
 	// ---- control endpoints (/__sim/, no auth) -------------------------------------------------
 
+	/** The per-device control routes: `[what, an example body, how it is applied]`. */
+	const DEVICE_CONTROLS = [
+		['session', '{"status": "offline"}', (id, spec) => setSessionStatus(id, spec.status)],
+		['ready-ms', '{"ms": 5000}', (id, spec) => setDeviceReadyMs(id, spec.ms)],
+	];
+
 	async function handleControl(req, res, path, body) {
 		const ok = () => sendJson(res, 200, { ok: true });
 		const endpoint = `${req.method} ${path}`;
@@ -570,20 +562,14 @@ export async function startSimulator(options = {}) {
 					reset();
 					return ok();
 			}
-			const session = /^\/__sim\/devices\/([^/]+)\/session$/.exec(path);
-			if (session && req.method === 'POST') {
+			// POST /__sim/devices/:id/<what>: a JSON object like the example, applied to that device.
+			const match = req.method === 'POST' && path.match(/^\/__sim\/devices\/([^/]+)\/([^/]+)$/);
+			const control = match && DEVICE_CONTROLS.find(([what]) => what === match[2]);
+			if (control) {
+				const [, example, apply] = control;
 				const spec = parseControlBody(body);
-				if (!isPlainObject(spec))
-					throw new TypeError('body must be a JSON object like {"status": "offline"}');
-				setSessionStatus(decodeSegment(session[1]), spec.status);
-				return ok();
-			}
-			const readyMs = /^\/__sim\/devices\/([^/]+)\/ready-ms$/.exec(path);
-			if (readyMs && req.method === 'POST') {
-				const spec = parseControlBody(body);
-				if (!isPlainObject(spec))
-					throw new TypeError('body must be a JSON object like {"ms": 5000}');
-				setDeviceReadyMs(decodeSegment(readyMs[1]), spec.ms);
+				if (!isPlainObject(spec)) throw new TypeError(`body must be a JSON object like ${example}`);
+				apply(decodeSegment(match[1]), spec);
 				return ok();
 			}
 		} catch (error) {
@@ -719,35 +705,30 @@ function readOptions(options) {
 	};
 }
 
+/** The fields of a fault spec (POST /__sim/faults), in the order a normalized fault lists them. */
+const FAULT_FIELDS = [
+	'route',
+	'deviceId',
+	'fault',
+	'times',
+	'retryAfter',
+	'status',
+	'delayMs',
+	'bytes',
+	'chunked',
+	'depth',
+];
+
 function normalizeFault(spec) {
 	if (!isPlainObject(spec)) throw new TypeError('a fault spec must be an object');
-	const known = [
-		'route',
-		'deviceId',
-		'fault',
-		'times',
-		'retryAfter',
-		'status',
-		'delayMs',
-		'bytes',
-		'chunked',
-		'depth',
-	];
-	const unknown = Object.keys(spec).find((key) => !known.includes(key));
+	const unknown = Object.keys(spec).find((key) => !FAULT_FIELDS.includes(key));
 	if (unknown !== undefined)
-		throw new TypeError(`unknown fault spec field "${unknown}"; allowed: ${known.join(', ')}`);
-	const {
-		route = '*',
-		deviceId,
-		fault,
-		times,
-		retryAfter,
-		status,
-		delayMs,
-		bytes,
-		chunked,
-		depth,
-	} = spec;
+		throw new TypeError(
+			`unknown fault spec field "${unknown}"; allowed: ${FAULT_FIELDS.join(', ')}`,
+		);
+	const fields = Object.fromEntries(FAULT_FIELDS.map((name) => [name, spec[name]]));
+	const { deviceId, fault, times, retryAfter, status, delayMs, bytes, chunked, depth } = fields;
+	const route = fields.route === undefined ? '*' : fields.route;
 	if (!FAULT_ROUTES.includes(route))
 		throw new TypeError(`route must be one of ${FAULT_ROUTES.join(', ')}`);
 	if (!FAULT_KINDS.includes(fault))
@@ -779,18 +760,7 @@ function normalizeFault(spec) {
 	}
 	if (chunked !== undefined && typeof chunked !== 'boolean')
 		throw new TypeError('chunked must be a boolean');
-	return {
-		route,
-		deviceId,
-		fault,
-		times: times ?? null,
-		retryAfter,
-		status,
-		delayMs,
-		bytes,
-		chunked,
-		depth,
-	};
+	return { ...fields, route, times: times ?? null };
 }
 
 /**
