@@ -45,7 +45,12 @@ import { freePort } from '../lib/net.mjs';
 import { sleep, waitUntil } from '../lib/wait.mjs';
 import { run, startProcess } from '../n8n/processes.mjs';
 import { ensureRuntime } from '../n8n/runtime.mjs';
-import { packPackage, sparkBotCredential } from '../../tests/e2e/fixtures.mjs';
+import {
+	packPackage,
+	rebootEachItem,
+	sparkBotCredential,
+	sparkBotNode,
+} from '../../tests/e2e/fixtures.mjs';
 import { generatedDevice } from '../../tests/simulator/sparkbot-simulator.mjs';
 import { writeChart } from './chart.mjs';
 import { benchListing } from './listing.mjs';
@@ -116,20 +121,12 @@ function chain(name, nodes) {
 	return { name, nodes: all, connections, settings: { executionOrder: 'v1' } };
 }
 
-function sparkBotNode(credential, options = {}) {
-	return {
-		name: 'SparkBot',
-		type: 'n8n-nodes-sparkbot.sparkBot',
-		typeVersion: 1,
+function rebootNode(credential, options = {}) {
+	return sparkBotNode({
+		credential,
 		position: [440, 0],
-		parameters: {
-			resource: 'whatsappSession',
-			operation: 'reboot',
-			device: '={{ $json.id }}',
-			options,
-		},
-		credentials: { sparkBotApi: { id: credential.id, name: credential.name } },
-	};
+		parameters: rebootEachItem(options),
+	});
 }
 
 function httpRequestNode(credential, baseUrl) {
@@ -258,7 +255,7 @@ try {
 		workflows.push({
 			key: `sparkbot-${n}`,
 			node: 'SparkBot',
-			...chain(`bench: SparkBot × ${n}`, [numbersNode(n), sparkBotNode(credential)]),
+			...chain(`bench: SparkBot × ${n}`, [numbersNode(n), rebootNode(credential)]),
 		});
 		workflows.push({
 			key: `http-${n}`,
@@ -275,7 +272,7 @@ try {
 			node: 'SparkBot',
 			...chain(`bench: fleet, Concurrency ${c}`, [
 				numbersNode(FLEET.numbers),
-				sparkBotNode(fleetCredential, { waitForSession: true, concurrency: c }),
+				rebootNode(fleetCredential, { waitForSession: true, concurrency: c }),
 			]),
 		});
 	}

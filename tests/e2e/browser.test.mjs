@@ -27,32 +27,15 @@
 // SPARKBOT_UPDATE_DOCS_SCREENSHOTS=1 also copies the dropdown and output screenshots to docs/.
 // SPARKBOT_CHROMIUM=<path> uses another chromium than /usr/bin/chromium.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
-import {
-	DEFAULT_OWNER,
-	createUserFolder,
-	importCredentials,
-	installPackage,
-	login,
-	removeUserFolder,
-	restRequest,
-	setupOwner,
-	startN8n,
-} from '../../scripts/n8n/instance.mjs';
+import * as instance from '../../scripts/n8n/instance.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { poll, waitUntil } from '../../scripts/lib/wait.mjs';
-import {
-	NODE_TYPE,
-	ROOT,
-	TRIGGER_TYPE,
-	e2eRuntime,
-	packPackage,
-	sparkBotCredential,
-} from './fixtures.mjs';
+import { NODE_TYPE, ROOT, TRIGGER_TYPE, e2eSetup, sparkBotCredential } from './fixtures.mjs';
 import {
 	SCREENSHOT_DIR,
 	dismissModalsWhenTheyAppear,
@@ -83,7 +66,6 @@ function label({ alias, phone }) {
 }
 
 describe('SparkBot nodes in the n8n editor (chromium)', () => {
-	let tarballDir;
 	let userFolder;
 	let sim;
 	let n8n;
@@ -92,23 +74,21 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 	before(
 		async () => {
 			const started = performance.now();
-			const tarball = await packPackage();
-			tarballDir = dirname(tarball);
-			const runtime = await e2eRuntime({ log: (line) => log(`  runtime: ${line}`) });
-			userFolder = createUserFolder({ removeOnExit: true });
-			await installPackage(userFolder, tarball);
+			const setup = await e2eSetup({ log: (line) => log(`  runtime: ${line}`) });
+			const { runtime } = setup;
+			userFolder = setup.userFolder;
 			sim = await startSimulator({ timeScale: 0.001, devices: EXTRA_DEVICES });
-			await importCredentials(
+			await instance.importCredentials(
 				runtime,
 				userFolder,
 				sparkBotCredential({ apiKey: sim.apiKey, baseUrl: sim.baseUrl, name: CREDENTIAL_NAME }),
 			);
-			n8n = await startN8n({ runtime, userFolder });
-			await setupOwner(n8n.url);
+			n8n = await instance.startN8n({ runtime, userFolder });
+			await instance.setupOwner(n8n.url);
 			log(
 				`  setup: n8n ${runtime.n8nVersion} at ${n8n.url}, simulator at ${sim.baseUrl} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
 			);
-			log(`  N8N_USER_FOLDER=${userFolder}  tarball: ${tarball}`);
+			log(`  N8N_USER_FOLDER=${userFolder}`);
 		},
 		{ timeout: 15 * 60_000 }, // only a first-ever run installs the runtime (minutes); later runs take ~30-60 s
 	);
@@ -119,8 +99,7 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 			['browser', () => browser?.close()],
 			['n8n', () => n8n?.stop()],
 			['simulator', () => sim?.close()],
-			['user folder', () => removeUserFolder(userFolder)],
-			['tarball', () => tarballDir && rmSync(tarballDir, { recursive: true, force: true })],
+			['user folder', () => instance.removeUserFolder(userFolder)],
 		];
 		for (const [what, fn] of attempts) {
 			try {
@@ -162,8 +141,8 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 		// The first load of the editor bundle is slow on 2 cores.
 		const email = page.getByTestId('emailOrLdapLoginId').locator('input');
 		await email.waitFor({ timeout: 60_000 });
-		await email.fill(DEFAULT_OWNER.email);
-		await page.getByTestId('password').locator('input').fill(DEFAULT_OWNER.password);
+		await email.fill(instance.DEFAULT_OWNER.email);
+		await page.getByTestId('password').locator('input').fill(instance.DEFAULT_OWNER.password);
 		await shot('signin');
 		await page.getByTestId('form-submit-button').click();
 		await page.waitForURL((url) => !url.pathname.startsWith('/signin'), {
@@ -203,22 +182,46 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 	}
 
 	/**
-	 * The workflow open in `page` as n8n stored it (`GET /rest/workflows/:id`): the editor saves
-	 * by itself, so this polls until `until(workflow)` holds (20 s at most) and returns the last read.
+	 * The first node of `type` in the workflow open in `page`, as n8n stored it (`GET
+	 * /rest/workflows/:id`): the editor saves by itself, so this polls until there is one and
+	 * `until(node)` holds (20 s at most; the caller's assertions then say what differs), and fails
+	 * naming the node types it found when there is none.
 	 */
-	async function storedWorkflow(page, until) {
+	async function storedNode(page, type, until) {
 		const id = new URL(page.url()).pathname.match(/\/workflow\/([^/]+)/)?.[1];
 		assert.ok(id, `a workflow id in ${page.url()}`);
-		const { cookie } = await login(n8n.url);
+		const { cookie } = await instance.login(n8n.url);
 		let workflow;
+		const find = () => workflow?.nodes.find((node) => node.type === type);
 		await poll(
 			async () => {
-				workflow = await restRequest(n8n.url, cookie, 'GET', `/rest/workflows/${id}`);
-				return until(workflow);
+				workflow = await instance.restRequest(n8n.url, cookie, 'GET', `/rest/workflows/${id}`);
+				return find() !== undefined && until(find());
 			},
 			{ timeoutMs: 20_000, pollMs: 500 },
 		);
-		return workflow;
+		const node = find();
+		assert.ok(node, `a ${type} node in ${JSON.stringify(workflow?.nodes.map((n) => n.type))}`);
+		return node;
+	}
+
+	/**
+	 * Clicks the node panel's run button ("Execute step", or "Fetch Test Event" for a trigger) and
+	 * waits for the run: returns the output panel once it succeeded, fails with the panel's text
+	 * (`what` failed) otherwise.
+	 */
+	async function runInPanel(ndv, what) {
+		await ndv.getByTestId('node-execute-button').click();
+		const output = ndv.getByTestId('output-panel');
+		const success = output.getByTestId('node-run-status-success');
+		const failure = output
+			.getByTestId('node-error-view')
+			.or(output.getByTestId('node-run-status-error'));
+		await success.or(failure).first().waitFor({ timeout: 30_000 });
+		if (await failure.first().isVisible()) {
+			throw new Error(`${what} failed:\n${(await output.innerText()).slice(0, 1_500)}`);
+		}
+		return output;
 	}
 
 	/** n8n preselects the only credential of the type; choose it if it did not. */
@@ -393,18 +396,9 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 				const postsBefore = sim.requests.filter((request) => request.method === 'POST').length;
 				assert.equal(postsBefore, 0, 'no POST reached the simulator before executing');
 
-				const output = ndv.getByTestId('output-panel');
 				/** "Execute step", then the output panel's JSON view once the run succeeded. */
 				async function executeStep(expectedText) {
-					await ndv.getByTestId('node-execute-button').click(); // "Execute step" (older: "Test step")
-					const success = output.getByTestId('node-run-status-success');
-					const failure = output
-						.getByTestId('node-error-view')
-						.or(output.getByTestId('node-run-status-error'));
-					await success.or(failure).first().waitFor({ timeout: 30_000 });
-					if (await failure.first().isVisible()) {
-						throw new Error(`the node failed:\n${(await output.innerText()).slice(0, 1_500)}`);
-					}
+					const output = await runInPanel(ndv, 'the node'); // "Execute step" (older: "Test step")
 					await output.getByTestId('radio-button-json').click(); // the whole answer, not table columns
 					const data = output.getByTestId('ndv-data-container');
 					await data.getByText(expectedText).first().waitFor();
@@ -497,13 +491,11 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 				);
 
 				await step('the saved workflow holds the number By Phone Number (REST)', async () => {
-					const sparkBot = (workflow) => workflow.nodes.find((node) => node.type === NODE_TYPE);
-					const saved = await storedWorkflow(
+					const node = await storedNode(
 						page,
-						(workflow) => sparkBot(workflow)?.parameters.device?.mode === 'phone',
+						NODE_TYPE,
+						(sparkBot) => sparkBot.parameters.device?.mode === 'phone',
 					);
-					const node = sparkBot(saved);
-					assert.ok(node, 'the workflow has a SparkBot node');
 					assert.equal(node.typeVersion, 2, 'a new SparkBot node is version 2');
 					assert.deepEqual(
 						node.parameters.device,
@@ -627,16 +619,7 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 						sim.clearRequests();
 						const fetchButton = ndv.getByTestId('node-execute-button');
 						assert.equal((await fetchButton.innerText()).trim(), 'Fetch Test Event');
-						await fetchButton.click();
-						const output = ndv.getByTestId('output-panel');
-						const success = output.getByTestId('node-run-status-success');
-						const failure = output
-							.getByTestId('node-error-view')
-							.or(output.getByTestId('node-run-status-error'));
-						await success.or(failure).first().waitFor({ timeout: 30_000 });
-						if (await failure.first().isVisible()) {
-							throw new Error(`the trigger failed:\n${(await output.innerText()).slice(0, 1_500)}`);
-						}
+						const output = await runInPanel(ndv, 'the trigger');
 						await output.getByTestId('radio-button-table').click(); // one row per item, every row rendered
 						assert.equal(
 							(await output.getByTestId('ndv-items-count').innerText()).trim(),
@@ -694,13 +677,7 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 				);
 
 				await step('the saved workflow holds the SparkBot Trigger (REST)', async () => {
-					const trigger = (workflow) => workflow.nodes.find((node) => node.type === TRIGGER_TYPE);
-					const saved = await storedWorkflow(page, (workflow) => trigger(workflow)?.credentials);
-					const node = trigger(saved);
-					assert.ok(
-						node,
-						`a ${TRIGGER_TYPE} node in ${JSON.stringify(saved.nodes.map((n) => n.type))}`,
-					);
+					const node = await storedNode(page, TRIGGER_TYPE, (trigger) => trigger.credentials);
 					assert.equal(node.name, 'SparkBot Trigger');
 					assert.equal(node.credentials?.sparkBotApi?.name, CREDENTIAL_NAME, 'its credential');
 				});

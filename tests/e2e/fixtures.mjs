@@ -1,11 +1,12 @@
 // Building blocks shared by the end-to-end tests: the built package as a tarball, and the
 // credential / workflow objects n8n's CLI imports.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { createUserFolder, installPackage } from '../../scripts/n8n/instance.mjs';
 import { run } from '../../scripts/n8n/processes.mjs';
 import {
 	DEFAULT_N8N_VERSION,
@@ -34,6 +35,22 @@ export async function e2eRuntime({ log } = {}) {
 			throw new Error(`dist/ is missing or incomplete (dist/${file}): run \`npm run build\` first`);
 	}
 	return ensureRuntime({ n8nVersion: N8N_VERSION, nodeMajor: NODE_MAJOR, log });
+}
+
+/**
+ * What most e2e suites start from: that n8n's runtime and a fresh n8n user folder (removed when
+ * the process exits) with the package, packed as users get it, installed in it.
+ */
+export async function e2eSetup({ log } = {}) {
+	const runtime = await e2eRuntime({ log });
+	const userFolder = createUserFolder({ removeOnExit: true });
+	const tarball = await packPackage();
+	try {
+		await installPackage(userFolder, tarball);
+	} finally {
+		rmSync(dirname(tarball), { recursive: true, force: true });
+	}
+	return { runtime, userFolder };
 }
 
 /** The credential every example workflow refers to (imported under this id by `npm start`). */
@@ -93,6 +110,32 @@ export function sparkBotCredential({ apiKey, baseUrl, name = 'SparkBot (simulato
 }
 
 /**
+ * A SparkBot node for a workflow: `parameters` its parameters, `credential` `{ id, name }` of an
+ * imported SparkBot credential; version 1 unless `typeVersion` says otherwise.
+ */
+export function sparkBotNode({
+	name = 'SparkBot',
+	parameters,
+	credential,
+	typeVersion = 1,
+	position = [220, 0],
+}) {
+	return {
+		name,
+		type: NODE_TYPE,
+		typeVersion,
+		position,
+		parameters,
+		credentials: { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } },
+	};
+}
+
+/** Reboot Session's parameters (version 1) for the number whose ID is in each item's `id`. */
+export function rebootEachItem(options = {}) {
+	return { resource: 'whatsappSession', operation: 'reboot', device: '={{ $json.id }}', options };
+}
+
+/**
  * Manual Trigger → SparkBot, ready for importWorkflow(). `credential` is `{ id, name }` of an
  * imported SparkBot credential; `parameters` the SparkBot node's parameters.
  */
@@ -114,14 +157,7 @@ export function sparkBotWorkflow({
 				position: [0, 0],
 				parameters: {},
 			},
-			{
-				name: nodeName,
-				type: NODE_TYPE,
-				typeVersion: 1,
-				position: [220, 0],
-				parameters,
-				credentials: { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } },
-			},
+			sparkBotNode({ name: nodeName, parameters, credential }),
 		],
 		connections: {
 			'When clicking ‘Execute workflow’': { main: [[{ node: nodeName, type: 'main', index: 0 }]] },

@@ -6,21 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import {
-	createUserFolder,
-	executeWorkflow,
-	getNodeTypes,
-	importCredentials,
-	importWorkflow,
-	installPackage,
-	loadOptions,
-	login,
-	removeUserFolder,
-	resourceLocatorResults,
-	restRequest,
-	setupOwner,
-	startN8n,
-} from '../../scripts/n8n/instance.mjs';
+import * as instance from '../../scripts/n8n/instance.mjs';
 import { poll, sleep } from '../../scripts/lib/wait.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import { startMockOpenAi } from './mock-openai.mjs';
@@ -37,8 +23,7 @@ import {
 	EXAMPLE_CREDENTIAL,
 	NODE_TYPE,
 	TRIGGER_TYPE,
-	e2eRuntime,
-	packPackage,
+	e2eSetup,
 	readExamples,
 	sparkBotCredential,
 } from './fixtures.mjs';
@@ -255,7 +240,7 @@ function itemsOf(run, nodeName, index = 0) {
 
 async function execute(key) {
 	sim.clearRequests();
-	const result = await executeWorkflow(runtime, userFolder, workflows[key].id);
+	const result = await instance.executeWorkflow(runtime, userFolder, workflows[key].id);
 	executions[key] = result;
 	return result;
 }
@@ -263,9 +248,7 @@ async function execute(key) {
 // ─── setup ───────────────────────────────────────────────────────────────────────────────────
 
 before(async () => {
-	runtime = await e2eRuntime({ log: (line) => console.log(`# ${line}`) });
-	userFolder = createUserFolder({ removeOnExit: true });
-	await installPackage(userFolder, await packPackage());
+	({ runtime, userFolder } = await e2eSetup({ log: (line) => console.log(`# ${line}`) }));
 	sim = await startSimulator({
 		apiKey: SECRET,
 		devices: EXTRA_DEVICES,
@@ -283,7 +266,7 @@ before(async () => {
 		}),
 	});
 	let openAi;
-	[good, wrong, openAi] = await importCredentials(runtime, userFolder, [
+	[good, wrong, openAi] = await instance.importCredentials(runtime, userFolder, [
 		sparkBotCredential({
 			name: 'SparkBot (simulator)',
 			apiKey: SECRET,
@@ -519,13 +502,13 @@ before(async () => {
 			),
 		]);
 	});
-	await importCredentials(runtime, userFolder, {
+	await instance.importCredentials(runtime, userFolder, {
 		...sparkBotCredential({ name: 'SparkBot (simulator)', apiKey: SECRET, baseUrl: sim.baseUrl }),
 		id: EXAMPLE_CREDENTIAL.id,
 	});
 	EXAMPLES = readExamples();
-	await importWorkflow(runtime, userFolder, EXAMPLES);
-	const imported = await importWorkflow(runtime, userFolder, Object.values(list));
+	await instance.importWorkflow(runtime, userFolder, EXAMPLES);
+	const imported = await instance.importWorkflow(runtime, userFolder, Object.values(list));
 	Object.keys(list).forEach((key, i) => {
 		workflows[key] = imported[i];
 	});
@@ -534,7 +517,7 @@ before(async () => {
 after(async () => {
 	await sim?.close();
 	await llm?.close();
-	removeUserFolder(userFolder);
+	instance.removeUserFolder(userFolder);
 });
 
 // ─── n8n execute ─────────────────────────────────────────────────────────────────────────────
@@ -938,7 +921,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 			// The self-healing example starts from SparkBot Trigger: trigger.test.mjs activates it.
 			if (example.nodes.some((n) => n.type === TRIGGER_TYPE)) continue;
 			sim.clearRequests();
-			const result = await executeWorkflow(runtime, userFolder, example.id);
+			const result = await instance.executeWorkflow(runtime, userFolder, example.id);
 			executions[`example ${example.id}`] = result;
 			assert.ok(result.ok, `${example.name}: ${why(result)}`);
 			assert.ok(posts().length >= 1, `${example.name} called SparkBot`);
@@ -958,7 +941,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		sim.reset();
 		sim.clearRequests();
 		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
-		const result = await executeWorkflow(runtime, userFolder, example.id);
+		const result = await instance.executeWorkflow(runtime, userFolder, example.id);
 		assert.ok(result.ok, why(result));
 		assert.deepEqual(
 			posts().map((r) => [r.path, r.body]),
@@ -971,7 +954,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
 		sim.reset();
 		sim.setFault({ route: 'reboot', deviceId: sales.id, fault: 'busy', times: 1 });
-		let result = await executeWorkflow(runtime, userFolder, example.id);
+		let result = await instance.executeWorkflow(runtime, userFolder, example.id);
 		assert.ok(result.ok, why(result));
 		assert.equal(posts(sales.id).length, 2, 'sent once more');
 		assert.ok(posts(sales.id)[1].at - posts(sales.id)[0].at >= 29_000, 'after the 30 s wait');
@@ -979,7 +962,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		assert.equal(result.output('Notify a human'), undefined);
 		sim.reset();
 		sim.setFault({ route: 'reboot', deviceId: sales.id, fault: 'forbidden' });
-		result = await executeWorkflow(runtime, userFolder, example.id);
+		result = await instance.executeWorkflow(runtime, userFolder, example.id);
 		assert.ok(result.ok, why(result));
 		assert.equal(posts(sales.id).length, 1, 'a 403 is not retried');
 		assert.equal(result.output('Notify a human')[0].error.code, 'SPARKBOT_FORBIDDEN');
@@ -995,7 +978,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 			.filter((d) => d.status === 'operative' && ['offline', 'timeout'].includes(d.session.status))
 			.map((d) => d.id);
 		assert.ok(down.length >= 2, 'the demo account has numbers that are down');
-		const result = await executeWorkflow(runtime, userFolder, example.id);
+		const result = await instance.executeWorkflow(runtime, userFolder, example.id);
 		executions['example reboot all'] = result;
 		assert.ok(result.ok, why(result));
 		const pages = sim.requests.filter((r) => r.method === 'GET' && r.path === '/v1/devices');
@@ -1033,7 +1016,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 		sim.reset();
 		sim.clearRequests();
 		const example = EXAMPLES.find((w) => w.nodes.some((n) => n.name === 'Reset Session'));
-		const result = await executeWorkflow(runtime, userFolder, example.id);
+		const result = await instance.executeWorkflow(runtime, userFolder, example.id);
 		executions['example reset chain'] = result;
 		assert.ok(result.ok, why(result));
 		const notOnline = DEMO_DEVICES.filter((d) => d.session.status !== 'online').map((d) => d.id);
@@ -1061,8 +1044,8 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 	let cookie;
 
 	before(async () => {
-		n8n = await startN8n({ runtime, userFolder });
-		({ cookie } = await setupOwner(n8n.url));
+		n8n = await instance.startN8n({ runtime, userFolder });
+		({ cookie } = await instance.setupOwner(n8n.url));
 	});
 
 	after(async () => {
@@ -1070,9 +1053,9 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 	});
 
 	test('the owner signs in again with POST /rest/login (as `npm start` does on later runs)', async () => {
-		const session = await login(n8n.url);
+		const session = await instance.login(n8n.url);
 		assert.match(session.cookie, /^n8n-auth=/);
-		const types = await getNodeTypes(n8n.url, session.cookie);
+		const types = await instance.getNodeTypes(n8n.url, session.cookie);
 		assert.ok(
 			types.some((t) => t.name === NODE_TYPE),
 			'the new session reads the node types',
@@ -1080,7 +1063,7 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 	});
 
 	test('n8n lists the node type with its full description', async () => {
-		const types = await getNodeTypes(n8n.url, cookie);
+		const types = await instance.getNodeTypes(n8n.url, cookie);
 		const type = types.find((t) => t.name === NODE_TYPE);
 		assert.ok(type, `${NODE_TYPE} among ${types.length} node types`);
 		assert.equal(type.displayName, 'SparkBot');
@@ -1129,7 +1112,7 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 	});
 
 	test('n8n generates the SparkBot Tool node type for AI Agents (usableAsTool)', async () => {
-		const types = await getNodeTypes(n8n.url, cookie);
+		const types = await instance.getNodeTypes(n8n.url, cookie);
 		const tool = types.find((t) => t.name === `${NODE_TYPE}Tool`);
 		assert.ok(tool, `${NODE_TYPE}Tool among the node types`);
 		assert.deepEqual(tool.outputs, ['ai_tool']);
@@ -1147,7 +1130,7 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 
 	test('the WhatsApp Number dropdown lists every device of the account', async () => {
 		sim.clearRequests();
-		const options = await loadOptions(n8n.url, cookie, {
+		const options = await instance.loadOptions(n8n.url, cookie, {
 			nodeType: NODE_TYPE,
 			methodName: 'getDevices',
 			path: 'device',
@@ -1162,7 +1145,7 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 
 	test("version 2's From List: the editor's search finds a number by its phone's digits, and pages without a filter", async () => {
 		const ask = (filter, paginationToken) =>
-			resourceLocatorResults(n8n.url, cookie, {
+			instance.resourceLocatorResults(n8n.url, cookie, {
 				nodeType: NODE_TYPE,
 				typeVersion: 2,
 				methodName: 'getDevices',
@@ -1192,7 +1175,7 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 
 	test('with a wrong key the dropdown gets the readable error', async () => {
 		await assert.rejects(
-			loadOptions(n8n.url, cookie, {
+			instance.loadOptions(n8n.url, cookie, {
 				nodeType: NODE_TYPE,
 				methodName: 'getDevices',
 				path: 'device',
@@ -1215,13 +1198,13 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 		sim.setDeviceReadyMs(device, 120_000);
 		try {
 			// n8n 1.x wants the workflow in the body; 2.x reads it from the database.
-			const workflowData = await restRequest(
+			const workflowData = await instance.restRequest(
 				n8n.url,
 				cookie,
 				'GET',
 				`/rest/workflows/${workflows.cancel.id}`,
 			);
-			const { executionId } = await restRequest(
+			const { executionId } = await instance.restRequest(
 				n8n.url,
 				cookie,
 				'POST',
@@ -1236,7 +1219,13 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 			assert.equal(posts(device).length, 1, 'the reset with wait is in flight');
 			await sleep(500);
 			const stoppedAt = Date.now();
-			await restRequest(n8n.url, cookie, 'POST', `/rest/executions/${executionId}/stop`, {});
+			await instance.restRequest(
+				n8n.url,
+				cookie,
+				'POST',
+				`/rest/executions/${executionId}/stop`,
+				{},
+			);
 			await poll(() => posts(device)[0].abortedAt !== undefined, {
 				deadline: stoppedAt + 10_000,
 				pollMs: 25,
@@ -1247,7 +1236,12 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 			let execution;
 			await poll(
 				async () => {
-					execution = await restRequest(n8n.url, cookie, 'GET', `/rest/executions/${executionId}`);
+					execution = await instance.restRequest(
+						n8n.url,
+						cookie,
+						'GET',
+						`/rest/executions/${executionId}`,
+					);
 					return (
 						execution.finished ||
 						['canceled', 'crashed', 'error', 'success'].includes(execution.status)
@@ -1263,7 +1257,7 @@ describe(`the editor's API of n8n ${N8N_VERSION} (n8n start)`, () => {
 	});
 
 	const credentialTest = (data) =>
-		restRequest(n8n.url, cookie, 'POST', '/rest/credentials/test', {
+		instance.restRequest(n8n.url, cookie, 'POST', '/rest/credentials/test', {
 			credentials: { id: good.id, name: good.name, type: CREDENTIAL_TYPE, data },
 		});
 

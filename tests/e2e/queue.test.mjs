@@ -34,18 +34,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import {
-	createUserFolder,
-	executionData,
-	importCredentials,
-	importWorkflow,
-	installPackage,
-	n8nEnv,
-	removeUserFolder,
-	restRequest,
-	setupOwner,
-	startN8n,
-} from '../../scripts/n8n/instance.mjs';
+import * as instance from '../../scripts/n8n/instance.mjs';
 import { atExit, run, startProcess } from '../../scripts/n8n/processes.mjs';
 import { freePorts } from '../../scripts/lib/net.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
@@ -54,11 +43,12 @@ import { generatedDevice, startSimulator } from '../simulator/sparkbot-simulator
 import {
 	N8N_VERSION,
 	CREDENTIAL_TYPE,
-	NODE_TYPE,
 	TRIGGER_TYPE,
 	e2eRuntime,
 	packPackage,
+	rebootEachItem,
 	sparkBotCredential,
+	sparkBotNode,
 } from './fixtures.mjs';
 
 const SECRET = 'sk-queue-0b6e2f4c-NEVER-IN-OUTPUT';
@@ -340,7 +330,7 @@ async function launchWorker(index, userFolder) {
 		[runtime.n8nBin, 'worker', `--concurrency=${WORKER_CONCURRENCY}`],
 		{
 			cwd: userFolder,
-			env: n8nEnv(runtime, userFolder, {
+			env: instance.n8nEnv(runtime, userFolder, {
 				...queueEnv(),
 				N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
@@ -389,19 +379,12 @@ function queueWorkflow(credential) {
 					'const { devices, wait } = $input.first().json.body;\nreturn devices.map((id) => ({ json: { id, wait } }));',
 			},
 		},
-		{
+		sparkBotNode({
 			name: 'Reboot',
-			type: NODE_TYPE,
-			typeVersion: 1,
+			credential,
 			position: [440, 0],
-			parameters: {
-				resource: 'whatsappSession',
-				operation: 'reboot',
-				device: '={{ $json.id }}',
-				options: { waitForSession: '={{ $json.wait }}' },
-			},
-			credentials: { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } },
-		},
+			parameters: rebootEachItem({ waitForSession: '={{ $json.wait }}' }),
+		}),
 	];
 	return {
 		name: 'e2e: queue mode, reboot posted devices',
@@ -435,18 +418,16 @@ function triggerWorkflow(credential) {
 				},
 				credentials,
 			},
-			{
+			sparkBotNode({
 				name: 'Get',
-				type: NODE_TYPE,
+				credential,
 				typeVersion: 2,
-				position: [220, 0],
 				parameters: {
 					resource: 'whatsappNumber',
 					operation: 'get',
 					device: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
 				},
-				credentials,
-			},
+			}),
 		],
 		connections: {
 			'Session dropped': { main: [[{ node: 'Get', type: 'main', index: 0 }]] },
@@ -481,7 +462,12 @@ async function finishedExecutions(count, workflowId = workflow.id) {
 	await waitUntil(
 		`${count} finished executions`,
 		async () => {
-			({ results } = await restRequest(main.url, cookie, 'GET', `/rest/executions?${query}`));
+			({ results } = await instance.restRequest(
+				main.url,
+				cookie,
+				'GET',
+				`/rest/executions?${query}`,
+			));
 			return (
 				results.length >= count &&
 				results.every((e) => !['new', 'running', 'waiting'].includes(e.status))
@@ -497,7 +483,7 @@ async function finishedExecutions(count, workflowId = workflow.id) {
 
 /** The execution's run data, as main reads it back from the database. */
 function readExecution(id) {
-	return executionData(runtime, main.url, cookie, id);
+	return instance.executionData(runtime, main.url, cookie, id);
 }
 
 /** Execution ids a worker reports as finished in its log. */
@@ -610,7 +596,7 @@ before(
 		const tarball = await packPackage();
 		for (let i = 0; i <= WORKERS; i++)
 			userFolders.push(
-				createUserFolder({
+				instance.createUserFolder({
 					prefix: i ? `n8n-sparkbot-worker${i}-` : 'n8n-sparkbot-main-',
 					removeOnExit: true,
 				}),
@@ -626,7 +612,7 @@ before(
 					timeScale: 0.01,
 					waitMs: WAIT_MS,
 				}).then((started) => (sim = started)),
-				...userFolders.map((folder) => installPackage(folder, tarball)),
+				...userFolders.map((folder) => instance.installPackage(folder, tarball)),
 			]);
 		} finally {
 			rmSync(join(tarball, '..'), { recursive: true, force: true });
@@ -637,13 +623,13 @@ before(
 
 		// The CLI imports run the database migrations, so main and the workers can start together.
 		const [mainFolder, ...workerFolders] = userFolders;
-		const [credential] = await importCredentials(
+		const [credential] = await instance.importCredentials(
 			runtime,
 			mainFolder,
 			sparkBotCredential({ apiKey: SECRET, baseUrl: sim.baseUrl }),
 			{ env: queueEnv() },
 		);
-		[workflow, trigger] = await importWorkflow(
+		[workflow, trigger] = await instance.importWorkflow(
 			runtime,
 			mainFolder,
 			[queueWorkflow(credential), triggerWorkflow(credential)],
@@ -653,20 +639,22 @@ before(
 
 		for (const [i, folder] of workerFolders.entries()) workers.push(await launchWorker(i, folder));
 		await settled([
-			startN8n({
-				runtime,
-				userFolder: mainFolder,
-				env: queueEnv(),
-				timeoutMs: STARTUP_TIMEOUT_MS,
-			}).then((started) => (main = started)),
+			instance
+				.startN8n({
+					runtime,
+					userFolder: mainFolder,
+					env: queueEnv(),
+					timeoutMs: STARTUP_TIMEOUT_MS,
+				})
+				.then((started) => (main = started)),
 			...workers.map((w) => w.ready),
 		]);
 		mark(`main on ${main.url} and ${WORKERS} workers ready`);
 
-		({ cookie } = await setupOwner(main.url));
+		({ cookie } = await instance.setupOwner(main.url));
 		for (const { id } of [workflow, trigger]) {
-			const stored = await restRequest(main.url, cookie, 'GET', `/rest/workflows/${id}`);
-			await restRequest(main.url, cookie, 'POST', `/rest/workflows/${id}/activate`, {
+			const stored = await instance.restRequest(main.url, cookie, 'GET', `/rest/workflows/${id}`);
+			await instance.restRequest(main.url, cookie, 'POST', `/rest/workflows/${id}/activate`, {
 				versionId: stored.versionId,
 			});
 		}
@@ -677,7 +665,7 @@ before(
 after(async () => {
 	await Promise.allSettled([main?.stop(), ...workers.map((w) => w.proc.stop())]);
 	await Promise.allSettled([redis?.stop(), postgres?.stop(), sim?.close()]);
-	for (const folder of userFolders) removeUserFolder(folder);
+	for (const folder of userFolders) instance.removeUserFolder(folder);
 });
 
 // ─── tests ───────────────────────────────────────────────────────────────────────────────────

@@ -20,18 +20,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import {
-	createUserFolder,
-	executionData,
-	importCredentials,
-	importWorkflow,
-	installPackage,
-	login,
-	removeUserFolder,
-	restRequest,
-	setupOwner,
-	startN8n,
-} from '../../scripts/n8n/instance.mjs';
+import * as instance from '../../scripts/n8n/instance.mjs';
 import { sleep, waitUntil } from '../../scripts/lib/wait.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import {
@@ -39,8 +28,7 @@ import {
 	CREDENTIAL_TYPE,
 	EXAMPLE_CREDENTIAL,
 	TRIGGER_TYPE,
-	e2eRuntime,
-	packPackage,
+	e2eSetup,
 	readExamples,
 	sparkBotCredential,
 } from './fixtures.mjs';
@@ -118,8 +106,13 @@ function triggerWorkflow(name, path, credential, { pollTimes, filters = {} }) {
 }
 
 async function activate(workflow) {
-	const stored = await restRequest(n8n.url, cookie, 'GET', `/rest/workflows/${workflow.id}`);
-	await restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${workflow.id}/activate`, {
+	const stored = await instance.restRequest(
+		n8n.url,
+		cookie,
+		'GET',
+		`/rest/workflows/${workflow.id}`,
+	);
+	await instance.restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${workflow.id}/activate`, {
 		versionId: stored.versionId,
 	});
 }
@@ -132,23 +125,21 @@ function reported(path, from = 0) {
 }
 
 async function startN8nHere() {
-	n8n = await startN8n({ runtime, userFolder });
-	cookie = (await login(n8n.url)).cookie;
+	n8n = await instance.startN8n({ runtime, userFolder });
+	cookie = (await instance.login(n8n.url)).cookie;
 }
 
 before(
 	async () => {
-		runtime = await e2eRuntime();
-		userFolder = createUserFolder({ removeOnExit: true });
-		await installPackage(userFolder, await packPackage());
+		({ runtime, userFolder } = await e2eSetup());
 		sim = await startSimulator({ apiKey: SECRET, devices: 20 });
 		sink = await startSink();
-		const [credential] = await importCredentials(
+		const [credential] = await instance.importCredentials(
 			runtime,
 			userFolder,
 			sparkBotCredential({ apiKey: SECRET, baseUrl: sim.baseUrl }),
 		);
-		const imported = await importWorkflow(runtime, userFolder, [
+		const imported = await instance.importWorkflow(runtime, userFolder, [
 			triggerWorkflow('e2e: trigger, every change', '/all', credential, {
 				pollTimes: EVERY_MINUTE,
 			}),
@@ -159,16 +150,16 @@ before(
 		]);
 		[workflows.all, workflows.watched] = imported;
 		healSim = await startSimulator({ apiKey: SECRET, devices: 12 });
-		await importCredentials(runtime, userFolder, [
+		await instance.importCredentials(runtime, userFolder, [
 			{ ...EXAMPLE_CREDENTIAL, data: { apiKey: SECRET, baseUrl: healSim.baseUrl } },
 		]);
-		[workflows.selfHealing] = await importWorkflow(
+		[workflows.selfHealing] = await instance.importWorkflow(
 			runtime,
 			userFolder,
 			readExamples().filter((w) => w.id === SELF_HEALING_ID),
 		);
-		n8n = await startN8n({ runtime, userFolder });
-		({ cookie } = await setupOwner(n8n.url));
+		n8n = await instance.startN8n({ runtime, userFolder });
+		({ cookie } = await instance.setupOwner(n8n.url));
 		for (const workflow of Object.values(workflows)) await activate(workflow);
 		await waitUntil(
 			'the self-healing example polled once (its baseline)',
@@ -184,7 +175,7 @@ after(async () => {
 	await sim?.close();
 	await healSim?.close();
 	await sink?.close();
-	removeUserFolder(userFolder);
+	instance.removeUserFolder(userFolder);
 });
 
 describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
@@ -249,7 +240,12 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 			async () => (errors = await failedExecutions()).length > errorsBefore.length,
 			{ timeoutMs: POLL_MS },
 		);
-		const execution = await restRequest(n8n.url, cookie, 'GET', `/rest/executions/${errors[0].id}`);
+		const execution = await instance.restRequest(
+			n8n.url,
+			cookie,
+			'GET',
+			`/rest/executions/${errors[0].id}`,
+		);
 		assert.match(JSON.stringify(execution), /The SparkBot API answered 500: Internal error/);
 		assert.equal(sink.received['/all'].length, before, 'nothing reported during the outage');
 		sim.clearFaults();
@@ -284,7 +280,7 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 		assert.equal(healSim.devices.get(sales.id).session.status, 'online');
 		assert.equal(healSim.devices.get(generatedDevice(6).id).session.status, 'online');
 
-		const { data } = await executionData(runtime, n8n.url, cookie, execution.id);
+		const { data } = await instance.executionData(runtime, n8n.url, cookie, execution.id);
 		const items = (node) =>
 			(data.resultData.runData[node] ?? [])
 				.flatMap((run) => run.data.main[0] ?? [])
@@ -313,14 +309,19 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 	test('the API key appears in no execution and no log', async () => {
 		for (const workflow of Object.values(workflows)) {
 			const filter = encodeURIComponent(JSON.stringify({ workflowId: workflow.id }));
-			const list = await restRequest(
+			const list = await instance.restRequest(
 				n8n.url,
 				cookie,
 				'GET',
 				`/rest/executions?filter=${filter}&limit=50`,
 			);
 			for (const { id } of list.results) {
-				const execution = await restRequest(n8n.url, cookie, 'GET', `/rest/executions/${id}`);
+				const execution = await instance.restRequest(
+					n8n.url,
+					cookie,
+					'GET',
+					`/rest/executions/${id}`,
+				);
 				assert.ok(!JSON.stringify(execution).includes(SECRET), `execution ${id}`);
 			}
 		}
@@ -354,7 +355,7 @@ function healPosts() {
 /** A workflow's executions that ended, newest first. */
 async function finishedExecutions(workflow) {
 	const filter = encodeURIComponent(JSON.stringify({ workflowId: workflow.id }));
-	const list = await restRequest(
+	const list = await instance.restRequest(
 		n8n.url,
 		cookie,
 		'GET',
@@ -368,7 +369,7 @@ async function failedExecutions() {
 	const filter = encodeURIComponent(
 		JSON.stringify({ workflowId: workflows.all.id, status: ['error', 'crashed'] }),
 	);
-	const list = await restRequest(
+	const list = await instance.restRequest(
 		n8n.url,
 		cookie,
 		'GET',
