@@ -452,6 +452,17 @@ export async function restRequest(url, cookie, method, path, body) {
 }
 
 /**
+ * Activates (n8n 2.x: publishes) a stored workflow: `POST /rest/workflows/:id/activate` with the
+ * workflow's current `versionId`, which n8n requires.
+ */
+export async function activateWorkflow(url, cookie, id) {
+	const stored = await restRequest(url, cookie, 'GET', `/rest/workflows/${id}`);
+	await restRequest(url, cookie, 'POST', `/rest/workflows/${id}/activate`, {
+		versionId: stored.versionId,
+	});
+}
+
+/**
  * One execution as n8n stored it (`GET /rest/executions/:id`), its run data decoded (n8n stores
  * it with `flatted`, resolved from the runtime's n8n).
  */

@@ -652,12 +652,7 @@ before(
 		mark(`main on ${main.url} and ${WORKERS} workers ready`);
 
 		({ cookie } = await instance.setupOwner(main.url));
-		for (const { id } of [workflow, trigger]) {
-			const stored = await instance.restRequest(main.url, cookie, 'GET', `/rest/workflows/${id}`);
-			await instance.restRequest(main.url, cookie, 'POST', `/rest/workflows/${id}/activate`, {
-				versionId: stored.versionId,
-			});
-		}
+		for (const { id } of [workflow, trigger]) await instance.activateWorkflow(main.url, cookie, id);
 		mark('workflows activated');
 	}),
 );

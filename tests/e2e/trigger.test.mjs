@@ -105,18 +105,6 @@ function triggerWorkflow(name, path, credential, { pollTimes, filters = {} }) {
 	};
 }
 
-async function activate(workflow) {
-	const stored = await instance.restRequest(
-		n8n.url,
-		cookie,
-		'GET',
-		`/rest/workflows/${workflow.id}`,
-	);
-	await instance.restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${workflow.id}/activate`, {
-		versionId: stored.versionId,
-	});
-}
-
 /** The session changes the sink got on `path` since index `from`: [id, previous, status]. */
 function reported(path, from = 0) {
 	return sink.received[path]
@@ -160,7 +148,8 @@ before(
 		);
 		n8n = await instance.startN8n({ runtime, userFolder });
 		({ cookie } = await instance.setupOwner(n8n.url));
-		for (const workflow of Object.values(workflows)) await activate(workflow);
+		for (const workflow of Object.values(workflows))
+			await instance.activateWorkflow(n8n.url, cookie, workflow.id);
 		await waitUntil(
 			'the self-healing example polled once (its baseline)',
 			() => healSim.requests.some((r) => r.path === '/v1/devices'),
