@@ -15,7 +15,7 @@
 //      Redis and PostgreSQL); then the CLI and REST part again on the last n8n 1.x
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
 import {
@@ -117,8 +117,11 @@ try {
 		{
 			SPARKBOT_SIM_URL: sim.baseUrl,
 			SPARKBOT_SIM_KEY: sim.apiKey,
-			// The test runner runs the module from a temporary folder: the glue's import of
-			// n8n-workflow (the retry pauses sleep on its timer) resolves through NODE_PATH.
+			// Requests go through the package's own host (the built core.js) over the package
+			// tests' stand-in for n8n's helpers.httpRequest; core.js requires n8n-workflow (for its
+			// error classes), which resolves through NODE_PATH from the runner's temporary folder.
+			SPARKBOT_CORE_JS: join(root, 'dist', 'dist', 'nodes', 'SparkBot', 'core.js'),
+			SPARKBOT_TEST_HELPERS: pathToFileURL(join(root, 'tests', 'dist', 'n8n-helpers.mjs')).href,
 			NODE_PATH: join(root, 'node_modules'),
 		},
 	);

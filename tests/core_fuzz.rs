@@ -95,7 +95,7 @@ fn credentials() -> Credentials {
     Credentials::validate(&RawCredentials {
         api_key: Some(json!("k-123")),
         base_url: Some(json!("http://127.0.0.1:8787/v1")),
-        allow_insecure_http: None,
+        ..RawCredentials::default()
     })
     .expect("valid credentials")
 }
@@ -122,6 +122,7 @@ fn outcome() -> impl Strategy<Value = Result<HttpReply, TransportFailure>> {
                 retry_after,
                 body,
                 elapsed_ms,
+                ..Default::default()
             })
         });
     let failure = prop_oneof![
@@ -207,6 +208,7 @@ proptest! {
             api_key: Some(Value::String(api_key)),
             base_url: base_url.clone(),
             allow_insecure_http: allow,
+            ..RawCredentials::default()
         };
         match Credentials::validate(&raw) {
             Ok(valid) => {
@@ -220,6 +222,45 @@ proptest! {
                     prop_assert!(!shown.contains(&key), "{shown}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_allowed_domains_follow_n8ns_rules(
+        labels in prop::collection::vec("[ab]{1,2}", 1..4),
+        entries in prop::collection::vec(("(\\*\\.)?", prop::collection::vec("[abA]{1,2}", 1..4), "\\.?", " ?"), 0..4),
+        port in prop::option::of(1u16..),
+    ) {
+        let host = labels.join(".");
+        let list = entries
+            .iter()
+            .map(|(star, labels, dot, space)| format!("{space}{star}{}{dot}{space}", labels.join(".")))
+            .collect::<Vec<_>>()
+            .join(",");
+        let authority = match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        // The model: n8n's isDomainAllowed, written plainly.
+        let model = list.split(',').any(|entry| {
+            let entry = entry.trim().to_lowercase();
+            let entry = entry.strip_suffix('.').unwrap_or(&entry);
+            match entry.strip_prefix("*.") {
+                Some(suffix) => !suffix.is_empty() && host.ends_with(&format!(".{suffix}")),
+                None => !entry.is_empty() && host == entry,
+            }
+        });
+        let raw = RawCredentials {
+            api_key: Some(json!("k")),
+            base_url: Some(json!(format!("https://{authority}/v1"))),
+            allowed_http_request_domains: Some(json!("domains")),
+            allowed_domains: Some(json!(list)),
+            ..RawCredentials::default()
+        };
+        let outcome = Credentials::validate(&raw);
+        prop_assert_eq!(outcome.is_ok(), model, "{} against {:?}", authority, list);
+        if let Err(error) = outcome {
+            prop_assert_eq!(error.code(), "SPARKBOT_DOMAIN_NOT_ALLOWED");
         }
     }
 

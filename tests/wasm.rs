@@ -1,6 +1,8 @@
 //! wasm-bindgen tests, run in Node by `wasm-bindgen-test-runner`: the transport and the wasm
 //! exports against the project's SparkBot simulator, whose URL `scripts/test.mjs` passes in
-//! `SPARKBOT_SIM_URL` (with the key in `SPARKBOT_SIM_KEY`).
+//! `SPARKBOT_SIM_URL` (with the key in `SPARKBOT_SIM_KEY`). Requests go through the package's
+//! own host (`hostFor` of the built `core.js`, `SPARKBOT_CORE_JS`) over the package tests'
+//! stand-in for n8n's `helpers.httpRequest` (`SPARKBOT_TEST_HELPERS`).
 #![cfg(target_arch = "wasm32")]
 // Test code: failing loudly is the point.
 #![allow(
@@ -17,13 +19,31 @@ use sparkbot_node::core::http::TransportFailure;
 use sparkbot_node::core::io::Io;
 use sparkbot_node::core::plan::{plan_device_page, plan_item_request, RawItem};
 use sparkbot_node::wasm::boundary::{execute_items as execute, load_devices};
-use sparkbot_node::wasm::transport::{send, FetchExchange};
+use sparkbot_node::wasm::transport::{send, Host, HostExchange};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
-#[wasm_bindgen(inline_js = "export function env(name) { return process.env[name] ?? ''; }")]
+#[wasm_bindgen(inline_js = r#"
+export function env(name) { return process.env[name] ?? ''; }
+export async function packageHost() {
+    const { createRequire } = await import('node:module');
+    const core = createRequire(process.env.SPARKBOT_CORE_JS)(process.env.SPARKBOT_CORE_JS);
+    const { httpRequest } = await import(process.env.SPARKBOT_TEST_HELPERS);
+    return core.hostFor(httpRequest);
+}
+"#)]
 extern "C" {
     fn env(name: &str) -> String;
+    #[wasm_bindgen(js_name = packageHost)]
+    fn package_host() -> js_sys::Promise;
+}
+
+/// The host the shim hands to every call, over the tests' `httpRequest`.
+async fn host() -> Host {
+    wasm_bindgen_futures::JsFuture::from(package_host())
+        .await
+        .expect("SPARKBOT_CORE_JS and SPARKBOT_TEST_HELPERS name the built core.js and the helpers")
+        .unchecked_into()
 }
 
 fn sim_url() -> String {
@@ -43,7 +63,7 @@ fn credentials(key: &str, base: &str) -> Credentials {
     Credentials::validate(&RawCredentials {
         api_key: Some(json!(key)),
         base_url: Some(json!(base)),
-        allow_insecure_http: None,
+        ..RawCredentials::default()
     })
     .unwrap()
 }
@@ -66,9 +86,15 @@ async fn control(method: &str, path: &str, body: Option<Value>) -> Value {
 
 async fn first_device_id() -> String {
     let plan = plan_device_page(0, 100, &sim_credentials());
-    let reply = send(&plan, &sim_credentials().api_key, &signal(plan.timeout_ms))
-        .await
-        .unwrap();
+    let reply = send(
+        &host().await,
+        &plan,
+        &sim_credentials().api_key,
+        &signal(plan.timeout_ms),
+        plan.timeout_ms,
+    )
+    .await
+    .unwrap();
     let devices: Value = serde_json::from_str(&reply.body).unwrap();
     devices[0]["id"].as_str().unwrap().to_string()
 }
@@ -94,9 +120,15 @@ async fn transport_sends_the_contract_headers_and_body() {
         &creds,
     )
     .unwrap();
-    let reply = send(&plan, &creds.api_key, &signal(plan.timeout_ms))
-        .await
-        .unwrap();
+    let reply = send(
+        &host().await,
+        &plan,
+        &creds.api_key,
+        &signal(plan.timeout_ms),
+        plan.timeout_ms,
+    )
+    .await
+    .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body: Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(body["operation"], "reboot");
@@ -122,9 +154,11 @@ async fn transport_sends_the_contract_headers_and_body() {
 async fn transport_reports_http_errors_as_replies() {
     let plan = plan_device_page(0, 100, &credentials("wrong-key", &sim_url()));
     let reply = send(
+        &host().await,
         &plan,
         &credentials("wrong-key", &sim_url()).api_key,
         &signal(plan.timeout_ms),
+        plan.timeout_ms,
     )
     .await
     .unwrap();
@@ -143,7 +177,15 @@ async fn transport_gives_up_when_the_budget_runs_out() {
     let creds = sim_credentials();
     let plan =
         plan_item_request(&item("reboot", &device, json!({"timeout": 0.3})), &creds).unwrap();
-    match send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await {
+    match send(
+        &host().await,
+        &plan,
+        &creds.api_key,
+        &signal(plan.timeout_ms),
+        plan.timeout_ms,
+    )
+    .await
+    {
         Err(TransportFailure::TimedOut { elapsed_ms }) => {
             assert!((250..2_000).contains(&elapsed_ms), "{elapsed_ms} ms")
         }
@@ -157,7 +199,15 @@ async fn transport_names_the_cause_of_a_refused_connection() {
     // Port 1 is on fetch's list of bad ports, so use an unprivileged port nobody listens on.
     let creds = credentials("k", "http://127.0.0.1:45999/v1");
     let plan = plan_device_page(0, 100, &creds);
-    match send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await {
+    match send(
+        &host().await,
+        &plan,
+        &creds.api_key,
+        &signal(plan.timeout_ms),
+        plan.timeout_ms,
+    )
+    .await
+    {
         Err(TransportFailure::Network { code, detail, .. }) => {
             assert_eq!(code.as_deref(), Some("ECONNREFUSED"), "{detail}");
             assert!(detail.contains("127.0.0.1:45999"), "{detail}");
@@ -178,14 +228,21 @@ fn sim_credentials_js() -> JsValue {
     js(json!({"apiKey": env("SPARKBOT_SIM_KEY"), "baseUrl": sim_url()}))
 }
 
-/// The time budget of a request alone, as `FetchExchange` builds it without a cancel signal.
+/// The time budget of a request alone, as `HostExchange` builds it without a cancel signal.
 fn signal(ms: u32) -> web_sys::AbortSignal {
     web_sys::AbortSignal::timeout_with_u32(ms)
 }
 
 /// `executeItems` awaited: one entry per item.
 async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bool) -> Array {
-    let promise = execute(items.into(), credentials, stop_on_error, JsValue::UNDEFINED).unwrap();
+    let promise = execute(
+        items.into(),
+        credentials,
+        stop_on_error,
+        host().await,
+        JsValue::UNDEFINED,
+    )
+    .unwrap();
     wasm_bindgen_futures::JsFuture::from(promise)
         .await
         .unwrap()
@@ -278,7 +335,9 @@ async fn execute_item_survives_any_js_input() {
 
 #[wasm_bindgen_test]
 async fn load_devices_lists_every_device_as_options() {
-    let options = load_devices(sim_credentials_js()).await.unwrap();
+    let options = load_devices(sim_credentials_js(), host().await)
+        .await
+        .unwrap();
     let options: Vec<Value> = serde_wasm_bindgen::from_value(options).unwrap();
     assert!(!options.is_empty());
     for option in &options {
@@ -329,6 +388,7 @@ async fn execute_items_answers_per_item_in_order_and_stops_after_a_failure() {
         .into(),
         sim_credentials_js(),
         true,
+        host().await,
         JsValue::UNDEFINED,
     )
     .unwrap();
@@ -348,9 +408,9 @@ async fn execute_items_answers_per_item_in_order_and_stops_after_a_failure() {
 }
 
 #[wasm_bindgen_test]
-async fn fetch_exchange_sleeps_without_timer_globals() {
-    // The sleep is n8n-workflow's `sleepWithAbort` (the package may not use timer globals); a
-    // request the simulator holds for 400 ms runs meanwhile.
+async fn host_exchange_sleeps_without_timer_globals() {
+    // The sleep is the host's pause (AbortSignal.timeout with an open MessageChannel port: the
+    // package may not use timer globals); a request the simulator holds for 400 ms runs meanwhile.
     control(
         "POST",
         "/__sim/faults",
@@ -360,11 +420,19 @@ async fn fetch_exchange_sleeps_without_timer_globals() {
     wasm_bindgen_futures::spawn_local(async {
         let creds = sim_credentials();
         let plan = plan_device_page(0, 100, &creds);
-        let reply = send(&plan, &creds.api_key, &signal(plan.timeout_ms)).await;
+        let reply = send(
+            &host().await,
+            &plan,
+            &creds.api_key,
+            &signal(plan.timeout_ms),
+            plan.timeout_ms,
+        )
+        .await;
         assert_eq!(reply.map(|r| r.status).ok(), Some(200));
     });
     let creds = sim_credentials();
-    let exchange = FetchExchange {
+    let exchange = HostExchange {
+        host: host().await,
         api_key: creds.api_key.clone(),
         cancel: None,
     };

@@ -4,7 +4,7 @@
 //!
 //! The scheduling is pure Rust over [`Io`] (HTTP, clock, sleep, randomness, cancellation) and a
 //! [`JsonReader`], so it is tested natively with a fake; the wasm build plugs in
-//! `crate::wasm::transport::FetchExchange`.
+//! `crate::wasm::transport::HostExchange`.
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -598,6 +598,7 @@ mod tests {
                     total_count: None,
                     body: r#"{"status":429,"error":"rate_limited","message":"Too many requests; retry after 60 s"}"#.into(),
                     elapsed_ms: 10,
+                    ..Default::default()
                 })
             } else {
                 Answer::Status(200)

@@ -2,12 +2,13 @@
 
 use std::fmt;
 
+use crate::core::allowlist::DomainPolicy;
 use crate::core::error::Error;
 use crate::core::operation::{ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEFAULT_BASE_URL};
 use crate::core::text::{find_text, quote};
 
-/// The credential as n8n hands it over (`apiKey`, `baseUrl`, `allowInsecureHttp`), before
-/// validation.
+/// The credential as n8n hands it over (`apiKey`, `baseUrl`, `allowInsecureHttp`,
+/// `allowedHttpRequestDomains`, `allowedDomains`), before validation.
 #[derive(Debug, Default)]
 pub struct RawCredentials {
     /// The API key, possibly with stray white space from copy and paste.
@@ -16,6 +17,10 @@ pub struct RawCredentials {
     pub base_url: Option<serde_json::Value>,
     /// The Allow Insecure HTTP switch: plain `http://` to a host other than this machine.
     pub allow_insecure_http: Option<serde_json::Value>,
+    /// n8n's Allowed HTTP Request Domains: `all`, `domains` or `none`.
+    pub allowed_http_request_domains: Option<serde_json::Value>,
+    /// The comma-separated domains of `domains`.
+    pub allowed_domains: Option<serde_json::Value>,
 }
 
 /// An API key. Its `Debug` output never shows the key.
@@ -168,7 +173,8 @@ impl BaseUrl {
     }
 }
 
-/// A validated credential.
+/// A validated credential: every request it sends goes to its Base URL, which its Allowed HTTP
+/// Request Domains allow.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     /// The API key for the `Token` header.
@@ -233,6 +239,11 @@ impl Credentials {
                 ),
             });
         }
+        DomainPolicy::parse(
+            raw.allowed_http_request_domains.as_ref(),
+            raw.allowed_domains.as_ref(),
+        )?
+        .check(base_url.host())?;
         Ok(Credentials {
             api_key: ApiKey(api_key.to_string()),
             base_url,
@@ -249,8 +260,28 @@ mod tests {
         RawCredentials {
             api_key: Some(key),
             base_url: Some(url),
-            allow_insecure_http: None,
+            ..RawCredentials::default()
         }
+    }
+
+    #[test]
+    fn the_allowed_domains_are_checked_before_anything_is_sent() {
+        let restricted = |url: &str, mode: &str, list: &str| {
+            let mut raw = raw(json!("k"), json!(url));
+            raw.allowed_http_request_domains = Some(json!(mode));
+            raw.allowed_domains = Some(json!(list));
+            Credentials::validate(&raw)
+        };
+        assert!(restricted("https://api.sparkbot.io/v1", "domains", "api.sparkbot.io").is_ok());
+        assert!(restricted("https://eu.api.sparkbot.io/v1", "domains", "*.sparkbot.io").is_ok());
+        assert!(restricted("https://other.example/v1", "all", "api.sparkbot.io").is_ok());
+        let err = restricted("https://other.example/v1", "domains", "api.sparkbot.io").unwrap_err();
+        assert_eq!(err.code(), "SPARKBOT_DOMAIN_NOT_ALLOWED");
+        assert!(err.message().contains("other.example"), "{err}");
+        assert!(restricted("https://api.sparkbot.io/v1", "none", "").is_err());
+        // The default Base URL is checked like any other.
+        assert!(restricted("", "domains", "api.sparkbot.io").is_ok());
+        assert!(restricted("", "domains", "other.example").is_err());
     }
 
     #[test]

@@ -7,12 +7,14 @@
 
 use serde_json::{json, Value};
 
+use crate::core::allowlist::{MODE_ALL, MODE_DOMAINS, MODE_NONE};
 use crate::core::operation::{
-    BooleanOption, Field, Operation, ReadOperation, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL,
-    CONCURRENCY, CREDENTIAL_DISPLAY_NAME, CREDENTIAL_TYPE, DEFAULT_BASE_URL, DEFAULT_LIMIT,
-    DEFAULT_TIMEOUT_SECS, DEVICE, FILTERS, INCLUDE_ATTEMPTS, LIMIT, MAX_CONCURRENCY,
-    MAX_TIMEOUT_SECS, NUMBER_RESOURCE, NUMBER_STATUSES, OPERATION, OPTIONS, RESOURCE, RETRY,
-    RETURN_ALL, SESSION_RESOURCE, SESSION_STATUSES, SESSION_STATUS_FILTER, STATUS_FILTER, TIMEOUT,
+    BooleanOption, Field, Operation, ReadOperation, ALLOWED_DOMAINS, ALLOWED_HTTP_REQUEST_DOMAINS,
+    ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, CONCURRENCY, CREDENTIAL_DISPLAY_NAME, CREDENTIAL_TYPE,
+    DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_TIMEOUT_SECS, DEVICE, FILTERS, INCLUDE_ATTEMPTS,
+    LIMIT, MAX_CONCURRENCY, MAX_TIMEOUT_SECS, NUMBER_RESOURCE, NUMBER_STATUSES, OPERATION, OPTIONS,
+    RESOURCE, RETRY, RETURN_ALL, SESSION_RESOURCE, SESSION_STATUSES, SESSION_STATUS_FILTER,
+    STATUS_FILTER, TIMEOUT,
 };
 use crate::core::plan::DEVICE_ID_LEN;
 use crate::core::retry::MAX_ATTEMPTS;
@@ -484,6 +486,38 @@ pub fn credential_description() -> Value {
                 "type": "boolean",
                 "default": false,
                 "description": "Whether to send the API key over plain http:// to a host other than this machine. Without it the node refuses such a Base URL; http:// to localhost or 127.0.0.1 always works.",
+            })),
+            // n8n's own restriction fields (n8n adds them to every credential that authenticates
+            // requests): declared here so that every n8n version shows them, worded for what
+            // they do in the SparkBot nodes too.
+            property(ALLOWED_HTTP_REQUEST_DOMAINS, json!({
+                "type": "options",
+                "options": [
+                    {
+                        "name": "All",
+                        "value": MODE_ALL,
+                        "description": "Allow requests to any domain, from the SparkBot nodes and the HTTP Request or GraphQL node",
+                    },
+                    {
+                        "name": "Specific Domains",
+                        "value": MODE_DOMAINS,
+                        "description": "Restrict requests to specific domains, from the SparkBot nodes and the HTTP Request or GraphQL node",
+                    },
+                    {
+                        "name": "None",
+                        "value": MODE_NONE,
+                        "description": "Block all requests with this credential, from the SparkBot nodes and the HTTP Request or GraphQL node",
+                    },
+                ],
+                "default": MODE_ALL,
+                "description": "Control which domains this credential can be used with: the host of the Base URL must be allowed for the SparkBot nodes to send anything",
+            })),
+            property(ALLOWED_DOMAINS, json!({
+                "type": "string",
+                "default": "",
+                "placeholder": "api.sparkbot.io, *.example.com",
+                "description": "Comma-separated list of allowed domains (supports wildcards with *: *.example.com allows every subdomain of example.com)",
+                "displayOptions": { "show": { ALLOWED_HTTP_REQUEST_DOMAINS.name: [MODE_DOMAINS] } },
             })),
         ],
     })

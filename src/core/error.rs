@@ -40,6 +40,36 @@ pub enum TimeoutSource {
     Client,
 }
 
+/// Why the credential's Allowed HTTP Request Domains refuse a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotAllowed {
+    /// Specific Domains, and the Base URL's host is not among them.
+    Domain {
+        /// `host[:port]` of the Base URL.
+        host: String,
+        /// The list, as written in the credential.
+        allowed: String,
+    },
+    /// Specific Domains with an empty list.
+    NoDomains,
+    /// None: the credential may not send requests from this node.
+    Blocked,
+}
+
+/// What went wrong in a TLS handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// The certificate chain ends at a CA this n8n does not trust (an internal CA, a
+    /// self-signed certificate).
+    Untrusted,
+    /// The certificate has expired or is not valid yet.
+    Expired,
+    /// The certificate is for another host name.
+    WrongHost,
+    /// The handshake itself failed (e.g. `https://` to a server that speaks plain HTTP).
+    Handshake,
+}
+
 /// Every way a node run can fail.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
@@ -155,6 +185,32 @@ pub enum Error {
     },
     /// The execution was stopped in n8n while the item's request was pending or in flight.
     Cancelled,
+    /// The credential's Allowed HTTP Request Domains refuse the Base URL. Nothing was sent.
+    NotAllowed(NotAllowed),
+    /// The TLS connection to SparkBot could not be set up. Nothing was sent.
+    Tls {
+        /// `host[:port]` of the base URL.
+        host: String,
+        /// What went wrong.
+        problem: TlsProblem,
+        /// The runtime's code, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`.
+        code: String,
+    },
+    /// The HTTP proxy n8n sends requests through (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`)
+    /// refused the request or could not pass it on.
+    Proxy {
+        /// `host[:port]` of the base URL.
+        host: String,
+        /// The proxy's HTTP status.
+        status: u16,
+        /// The proxy's `Proxy-Authenticate` challenge (on `407`).
+        challenge: Option<String>,
+        /// The proxy's own name, from its `Via` header.
+        via: Option<String>,
+        /// The operation the request carried, when the proxy may have passed it on before it
+        /// failed (any status but `407`).
+        maybe_carried_out: Option<Operation>,
+    },
 }
 
 impl Error {
@@ -192,6 +248,9 @@ impl Error {
             Error::Network { .. } => "SPARKBOT_NETWORK_ERROR",
             Error::InvalidResponse { .. } => "SPARKBOT_INVALID_RESPONSE",
             Error::Cancelled => "SPARKBOT_CANCELLED",
+            Error::NotAllowed(_) => "SPARKBOT_DOMAIN_NOT_ALLOWED",
+            Error::Tls { .. } => "SPARKBOT_TLS_ERROR",
+            Error::Proxy { .. } => "SPARKBOT_PROXY_ERROR",
         }
     }
 
@@ -201,6 +260,7 @@ impl Error {
             Error::InvalidParameter { .. }
             | Error::InvalidCredential { .. }
             | Error::PhoneNotFound { .. }
+            | Error::NotAllowed(_)
             | Error::Cancelled => ErrorKind::Operation,
             _ => ErrorKind::Api,
         }
@@ -219,7 +279,7 @@ impl Error {
             } => Some(504),
             Error::RateLimited { .. } | Error::PausedPastTimeout { .. } => Some(429),
             Error::BadRequest { .. } => Some(400),
-            Error::Service { status, .. } => Some(*status),
+            Error::Service { status, .. } | Error::Proxy { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -320,6 +380,40 @@ impl Error {
                 format!("Invalid response from the SparkBot API: {problem}")
             }
             Error::Cancelled => "The execution was cancelled before SparkBot answered".to_string(),
+            // n8n's own words (n8n-workflow's credential domain restrictions).
+            Error::NotAllowed(NotAllowed::Domain { host, allowed }) => format!(
+                "Domain not allowed: This credential is restricted from accessing {host}. Only the following domains are allowed: {allowed}"
+            ),
+            Error::NotAllowed(NotAllowed::NoDomains) => {
+                "No allowed domains specified. Configure allowed domains or change restriction setting."
+                    .to_string()
+            }
+            Error::NotAllowed(NotAllowed::Blocked) => {
+                "This credential is configured to prevent use within a SparkBot node".to_string()
+            }
+            Error::Tls { host, problem, code } => {
+                let what = match problem {
+                    TlsProblem::Untrusted => "its TLS certificate is not trusted",
+                    TlsProblem::Expired => "its TLS certificate has expired or is not valid yet",
+                    TlsProblem::WrongHost => "its TLS certificate is for another host name",
+                    TlsProblem::Handshake => "the TLS handshake failed",
+                };
+                format!("Could not reach the SparkBot API at {host}: {what} ({code})")
+            }
+            Error::Proxy {
+                host, status, via, ..
+            } => {
+                let proxy = match via {
+                    Some(via) => format!("The proxy between n8n and SparkBot ({via})"),
+                    None => "The proxy between n8n and SparkBot".to_string(),
+                };
+                match status {
+                    407 => format!(
+                        "{proxy} refused the request to {host}: 407 Proxy Authentication Required"
+                    ),
+                    status => format!("{proxy} could not pass the request on to {host}: it answered {status}"),
+                }
+            }
         }
     }
 
@@ -427,6 +521,62 @@ impl Error {
                 "The execution was stopped, so the request was aborted (or never sent). A reboot or reset that had already reached SparkBot may still be carried out: check the number's session before running it again."
                     .to_string()
             }
+            Error::NotAllowed(NotAllowed::Blocked) => {
+                "The SparkBot API credential's Allowed HTTP Request Domains is set to None. Set it to All, or to Specific Domains listing the host of its Base URL (e.g. api.sparkbot.io). No request was sent."
+                    .to_string()
+            }
+            Error::NotAllowed(_) => {
+                "The SparkBot API credential may only send requests to the domains listed in its Allowed HTTP Request Domains, and the host of its Base URL is not one of them. Add that host to Allowed Domains (*.example.com allows every subdomain of example.com), or correct the Base URL. No request was sent."
+                    .to_string()
+            }
+            Error::Tls { problem, .. } => match problem {
+                TlsProblem::Untrusted => {
+                    "n8n does not trust the certificate authority that signed the certificate SparkBot presented. If SparkBot runs behind your own (internal) CA, give n8n that CA's certificate: set NODE_EXTRA_CA_CERTS to the path of its PEM file in the environment n8n starts with, and restart n8n. Nothing reached SparkBot."
+                        .to_string()
+                }
+                TlsProblem::Expired => {
+                    "The certificate SparkBot presented is outside its validity period: it must be renewed on the server (or this machine's clock is wrong). Nothing reached SparkBot."
+                        .to_string()
+                }
+                TlsProblem::WrongHost => {
+                    "The certificate SparkBot presented does not name the host of the Base URL. Use the host name the certificate was issued for in the credential's Base URL. Nothing reached SparkBot."
+                        .to_string()
+                }
+                TlsProblem::Handshake => {
+                    "No TLS connection could be set up. If the server speaks plain HTTP, the Base URL must start with http://; otherwise check the server's TLS setup, and any proxy that intercepts TLS. Nothing reached SparkBot."
+                        .to_string()
+                }
+            },
+            Error::Proxy {
+                status,
+                challenge,
+                maybe_carried_out,
+                host,
+                ..
+            } => {
+                let route = "n8n sends its requests through the proxy named in HTTPS_PROXY (for https://) or HTTP_PROXY (for http://), or ALL_PROXY when those are unset, unless NO_PROXY lists the host";
+                if *status == 407 {
+                    let asks = match challenge {
+                        Some(challenge) => format!(" ({challenge})"),
+                        None => String::new(),
+                    };
+                    return format!(
+                        "{route}. That proxy asks for credentials{asks}: put them in the proxy's URL (e.g. HTTPS_PROXY=http://user:password@proxy.example:3128) and restart n8n, or add {} to NO_PROXY if n8n should reach SparkBot directly. Nothing reached SparkBot.",
+                        host_name(host)
+                    );
+                }
+                let mut text = format!(
+                    "{route}. The proxy could not reach {host}, or does not allow it: check the proxy's rules and that the Base URL is right, or add {} to NO_PROXY if n8n should reach SparkBot directly.",
+                    host_name(host)
+                );
+                if let Some(operation) = maybe_carried_out {
+                    text.push_str(&format!(
+                        " If the proxy had passed the request on, SparkBot may still carry out the {}: check the number's session before running it again.",
+                        operation.value()
+                    ));
+                }
+                text
+            }
         }
     }
 
@@ -492,6 +642,14 @@ fn timeout_description(
         ),
     }
     text
+}
+
+/// `host` of a `host[:port]`.
+fn host_name(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.split_inclusive(']').next().unwrap_or(authority);
+    }
+    authority.split(':').next().unwrap_or(authority)
 }
 
 fn with_service_message(text: &str, service_message: &Option<String>) -> String {

@@ -204,6 +204,7 @@ mod tests {
                     total_count,
                     body,
                     elapsed_ms: 10,
+                    ..Default::default()
                 })
             };
             if let Some(query) = url.split("/devices?").nth(1) {

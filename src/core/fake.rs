@@ -27,7 +27,7 @@ pub fn credentials(base_url: &str) -> Credentials {
     Credentials::validate(&RawCredentials {
         api_key: Some(serde_json::json!("k")),
         base_url: Some(serde_json::json!(base_url)),
-        allow_insecure_http: None,
+        ..RawCredentials::default()
     })
     .unwrap()
 }
@@ -223,6 +223,7 @@ impl Io for Fake {
                     ),
                 },
                 elapsed_ms: latency as u64,
+                ..Default::default()
             }),
             Answer::Reply(reply) => Ok(reply),
             Answer::Network(code) => Err(TransportFailure::Network {

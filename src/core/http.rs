@@ -7,7 +7,7 @@
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// An HTTP answer with its body read completely.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpReply {
     /// HTTP status.
     pub status: u16,
@@ -17,6 +17,12 @@ pub struct HttpReply {
     pub retry_after: Option<String>,
     /// `X-Total-Count` header (read on device list pages only).
     pub total_count: Option<String>,
+    /// `Location` header (read on errors only): where a redirect points.
+    pub location: Option<String>,
+    /// `Proxy-Authenticate` header (read on `407` only): the proxy's challenge.
+    pub proxy_authenticate: Option<String>,
+    /// `Via` header (read on errors only): the proxies the answer passed through.
+    pub via: Option<String>,
     /// Body, decoded as UTF-8 (invalid sequences replaced).
     pub body: String,
     /// Milliseconds from sending the request to the end of the body.

@@ -1,6 +1,6 @@
 //! What the core needs from the outside world to run requests: HTTP, a clock, sleeps,
-//! randomness and the execution's cancellation. The wasm build implements it with `fetch`
-//! (`crate::wasm::transport::FetchExchange`); native tests with a scripted fake on a virtual
+//! randomness and the execution's cancellation. The wasm build implements it with the
+//! shim's host, which sends through n8n's request helper (`crate::wasm::transport::HostExchange`); native tests with a scripted fake on a virtual
 //! clock, so scheduling, retries and pagination are tested without a network.
 
 use std::future::Future;

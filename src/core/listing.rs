@@ -357,6 +357,7 @@ mod tests {
             total_count: announce.then(|| all.to_string()),
             body: Value::Array(devices).to_string(),
             elapsed_ms: 100,
+            ..Default::default()
         })
     }
 
@@ -459,6 +460,7 @@ mod tests {
                 total_count: Some("150".into()),
                 body: Value::Array(devices).to_string(),
                 elapsed_ms: 10,
+                ..Default::default()
             })
         });
         let listed = fake.run(list_devices(&fake, &credentials(), None));
@@ -552,6 +554,7 @@ mod tests {
                 total_count: Some("350".into()),
                 body: Value::Array(devices).to_string(),
                 elapsed_ms: 10,
+                ..Default::default()
             })
         });
         let listed = fake.run(list_devices(&fake, &credentials(), None));

@@ -3,7 +3,8 @@
 //! all of it builds and is tested natively with `cargo test`.
 //!
 //! - [`operation`]: the operations, their options and every label, as data.
-//! - [`credentials`], [`plan`]: node parameters and credential → a validated request plan.
+//! - [`credentials`], [`plan`]: node parameters and credential → a validated request plan;
+//!   [`allowlist`]: the credential's Allowed HTTP Request Domains, by n8n's rules.
 //! - [`io`], [`http`], [`json`]: what the core needs from outside (HTTP, clock, sleep,
 //!   randomness, cancellation; JSON reading) and what an exchange produces.
 //! - [`status`], [`node_codes`]: what came back → the item's output or a typed [`error::Error`].
@@ -17,6 +18,7 @@
 //! - `description` (native only): the node description n8n shows, generated from the same
 //!   tables into `node-descriptor/` by the `write-descriptor` binary.
 
+pub mod allowlist;
 pub mod batch;
 pub mod credentials;
 #[cfg(not(target_arch = "wasm32"))]

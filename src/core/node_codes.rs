@@ -2,6 +2,7 @@
 //! the request can have left this machine. Retries ([`crate::core::retry`]) and messages
 //! ([`crate::core::status`]) both read it, so they cannot disagree.
 
+use crate::core::error::TlsProblem;
 use crate::core::text::find_text;
 
 /// Whether a request that failed with a code may have reached SparkBot.
@@ -87,11 +88,44 @@ pub fn network_cause(code: Option<&str>, during_body: bool) -> String {
 }
 
 fn is_tls_code(code: &str) -> bool {
-    code.starts_with("ERR_TLS")
+    tls_problem(Some(code)).is_some()
+}
+
+/// The certificate codes of Node's TLS (OpenSSL's verify errors) that mean the chain ends at a
+/// CA this n8n does not trust.
+const UNTRUSTED: [&str; 8] = [
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "CERT_UNTRUSTED",
+    "CERT_REJECTED",
+    "CERT_SIGNATURE_FAILURE",
+];
+
+/// What a failure code says about TLS, if it is a TLS failure: an untrusted, expired or
+/// misnamed certificate, or a handshake that failed (`EPROTO`, `ERR_SSL_…`, other `ERR_TLS_…`
+/// and certificate codes).
+pub fn tls_problem(code: Option<&str>) -> Option<TlsProblem> {
+    let code = code?;
+    if UNTRUSTED.contains(&code) {
+        Some(TlsProblem::Untrusted)
+    } else if code == "CERT_HAS_EXPIRED" || code == "CERT_NOT_YET_VALID" {
+        Some(TlsProblem::Expired)
+    } else if code == "ERR_TLS_CERT_ALTNAME_INVALID" {
+        Some(TlsProblem::WrongHost)
+    } else if code == "EPROTO"
+        || code.starts_with("ERR_TLS")
         || code.starts_with("ERR_SSL")
         || code.starts_with("UNABLE_TO_")
         || find_text(code, "CERT").is_some()
         || find_text(code, "SELF_SIGNED").is_some()
+    {
+        Some(TlsProblem::Handshake)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +190,28 @@ mod tests {
             network_cause(Some("ECONNREFUSED"), true),
             "connection refused"
         );
+    }
+
+    #[test]
+    fn tls_codes_say_what_went_wrong() {
+        for (code, problem) in [
+            ("UNABLE_TO_VERIFY_LEAF_SIGNATURE", TlsProblem::Untrusted),
+            ("SELF_SIGNED_CERT_IN_CHAIN", TlsProblem::Untrusted),
+            ("DEPTH_ZERO_SELF_SIGNED_CERT", TlsProblem::Untrusted),
+            ("UNABLE_TO_GET_ISSUER_CERT_LOCALLY", TlsProblem::Untrusted),
+            ("CERT_HAS_EXPIRED", TlsProblem::Expired),
+            ("CERT_NOT_YET_VALID", TlsProblem::Expired),
+            ("ERR_TLS_CERT_ALTNAME_INVALID", TlsProblem::WrongHost),
+            ("EPROTO", TlsProblem::Handshake),
+            ("ERR_SSL_WRONG_VERSION_NUMBER", TlsProblem::Handshake),
+            ("ERR_TLS_HANDSHAKE_TIMEOUT", TlsProblem::Handshake),
+        ] {
+            assert_eq!(tls_problem(Some(code)), Some(problem), "{code}");
+        }
+        for code in ["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "UND_ERR_SOCKET"] {
+            assert_eq!(tls_problem(Some(code)), None, "{code}");
+        }
+        assert_eq!(tls_problem(None), None);
     }
 
     #[test]

@@ -56,6 +56,12 @@ pub const API_KEY: Field = Field::new("apiKey", "API Key");
 pub const BASE_URL: Field = Field::new("baseUrl", "Base URL");
 /// The credential's switch for plain `http://` to other machines.
 pub const ALLOW_INSECURE_HTTP: Field = Field::new("allowInsecureHttp", "Allow Insecure HTTP");
+/// The credential's restriction of where it may send requests (n8n's own field name, so that
+/// n8n's HTTP Request node reads the same setting).
+pub const ALLOWED_HTTP_REQUEST_DOMAINS: Field =
+    Field::new("allowedHttpRequestDomains", "Allowed HTTP Request Domains");
+/// The domains of the Specific Domains restriction (n8n's own field name).
+pub const ALLOWED_DOMAINS: Field = Field::new("allowedDomains", "Allowed Domains");
 /// The resource of the session actions (the only one of version 1).
 pub const SESSION_RESOURCE: &str = "whatsappSession";
 /// The read-only resource of version 2: a WhatsApp number.

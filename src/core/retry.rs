@@ -7,7 +7,7 @@
 //! list changes nothing, so its requests are also retried after any network failure.
 
 use crate::core::http::{HttpReply, TransportFailure};
-use crate::core::node_codes::{reach, Reach};
+use crate::core::node_codes::{reach, tls_problem, Reach};
 use crate::core::plan::Method;
 use crate::core::status::parse_retry_after;
 
@@ -35,6 +35,10 @@ pub fn retry_delay_ms(
             if let Some(ms) = requested_pause_ms(outcome) {
                 return Some(ms);
             }
+        }
+        // A TLS failure comes back the same on every attempt.
+        Err(TransportFailure::Network { code, .. }) if tls_problem(code.as_deref()).is_some() => {
+            return None
         }
         Err(TransportFailure::Network { code, .. })
             if method == Method::Get || reach(code.as_deref()) == Reach::NotSent => {}
@@ -69,6 +73,7 @@ mod tests {
             total_count: None,
             body: String::new(),
             elapsed_ms: 1,
+            ..Default::default()
         })
     }
 

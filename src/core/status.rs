@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::core::error::{ConflictReason, Error, TimeoutSource};
 use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
 use crate::core::json::{nesting_depth, JsonReader, JsonType, MAX_NESTING};
-use crate::core::node_codes::{network_cause, reach, Reach};
+use crate::core::node_codes::{network_cause, reach, tls_problem, Reach};
 use crate::core::plan::RequestContext;
 use crate::core::text::{find_text, sanitize};
 
@@ -102,6 +102,13 @@ fn check_status(
             detail,
             during_body,
         }) => {
+            if let (Some(problem), false) = (tls_problem(code.as_deref()), during_body) {
+                return Err(Error::Tls {
+                    host: context.host.clone(),
+                    problem,
+                    code: code.unwrap_or_default(),
+                });
+            }
             let maybe_sent = during_body || reach(code.as_deref()) == Reach::MaybeSent;
             return Err(Error::Network {
                 host: context.host.clone(),
@@ -138,6 +145,20 @@ fn check_status(
     }
     let body = ErrorBody::parse(&reply, parse);
     let device = context.device.clone();
+    // The proxy n8n sends through answered itself: it asks for credentials (407, which only a
+    // proxy sends), or it passed on no answer of SparkBot's (its own page, with its Via).
+    if reply.status == 407 || (reply.via.is_some() && body.code.is_none() && reply.status >= 500) {
+        return Err(Error::Proxy {
+            host: context.host.clone(),
+            status: reply.status,
+            challenge: reply
+                .proxy_authenticate
+                .as_deref()
+                .map(|text| sanitize(text, 100)),
+            via: reply.via.as_deref().map(|text| sanitize(text, 100)),
+            maybe_carried_out: context.operation.filter(|_| reply.status != 407),
+        });
+    }
     Err(match reply.status {
         400 => Error::BadRequest {
             service_message: body.message,
@@ -175,6 +196,16 @@ fn check_status(
             wait_requested: context.wait,
             custom_timeout: context.custom_timeout,
             operation: context.operation,
+        },
+        status @ 300..=399 => Error::Service {
+            status,
+            detail: match reply.location.as_deref() {
+                Some(location) => format!(
+                    "a redirect to {}, which the node does not follow (it would carry the API key there); if the API has moved, put that address in the Base URL",
+                    sanitize(location, 200)
+                ),
+                None => "a redirect without a Location, which the node does not follow".to_string(),
+            },
         },
         status => Error::Service {
             status,
@@ -306,6 +337,7 @@ mod tests {
             total_count: None,
             body: body.into(),
             elapsed_ms: 1_200,
+            ..Default::default()
         })
     }
 

@@ -21,14 +21,14 @@ use crate::core::error::{Error, ErrorKind};
 use crate::core::execute::{run_items, Output};
 use crate::core::listing::{list_devices, search_devices, test_credentials};
 use crate::core::operation::{
-    Field, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEVICE, FILTERS, LIMIT, OPERATION, OPTIONS,
-    RESOURCE, RETURN_ALL,
+    Field, ALLOWED_DOMAINS, ALLOWED_HTTP_REQUEST_DOMAINS, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL,
+    DEVICE, FILTERS, LIMIT, OPERATION, OPTIONS, RESOURCE, RETURN_ALL,
 };
 use crate::core::plan::{parse_concurrency, plan_item, ItemPlan, RawItem};
 use crate::core::text::redact;
 use crate::core::trigger::{poll_account, Watch, EVENT, PREVIOUS_STATUS};
 use crate::wasm::js::{self, to_json};
-use crate::wasm::transport::FetchExchange;
+use crate::wasm::transport::{Host, HostExchange};
 
 /// Most items one execution may hand over; more would only exhaust the module's memory.
 pub const MAX_ITEMS: u32 = 100_000;
@@ -37,7 +37,8 @@ pub const MAX_ITEMS: u32 = 100_000;
 ///
 /// `items` holds each item's parameters as read with `getNodeParameter` (`{ resource,
 /// operation, device, options }`; `null` for an item whose parameters the shim could not read),
-/// `credentials` is `{ apiKey, baseUrl, allowInsecureHttp }`, `cancel` n8n's cancel signal of
+/// `credentials` is the credential's data (`{ apiKey, baseUrl, allowInsecureHttp, … }`), `host`
+/// what the module sends its requests through (see [`Host`]), `cancel` n8n's cancel signal of
 /// the execution (or `undefined`). Every item is read and planned (validated) at once, before
 /// anything is sent; the first item's Concurrency option sets how many requests are in flight at
 /// once.
@@ -55,6 +56,7 @@ pub fn execute_items(
     items: JsValue,
     credentials: JsValue,
     stop_on_error: bool,
+    host: Host,
     cancel: JsValue,
 ) -> Result<Promise, JsValue> {
     let items: Array = match items.dyn_into::<Array>() {
@@ -95,7 +97,8 @@ pub fn execute_items(
         concurrency,
         stop_on_error,
     };
-    let exchange = FetchExchange {
+    let exchange = HostExchange {
+        host,
         api_key: credentials.api_key.clone(),
         cancel: cancel.dyn_into::<AbortSignal>().ok(),
     };
@@ -149,10 +152,11 @@ pub fn execute_items(
 /// Lists every device of the account (all pages) as n8n dropdown options
 /// (`{ name, value, description }`), for the `getDevices` load-options method.
 #[wasm_bindgen(js_name = loadDevices)]
-pub fn load_devices(credentials: JsValue) -> Promise {
+pub fn load_devices(credentials: JsValue, host: Host) -> Promise {
     spawn(async move {
         let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
-        let exchange = FetchExchange {
+        let exchange = HostExchange {
+            host,
             api_key: credentials.api_key.clone(),
             cancel: None,
         };
@@ -175,10 +179,12 @@ pub fn search_devices_js(
     credentials: JsValue,
     filter: Option<String>,
     token: Option<String>,
+    host: Host,
 ) -> Promise {
     spawn(async move {
         let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
-        let exchange = FetchExchange {
+        let exchange = HostExchange {
+            host,
             api_key: credentials.api_key.clone(),
             cancel: None,
         };
@@ -210,6 +216,7 @@ pub fn poll_sessions(
     event: JsValue,
     filters: JsValue,
     manual: bool,
+    host: Host,
 ) -> Promise {
     spawn(async move {
         let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
@@ -227,7 +234,8 @@ pub fn poll_sessions(
             Watch::parse(Some(&event), Some(&filters)).map_err(|e| to_js_error(&e, secret, 0))?;
         // A state that cannot be read is no state: the poll sets a new baseline.
         let state = to_json(&state).ok();
-        let exchange = FetchExchange {
+        let exchange = HostExchange {
+            host,
             api_key: credentials.api_key.clone(),
             cancel: None,
         };
@@ -259,15 +267,16 @@ pub fn poll_sessions(
 /// credential — plain `http://` to another machine is refused before anything is sent — then
 /// `GET /devices?page=0&size=1`. Resolves with n8n's `{ status: "OK" | "Error", message }`.
 #[wasm_bindgen(js_name = testCredential)]
-pub fn test_credential(credentials: JsValue) -> Promise {
-    spawn(async move { Ok(credential_test_result(&credentials).await) })
+pub fn test_credential(credentials: JsValue, host: Host) -> Promise {
+    spawn(async move { Ok(credential_test_result(&credentials, host).await) })
 }
 
-async fn credential_test_result(credentials: &JsValue) -> JsValue {
+async fn credential_test_result(credentials: &JsValue, host: Host) -> JsValue {
     let outcome = match decode_credentials(credentials) {
         Err(error) => Err(error.message()),
         Ok(credentials) => {
-            let exchange = FetchExchange {
+            let exchange = HostExchange {
+                host,
                 api_key: credentials.api_key.clone(),
                 cancel: None,
             };
@@ -369,6 +378,8 @@ fn decode_credentials(credentials: &JsValue) -> Result<Credentials, Error> {
         api_key: read(API_KEY)?,
         base_url: read(BASE_URL)?,
         allow_insecure_http: read(ALLOW_INSECURE_HTTP)?,
+        allowed_http_request_domains: read(ALLOWED_HTTP_REQUEST_DOMAINS)?,
+        allowed_domains: read(ALLOWED_DOMAINS)?,
     })
 }
 

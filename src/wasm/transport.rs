@@ -1,25 +1,23 @@
 //! The one place that performs HTTP: a [`RequestPlan`] in, an [`HttpReply`] or a
-//! [`TransportFailure`] out. [`FetchExchange`] also gives the batch its clock, sleep and
-//! randomness and cancellation (see [`crate::core::io::Io`]) and its JSON reading.
+//! [`TransportFailure`] out. [`HostExchange`] also gives the batch its clock, sleep, randomness
+//! and cancellation (see [`crate::core::io::Io`]) and its JSON reading.
 //!
-//! The headers are gloo-net's [`Headers`]; the request goes out as `fetch(url, init)` through a
-//! binding of our own, with a plain init dictionary, rather than as a gloo-net `Request`:
-//! - building a web `Request` costs Node's undici about 0.1 ms per request, and `fetch` copies it
-//!   once more — as much as half the node's own time per item (measured, see the README's
-//!   *Where the time goes*);
-//! - gloo-net's `send` keeps only `name` and `message` of a rejection — losing the `cause` that
-//!   says *why* Node could not connect (`ECONNREFUSED`, a TLS failure, …) — and panics when a
-//!   promise rejects with something that is not an `Error` (an abort reason can be anything).
+//! The module performs no I/O of its own and imports nothing but the runtime's standard globals
+//! (`AbortSignal`, `JSON`, `Date`, `Math`): every request and every pause goes through the
+//! [`Host`] the shim hands to each export (`pkg-template/nodes/SparkBot/host.ts`). The shim sends
+//! requests with n8n's own request helper, so n8n's outbound policy — `HTTP_PROXY`,
+//! `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, SSRF protection — applies exactly as it does to n8n's
+//! own nodes, in every n8n version, without the package reading the environment (which n8n does
+//! not allow community nodes to do).
 //!
-//! The body is read exactly once, as text, and never past [`MAX_BODY_BYTES`].
+//! The host reads the body at most once and never past [`MAX_BODY_BYTES`].
 
-use gloo_net::http::Headers;
-use js_sys::{Array, Date, Math, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Date, Math, Object, Promise, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestInit};
+use web_sys::AbortSignal;
 
 use crate::core::credentials::ApiKey;
 use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
@@ -30,35 +28,50 @@ use crate::core::plan::{Method, RequestPlan};
 use crate::core::text::find_text;
 use crate::wasm::js;
 
-#[wasm_bindgen(module = "n8n-workflow")]
-extern "C" {
-    /// n8n-workflow's `sleepWithAbort`: resolves after `ms`, rejects at once when `signal` aborts.
-    #[wasm_bindgen(js_name = sleepWithAbort)]
-    fn sleep_with_abort(ms: f64, signal: Option<&AbortSignal>) -> Promise;
-}
-
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch` (works in Node and browsers alike, unlike `window.fetch`).
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn global_fetch(url: &str, init: &RequestInit) -> Result<Promise, JsValue>;
+    /// What the module needs from outside, as the shim provides it (`CoreHost` in
+    /// `pkg-template/nodes/SparkBot/host.ts`).
+    pub type Host;
+
+    /// Sends one request; resolves with `{ status, headers, body, bodyError }` (`headers`:
+    /// lower-case names to text; `body`: the text, or `undefined` when it was longer than
+    /// `maxBodyBytes` and was not read, or when reading it failed with `bodyError`) or rejects
+    /// with the runtime's network error. `signal` aborts it.
+    #[wasm_bindgen(method, catch)]
+    fn send(
+        this: &Host,
+        method: &str,
+        url: &str,
+        headers: &Object,
+        body: Option<String>,
+        signal: &AbortSignal,
+        timeout_ms: u32,
+        max_body_bytes: u32,
+    ) -> Result<Promise, JsValue>;
+
+    /// Resolves after `ms` milliseconds, or at once when `signal` aborts; keeps the process alive
+    /// meanwhile.
+    #[wasm_bindgen(method, catch)]
+    fn sleep(this: &Host, ms: f64, signal: Option<&AbortSignal>) -> Result<Promise, JsValue>;
 
     /// `AbortSignal.any`: aborts when any of `signals` does.
     #[wasm_bindgen(js_namespace = AbortSignal, js_name = any, catch)]
     fn any_signal(signals: &Array) -> Result<AbortSignal, JsValue>;
 }
 
-/// The real world for a batch: `fetch` with the API key, `Date.now`, `Math.random`, sleeps on
-/// n8n-workflow's timer (the package may not use timer globals), and the execution's cancel
-/// signal, which aborts requests and sleeps at once.
-pub struct FetchExchange {
+/// The real world for a batch: the host's `send` with the API key, `Date.now`, `Math.random`,
+/// the host's pauses, and the execution's cancel signal, which aborts requests and pauses at once.
+pub struct HostExchange {
+    /// Where requests and pauses go.
+    pub host: Host,
     /// The key sent as the `Token` header.
     pub api_key: ApiKey,
     /// n8n's cancel signal of the execution, if it gave one.
     pub cancel: Option<AbortSignal>,
 }
 
-impl FetchExchange {
+impl HostExchange {
     /// A signal that fires after `ms` milliseconds or when the execution is cancelled.
     fn deadline(&self, ms: u32) -> AbortSignal {
         let timeout = AbortSignal::timeout_with_u32(ms);
@@ -71,14 +84,14 @@ impl FetchExchange {
     }
 }
 
-impl Io for FetchExchange {
+impl Io for HostExchange {
     async fn send(
         &self,
         plan: &RequestPlan,
         budget_ms: u32,
     ) -> Result<HttpReply, TransportFailure> {
         let signal = self.deadline(budget_ms);
-        let outcome = send(plan, &self.api_key, &signal).await;
+        let outcome = send(&self.host, plan, &self.api_key, &signal, budget_ms).await;
         match outcome {
             Err(_) if self.cancelled() => Err(TransportFailure::Cancelled),
             other => other,
@@ -86,10 +99,11 @@ impl Io for FetchExchange {
     }
 
     async fn sleep(&self, ms: u64) {
-        // n8n-workflow's timer keeps the event loop alive while it runs (an AbortSignal.timeout
-        // would not: a bare process could exit in the middle of a pause), and the cancel signal
-        // clears it. Its rejection on cancellation only ends the sleep early.
-        let _ = JsFuture::from(sleep_with_abort(ms as f64, self.cancel.as_ref())).await;
+        // The host's pause keeps the event loop alive while it runs and ends at once when the
+        // execution is cancelled; a host that fails to pause is not waited for.
+        if let Ok(pause) = self.host.sleep(ms as f64, self.cancel.as_ref()) {
+            let _ = JsFuture::from(pause).await;
+        }
     }
 
     fn cancelled(&self) -> bool {
@@ -105,7 +119,7 @@ impl Io for FetchExchange {
     }
 }
 
-impl JsonReader for FetchExchange {
+impl JsonReader for HostExchange {
     type Object = JsValue;
 
     fn parse(&self, text: &str) -> Result<Value, String> {
@@ -127,125 +141,97 @@ impl JsonReader for FetchExchange {
     }
 }
 
-/// Sends `plan` and reads the whole answer. `signal` (the time budget, and the execution's
-/// cancellation) covers connecting, waiting for the headers and reading the body; when it fires
-/// the request is aborted, not abandoned.
+/// Sends `plan` through `host` and reads the whole answer. `signal` (the time budget, and the
+/// execution's cancellation) covers connecting, waiting for the headers and reading the body;
+/// when it fires the request is aborted, not abandoned.
 pub async fn send(
+    host: &Host,
     plan: &RequestPlan,
     api_key: &ApiKey,
     signal: &AbortSignal,
+    budget_ms: u32,
 ) -> Result<HttpReply, TransportFailure> {
     let started = Date::now();
-    let failure =
-        |error: JsValue, during_body: bool| classify(&error, signal, started, during_body);
+    let failure = |error: JsValue| classify(&error, signal, started, false);
 
     // The key was checked to be visible ASCII, so no header value can be refused.
-    let headers = Headers::new();
-    headers.append("Token", api_key.expose());
-    headers.append("Accept", "application/json");
-    let init = RequestInit::new();
-    init.set_method(plan.method.as_str());
-    init.set_signal(Some(signal));
-    if let Some(body) = &plan.body {
-        headers.append("Content-Type", "application/json");
-        init.set_body(&JsValue::from_str(body));
+    let headers = Object::new();
+    let mut names = vec![("token", api_key.expose()), ("accept", "application/json")];
+    if plan.body.is_some() {
+        names.push(("content-type", "application/json"));
     }
-    init.set_headers(&headers.into_raw());
-
-    let promise = global_fetch(&plan.url, &init).map_err(|e| failure(e, false))?;
-    let response: web_sys::Response = JsFuture::from(promise)
-        .await
-        .map_err(|e| failure(e, false))?
-        .dyn_into()
-        .map_err(|_| TransportFailure::Network {
+    for (name, value) in names {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&headers, &name.into(), &value.into());
+    }
+    let promise = host
+        .send(
+            plan.method.as_str(),
+            &plan.url,
+            &headers,
+            plan.body.clone(),
+            signal,
+            budget_ms,
+            MAX_BODY_BYTES as u32,
+        )
+        .map_err(failure)?;
+    let reply = JsFuture::from(promise).await.map_err(failure)?;
+    let status = Reflect::get(&reply, &"status".into())
+        .ok()
+        .and_then(|status| status.as_f64())
+        .filter(|status| (100.0..=999.0).contains(status))
+        .ok_or_else(|| TransportFailure::Network {
             code: None,
-            detail: "fetch resolved to something that is not a Response".to_string(),
+            detail: "the HTTP client answered without an HTTP status".to_string(),
             during_body: false,
-        })?;
-    // The headers matter only for errors (an HTML page, Retry-After) and for list pages (the
-    // total); a successful reboot or reset skips them.
-    let failed = !response.ok();
+        })? as u16;
+    let response_headers = Reflect::get(&reply, &"headers".into()).unwrap_or_default();
     let header = |wanted: bool, name: &str| {
         wanted
-            .then(|| response.headers().get(name).ok().flatten())
+            .then(|| {
+                Reflect::get(&response_headers, &name.into())
+                    .ok()?
+                    .as_string()
+            })
             .flatten()
     };
+    // The headers matter only for errors (an HTML page, Retry-After, a proxy) and for list pages
+    // (the total); a successful reboot or reset skips them.
+    let failed = !(200..300).contains(&status);
     let content_type = header(failed, "content-type");
     let retry_after = header(failed, "retry-after");
+    let location = header(failed, "location");
+    let proxy_authenticate = header(status == 407, "proxy-authenticate");
+    let via = header(failed, "via");
     let total_count = header(plan.method == Method::Get, "x-total-count");
-
-    // A declared length within the cap is read in one go; a longer one is not read at all; a
-    // body without a length (chunked) is read piece by piece and abandoned past the cap.
-    let length = response.headers().get("content-length").ok().flatten();
-    let body = match length.map(|value| value.trim().parse::<u64>()) {
-        Some(Ok(length)) if length > MAX_BODY_BYTES as u64 => {
-            if let Some(stream) = response.body() {
-                let _ = stream.cancel();
-            }
-            return Err(TransportFailure::TooLarge);
-        }
-        Some(Ok(_)) => {
-            let text = response.text().map_err(|e| failure(e, true))?;
-            let body = JsFuture::from(text).await.map_err(|e| failure(e, true))?;
-            body.as_string().unwrap_or_default()
-        }
-        _ => read_capped(&response).await.map_err(|e| match e {
-            Some(error) => failure(error, true),
-            None => TransportFailure::TooLarge,
-        })?,
+    let body_error = Reflect::get(&reply, &"bodyError".into()).unwrap_or_default();
+    if !body_error.is_undefined() {
+        // The connection broke after the headers: SparkBot may have acted already.
+        return Err(classify(&body_error, signal, started, true));
+    }
+    let body = match Reflect::get(&reply, &"body".into()) {
+        Ok(body) if body.is_string() => body.as_string().unwrap_or_default(),
+        _ => return Err(TransportFailure::TooLarge),
     };
     Ok(HttpReply {
-        status: response.status(),
+        status,
         content_type,
         retry_after,
         total_count,
+        location,
+        proxy_authenticate,
+        via,
         body,
         elapsed_ms: elapsed_ms(started),
     })
-}
-
-/// Reads a body of unknown length chunk by chunk, at most [`MAX_BODY_BYTES`]; invalid UTF-8 is
-/// replaced. `Err(None)` means it was longer (and the rest was cancelled), `Err(Some(_))` that
-/// reading failed.
-async fn read_capped(response: &web_sys::Response) -> Result<String, Option<JsValue>> {
-    let Some(stream) = response.body() else {
-        return Ok(String::new());
-    };
-    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut bytes = Vec::new();
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(Some)?;
-        if Reflect::get(&chunk, &JsValue::from_str("done"))
-            .map_err(Some)?
-            .is_truthy()
-        {
-            break;
-        }
-        let value = Reflect::get(&chunk, &JsValue::from_str("value")).map_err(Some)?;
-        let Some(piece) = value.dyn_ref::<Uint8Array>() else {
-            return Err(Some(JsValue::from_str(
-                "the body stream gave something not bytes",
-            )));
-        };
-        if bytes.len() + piece.length() as usize > MAX_BODY_BYTES {
-            let _ = reader.cancel();
-            return Err(None);
-        }
-        let start = bytes.len();
-        bytes.resize(start + piece.length() as usize, 0);
-        if let Some(target) = bytes.get_mut(start..) {
-            piece.copy_to(target);
-        }
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn elapsed_ms(started: f64) -> u64 {
     (Date::now() - started).max(0.0) as u64
 }
 
-/// Turns a rejection of `fetch` or of reading the body into a [`TransportFailure`] (the caller
-/// tells cancellation apart).
+/// Turns a failure of the host's `send` into a [`TransportFailure`] (the caller tells
+/// cancellation apart); `during_body`: it came while the answer was read.
 fn classify(
     error: &JsValue,
     signal: &AbortSignal,
@@ -257,8 +243,9 @@ fn classify(
             elapsed_ms: elapsed_ms(started),
         };
     }
-    // Node reports network faults as `TypeError: fetch failed` whose `cause` (possibly nested)
-    // carries the code and the useful text, e.g. `connect ECONNREFUSED 127.0.0.1:9`.
+    // n8n's HTTP client reports network faults with the runtime's code at the top
+    // (`ECONNREFUSED`, `CERT_HAS_EXPIRED`, …) or in a `cause` chain (possibly nested), with the
+    // useful text, e.g. `connect ECONNREFUSED 127.0.0.1:9`.
     let mut code = None;
     let mut messages = String::new();
     let mut current = error.clone();

@@ -10,6 +10,9 @@ import { after, before, beforeEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { httpRequest, request } from './n8n-helpers.mjs';
+
+export { helperCalls } from './n8n-helpers.mjs';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const dist = join(root, 'dist');
@@ -94,6 +97,7 @@ export function executeContext({
 		getNode: () => thisNode,
 		continueOnFail: () => mode !== 'stopWorkflow',
 		getExecutionCancelSignal: () => cancelSignal,
+		helpers: { httpRequest },
 	};
 }
 
@@ -222,7 +226,13 @@ export function loadOptionsContext({ credentials }) {
 		},
 		getNode: () => node,
 		getCurrentNodeParameter: () => undefined,
+		helpers: { httpRequest },
 	};
+}
+
+/** A context for the credential's Test (`ICredentialTestFunctions`): n8n's legacy `request`. */
+export function credentialTestContext() {
+	return { helpers: { request } };
 }
 
 /** Builds the parameters of one item. */
@@ -256,6 +266,6 @@ export function pollContext({ credentials, parameters = {}, staticData, mode = '
 			name: 'SparkBot Trigger',
 			type: 'n8n-nodes-sparkbot.sparkBotTrigger',
 		}),
-		helpers: { returnJsonArray: (items) => items.map((json) => ({ json })) },
+		helpers: { httpRequest, returnJsonArray: (items) => items.map((json) => ({ json })) },
 	};
 }

@@ -530,15 +530,17 @@ describe('errors', () => {
 		);
 	});
 
-	test('TLS failure: could not reach the API at that host', async () => {
+	test('TLS failure: the handshake failed, once, with what to check', async () => {
 		// An https:// URL pointing at the simulator's plain-HTTP port fails the TLS handshake.
 		const error = await apiFailure(params('reboot', online.id), {
 			creds: { apiKey: SECRET, baseUrl: pkg.sim.baseUrl.replace('http://', 'https://') },
 		});
 		assert.match(
 			error.message,
-			/^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: TLS failure/,
+			/^Could not reach the SparkBot API at 127\.0\.0\.1:\d+: the TLS handshake failed \((EPROTO|ERR_SSL_[A-Z_]+)\)$/,
 		);
+		assert.match(error.description, /the Base URL must start with http:\/\//);
+		assert.match(error.description, / 1 request made\.$/, 'not retried: it would fail the same');
 	});
 });
 

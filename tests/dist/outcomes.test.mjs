@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 
 import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
@@ -15,6 +17,7 @@ import {
 	NodeOperationError,
 	assertNoSecret,
 	dist,
+	credentialTestContext,
 	loadOptionsContext,
 	params,
 	suite,
@@ -143,10 +146,12 @@ describe('without continue-on-fail: the first failed item in input order, wherev
 
 describe("the credential's Test runs the node's own rules in the core", () => {
 	const test_ = (data) =>
-		pkg.node.methods.credentialTest.sparkBotApiTest.call(
-			{},
-			{ id: 'c1', name: 'SparkBot', type: 'sparkBotApi', data },
-		);
+		pkg.node.methods.credentialTest.sparkBotApiTest.call(credentialTestContext(), {
+			id: 'c1',
+			name: 'SparkBot',
+			type: 'sparkBotApi',
+			data,
+		});
 	const nodeError = async (creds) =>
 		(await thrownBy([params('reboot', numbers[0])], { creds })).message;
 
@@ -363,6 +368,7 @@ test('in a bare Node process a retry pause keeps the process alive until the ite
 	const script = `
 		const { SparkBot } = require(${JSON.stringify(`${dist}/dist/nodes/SparkBot/SparkBot.node.js`)});
 		const node = new SparkBot();
+		let httpRequest;
 		const item = { resource: 'whatsappSession', operation: 'reboot', device: ${JSON.stringify(numbers[0])}, options: {} };
 		const context = {
 			getInputData: () => [{ json: {} }],
@@ -370,8 +376,10 @@ test('in a bare Node process a retry pause keeps the process alive until the ite
 			getCredentials: async () => (${JSON.stringify({ apiKey: SECRET, baseUrl: pkg.sim.baseUrl })}),
 			getNode: () => ({ name: 'SparkBot', type: 'sparkBot', typeVersion: 1, parameters: {} }),
 			continueOnFail: () => false,
+			helpers: { httpRequest: (options) => httpRequest(options) },
 		};
-		node.execute.call(context).then((out) => process.stdout.write(JSON.stringify(out[0][0].json)), (e) => process.stdout.write('ERROR ' + e.message));
+		import(${JSON.stringify(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'n8n-helpers.mjs')).href)})
+			.then((helpers) => { httpRequest = helpers.httpRequest; return node.execute.call(context); }).then((out) => process.stdout.write(JSON.stringify(out[0][0].json)), (e) => process.stdout.write('ERROR ' + e.message));
 		process.on('exit', () => process.stdout.write('\\nEXIT'));
 	`;
 	const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

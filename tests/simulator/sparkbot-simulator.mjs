@@ -3,6 +3,7 @@
 // endpoints under /__sim/ for other processes. Node 20+, no dependencies beyond node: modules.
 
 import http from 'node:http';
+import https from 'node:https';
 import { timingSafeEqual } from 'node:crypto';
 
 export const DEFAULT_API_KEY = 'sparkbot-demo-key';
@@ -165,7 +166,9 @@ const invalidRequest = (message) => new ApiError(400, 'invalid_request', message
  * Starts a simulator. Options: `port` (0 = any free port), `host` ('127.0.0.1'), `apiKey`,
  * `devices` (extra generated devices), `waitMs` (default ready time of a held request, 50),
  * `timeScale` (multiplies the 90 s / 120 s wait windows, 1), `settleMs` (how long a non-wait
- * reboot/reset stays in progress, 0), `verbose` and `logger` (a line sink, default stderr).
+ * reboot/reset stays in progress, 0), `verbose` and `logger` (a line sink, default stderr),
+ * `tls` (`{ key, cert }`: serve https with that certificate) and `publicHost` (the host name in
+ * `origin` and `baseUrl`, e.g. one only a test proxy resolves; default the listening address).
  */
 export async function startSimulator(options = {}) {
 	const config = readOptions(options);
@@ -621,7 +624,9 @@ export async function startSimulator(options = {}) {
 	}
 
 	seedDevices();
-	const server = http.createServer((req, res) => void handle(req, res));
+	const server = config.tls
+		? https.createServer(config.tls, (req, res) => void handle(req, res))
+		: http.createServer((req, res) => void handle(req, res));
 	await new Promise((resolve, reject) => {
 		server.once('error', reject);
 		server.listen({ port: config.port, host: config.host }, () => {
@@ -631,7 +636,8 @@ export async function startSimulator(options = {}) {
 	});
 
 	const { port } = server.address();
-	const origin = `http://${originHost(config.host)}:${port}`;
+	const scheme = config.tls ? 'https' : 'http';
+	const origin = `${scheme}://${config.publicHost ?? originHost(config.host)}:${port}`;
 	let closing;
 
 	return {
@@ -675,7 +681,13 @@ function readOptions(options) {
 		pageLatencyMs = 0,
 		verbose = false,
 		logger = (line) => process.stderr.write(`${line}\n`),
+		tls,
+		publicHost,
 	} = options;
+	if (tls !== undefined && (typeof tls?.key !== 'string' || typeof tls?.cert !== 'string'))
+		throw new TypeError('tls must be { key, cert } (PEM texts)');
+	if (publicHost !== undefined && !/^[a-z0-9.-]+$/i.test(publicHost))
+		throw new TypeError('publicHost must be a host name');
 	if (!Number.isInteger(port) || port < 0 || port > 65535)
 		throw new RangeError('port must be an integer 0..65535');
 	if (typeof apiKey !== 'string' || apiKey === '')
@@ -702,6 +714,8 @@ function readOptions(options) {
 		pageLatencyMs,
 		verbose,
 		logger,
+		tls,
+		publicHost,
 	};
 }
 

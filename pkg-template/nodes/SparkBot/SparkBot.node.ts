@@ -15,6 +15,7 @@ import {
 	callCore,
 	errorFacts,
 	getDevices,
+	hostFor,
 	isCoreError,
 	sparkBotApiTest,
 	toNodeError,
@@ -55,9 +56,10 @@ export class SparkBot implements INodeType {
 				paginationToken?: string,
 			): Promise<INodeListSearchResult> {
 				const credentials = await this.getCredentials('sparkBotApi');
+				const host = hostFor((options) => this.helpers.httpRequest(options));
 				try {
 					return (await callCore((core) =>
-						core.searchDevices(credentials, filter, paginationToken),
+						core.searchDevices(credentials, filter, paginationToken, host),
 					)) as INodeListSearchResult;
 				} catch (error) {
 					throw toNodeError(this.getNode(), error);
@@ -102,10 +104,11 @@ export class SparkBot implements INodeType {
 		}
 		// Stopping the execution in n8n aborts every request in flight, waits included.
 		const cancel = this.getExecutionCancelSignal?.();
+		const host = hostFor((options) => this.helpers.httpRequest(options));
 		let outcomes: unknown[];
 		try {
 			outcomes = await callCore((core) =>
-				core.executeItems(parameters, credentials, !continueOnFail, cancel),
+				core.executeItems(parameters, credentials, !continueOnFail, host, cancel),
 			);
 		} catch (error) {
 			// Without continue-on-fail the core fails the run with the first failed item in input

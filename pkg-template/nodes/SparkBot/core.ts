@@ -15,7 +15,10 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { credentialTestHost, hostFor } from './host';
 import { callCore, isCoreError } from './wasm';
+
+export { hostFor } from './host';
 
 export { callCore, isCoreError } from './wasm';
 
@@ -23,7 +26,10 @@ export { callCore, isCoreError } from './wasm';
 export async function getDevices(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const credentials = await this.getCredentials('sparkBotApi');
 	try {
-		return (await callCore((core) => core.loadDevices(credentials))) as INodePropertyOptions[];
+		const host = hostFor((options) => this.helpers.httpRequest(options));
+		return (await callCore((core) =>
+			core.loadDevices(credentials, host),
+		)) as INodePropertyOptions[];
 	} catch (error) {
 		throw toNodeError(this.getNode(), error);
 	}
@@ -35,8 +41,9 @@ export async function sparkBotApiTest(
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	try {
+		const host = credentialTestHost(this.helpers);
 		return (await callCore((core) =>
-			core.testCredential(credential.data ?? {}),
+			core.testCredential(credential.data ?? {}, host),
 		)) as INodeCredentialTestResult;
 	} catch (error) {
 		return {

@@ -1,7 +1,9 @@
 /**
  * Loads the Rust core: the wasm module is embedded in this file (base64), compiled on first use
  * and reused for the life of the process. Nothing is read from the file system or the
- * environment, and loading the package compiles nothing.
+ * environment, loading the package compiles nothing, and the module imports nothing but the glue
+ * and the runtime's standard globals: what it needs from n8n comes through the host each call
+ * hands over (`host.ts`).
  *
  * Both imports are written by the build (`scripts/build.mjs`): wasm-bindgen's glue and the
  * optimized module as base64.
@@ -16,6 +18,7 @@ import {
 	testCredential,
 } from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
+import { version as packageVersion } from '../../package.json';
 
 import { setTaskErrorHandler } from './wasm-global-scope';
 
@@ -41,21 +44,33 @@ export interface CoreError extends Error {
 }
 
 const core: Core = { executeItems, loadDevices, pollSessions, searchDevices, testCredential };
-/** `fresh`: not instantiated yet; `poisoned`: an instance trapped and must be replaced. */
-let state: 'fresh' | 'ready' | 'poisoned' = 'fresh';
+/** The compiled module, once compiling succeeded (it is the same for every instance). */
+let compiled: WebAssembly.Module | undefined;
+/** `none`: no instance yet; `ready`: a live one; `poisoned`: it trapped and must be replaced. */
+let state: 'none' | 'ready' | 'poisoned' = 'none';
 /** Calls into the core that have not settled yet, each with the function that fails it. */
 const inFlight = new Set<(error: unknown) => void>();
 
 /**
  * Compiles and instantiates the module on first use, synchronously (a few milliseconds for this
- * module), and returns the same instance afterwards — or a fresh one after a trap. A failure is
- * thrown and retried next time.
+ * module), and returns the same instance afterwards — or a fresh instance of it (new memory, new
+ * glue state) after a trap. When the module cannot be compiled or instantiated here, it throws a
+ * `SPARKBOT_CORE_UNAVAILABLE` error that says why and what to do; the next call tries again and,
+ * for the same cause, says the same.
  */
 export function loadCore(): Core {
-	if (state === 'fresh') {
-		initSync({ module: moduleBytes() });
-	} else if (state === 'poisoned') {
-		__wbg_reset_state();
+	if (state === 'ready') return core;
+	try {
+		const missing = missingRuntimeFeatures();
+		if (missing.length > 0) throw new Error(`this Node.js lacks ${missing.join(', ')}`);
+		if (state === 'poisoned') {
+			__wbg_reset_state();
+		} else {
+			compiled ??= new WebAssembly.Module(moduleBytes());
+			initSync({ module: compiled });
+		}
+	} catch (error) {
+		throw unavailableError(error);
 	}
 	state = 'ready';
 	return core;
@@ -69,6 +84,13 @@ export function loadCore(): Core {
  */
 export function callCore<T>(call: (core: Core) => Promise<T>): Promise<T> {
 	return new Promise<T>((resolve, reject) => {
+		let loaded: Core;
+		try {
+			loaded = loadCore();
+		} catch (error) {
+			reject(error);
+			return;
+		}
 		let settled = false;
 		const settle = (outcome: () => void) => {
 			if (settled) return;
@@ -82,7 +104,7 @@ export function callCore<T>(call: (core: Core) => Promise<T>): Promise<T> {
 		};
 		inFlight.add(crash);
 		try {
-			call(loadCore()).then(
+			call(loaded).then(
 				(value) => settle(() => resolve(value)),
 				(error: unknown) => (isCoreError(error) ? settle(() => reject(error)) : crash(error)),
 			);
@@ -97,6 +119,38 @@ setTaskErrorHandler((error) => {
 	state = 'poisoned';
 	for (const crash of [...inFlight]) crash(error);
 });
+
+/** The standard globals the module and its host use, by name, when this runtime lacks them. */
+function missingRuntimeFeatures(): string[] {
+	const features: Array<[string, boolean]> = [
+		['WebAssembly', typeof WebAssembly === 'object'],
+		['AbortSignal.timeout', typeof AbortSignal?.timeout === 'function'],
+		['AbortSignal.any', typeof AbortSignal?.any === 'function'],
+		['MessageChannel', typeof MessageChannel === 'function'],
+		['TextDecoder', typeof TextDecoder === 'function'],
+	];
+	return features.filter(([, present]) => !present).map(([name]) => name);
+}
+
+/** The runtime, as far as a community node may know it (`navigator` exists from Node 21 on). */
+function runtimeName(): string {
+	return typeof navigator === 'object' && typeof navigator.userAgent === 'string'
+		? navigator.userAgent
+		: 'Node.js 20 or older';
+}
+
+/** The error every call gets while the module cannot be compiled or instantiated here. */
+function unavailableError(cause: unknown): CoreError {
+	const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+	const error = new Error(
+		`The SparkBot node cannot start its core on this n8n (${reason}); update n8n-nodes-sparkbot and restart n8n`,
+	) as CoreError;
+	error.code = 'SPARKBOT_CORE_UNAVAILABLE';
+	error.kind = 'operation';
+	error.httpCode = null;
+	error.description = `n8n-nodes-sparkbot ${packageVersion} needs n8n 1.123 or newer on Node.js 20.15 or newer (this is ${runtimeName()}). Update the package (Settings → Community Nodes → Update, or install the newest version by the README's command), and n8n if it is older, then restart n8n. If it still fails, report this message with your n8n version. Nothing was sent to SparkBot.`;
+	return error;
+}
 
 /** The error a call gets when the module trapped under it. */
 function crashError(cause: unknown): CoreError {
@@ -124,6 +178,7 @@ export function isCoreError(error: unknown): error is CoreError {
 }
 
 /** The module's bytes, decoded by Node's native base64 decoder (0.1 ms). */
-function moduleBytes(): Uint8Array {
-	return Buffer.from(wasmBase64, 'base64');
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+	const bytes = Buffer.from(wasmBase64, 'base64');
+	return new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -8,7 +8,7 @@ import type {
 
 import generatedDescription from '../../../node-descriptor/SparkBotTrigger.description.json';
 
-import { callCore, getDevices, sparkBotApiTest, toNodeError } from '../SparkBot/core';
+import { callCore, getDevices, hostFor, sparkBotApiTest, toNodeError } from '../SparkBot/core';
 
 /** The key of the trigger's remembered statuses in the node's static data. */
 const STATE_KEY = 'sessions';
@@ -45,10 +45,11 @@ export class SparkBotTrigger implements INodeType {
 		const event = this.getNodeParameter('event', null);
 		const filters = this.getNodeParameter('filters', {});
 		const manual = this.getMode() === 'manual';
+		const host = hostFor((options) => this.helpers.httpRequest(options));
 		let polled: { items: IDataObject[]; state?: IDataObject };
 		try {
 			polled = (await callCore((core) =>
-				core.pollSessions(credentials, staticData[STATE_KEY], event, filters, manual),
+				core.pollSessions(credentials, staticData[STATE_KEY], event, filters, manual, host),
 			)) as typeof polled;
 		} catch (error) {
 			// A failed poll leaves the remembered statuses as they were.
