@@ -12,13 +12,16 @@ pub enum Reach {
     NotSent,
     /// The connection was made (or may have been): SparkBot may have received the request.
     MaybeSent,
+    /// n8n refused to send it (its outbound policy): nothing left, and sending it again would be
+    /// refused the same way.
+    Blocked,
 }
 
 /// One known code: `(code, what happened, reach)`.
 type Entry = (&'static str, &'static str, Reach);
 
 /// Every code the node names. A code not in the table is read as [`Reach::MaybeSent`].
-pub const NODE_CODES: [Entry; 12] = [
+pub const NODE_CODES: [Entry; 14] = [
     ("ECONNREFUSED", "connection refused", Reach::NotSent),
     (
         "ENOTFOUND",
@@ -59,6 +62,17 @@ pub const NODE_CODES: [Entry; 12] = [
         "UND_ERR_CLOSED",
         "the connection closed without an answer",
         Reach::MaybeSent,
+    ),
+    // n8n's SSRF protection (n8n 2.x, N8N_SSRF_PROTECTION_ENABLED): its error class names.
+    (
+        "SsrfBlockedIpError",
+        "n8n's SSRF protection blocked the request (a restricted address)",
+        Reach::Blocked,
+    ),
+    (
+        "SsrfBlockedHostnameError",
+        "n8n's SSRF protection blocked the request (a restricted host name)",
+        Reach::Blocked,
     ),
 ];
 
@@ -142,6 +156,17 @@ mod tests {
         ("EADDRNOTAVAIL", "no local address to connect from"),
         ("UND_ERR_CONNECT_TIMEOUT", "could not connect in time"),
     ];
+    /// Codes where n8n refused to send: never retried.
+    const BLOCKED: [(&str, &str); 2] = [
+        (
+            "SsrfBlockedIpError",
+            "n8n's SSRF protection blocked the request (a restricted address)",
+        ),
+        (
+            "SsrfBlockedHostnameError",
+            "n8n's SSRF protection blocked the request (a restricted host name)",
+        ),
+    ];
     /// Codes where SparkBot may have the request: never retried.
     const MAYBE_SENT: [(&str, &str); 5] = [
         ("ETIMEDOUT", "the connection timed out"),
@@ -156,6 +181,7 @@ mod tests {
         let groups = [
             (NOT_SENT.as_slice(), Reach::NotSent),
             (&MAYBE_SENT, Reach::MaybeSent),
+            (&BLOCKED, Reach::Blocked),
         ];
         for (codes, expected_reach) in groups {
             for &(code, text) in codes {
@@ -163,7 +189,10 @@ mod tests {
                 assert_eq!(reach(Some(code)), expected_reach, "{code}");
             }
         }
-        assert_eq!(NODE_CODES.len(), NOT_SENT.len() + MAYBE_SENT.len());
+        assert_eq!(
+            NODE_CODES.len(),
+            NOT_SENT.len() + MAYBE_SENT.len() + BLOCKED.len()
+        );
     }
 
     #[test]

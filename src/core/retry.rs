@@ -36,8 +36,11 @@ pub fn retry_delay_ms(
                 return Some(ms);
             }
         }
-        // A TLS failure comes back the same on every attempt.
-        Err(TransportFailure::Network { code, .. }) if tls_problem(code.as_deref()).is_some() => {
+        // A TLS failure, or n8n's refusal, comes back the same on every attempt.
+        Err(TransportFailure::Network { code, .. })
+            if tls_problem(code.as_deref()).is_some()
+                || reach(code.as_deref()) == Reach::Blocked =>
+        {
             return None
         }
         Err(TransportFailure::Network { code, .. })

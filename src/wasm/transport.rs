@@ -257,10 +257,16 @@ fn classify(
             break;
         }
         if code.is_none() {
-            code = string_property(&current, "code");
+            // n8n's own refusals (its SSRF protection) carry no code: their class name is one.
+            code = string_property(&current, "code").or_else(|| {
+                string_property(&current, "name").filter(|name| name.starts_with("Ssrf"))
+            });
         }
         if let Some(message) = string_property(&current, "message") {
             push_message(&mut messages, &message);
+        }
+        if let Some(description) = string_property(&current, "description") {
+            push_message(&mut messages, &description);
         }
         match Reflect::get(&current, &JsValue::from_str("cause")) {
             Ok(cause) if !cause.is_undefined() && !cause.is_null() => current = cause,
