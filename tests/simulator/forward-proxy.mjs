@@ -4,15 +4,32 @@
 // that resolve nowhere else (`sparkbot.test`) to an address. It can ask for credentials
 // (`auth: 'user:password'` → 407 without them) or refuse every request with a status (`refuse:
 // 502`). Every request it sees is logged in `requests` as `{ method, target, authorized }`.
+// `intercept: { host: handler }` answers the https requests for a host itself — a company proxy
+// that inspects TLS: the tunnel ends at the proxy, with a certificate of `interceptTls` (one the
+// client trusts through NODE_EXTRA_CA_CERTS), and `handler(req, res)` answers (the tests' npm
+// registry for n8n's community-package installer).
 //
 //   const proxy = await startForwardProxy({ hosts: { 'sparkbot.test': '127.0.0.1' } });
 //   env.HTTPS_PROXY = proxy.url;   // http://127.0.0.1:<port>
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 
 /** Starts the proxy on a free loopback port; `close()` stops it and every tunnel. */
-export async function startForwardProxy({ hosts = {}, auth, refuse } = {}) {
+export async function startForwardProxy({
+	hosts = {},
+	auth,
+	refuse,
+	intercept = {},
+	interceptTls,
+} = {}) {
 	const requests = [];
+	const interceptors = new Map(
+		Object.entries(intercept).map(([host, handler]) => [
+			host.toLowerCase(),
+			http.createServer(handler),
+		]),
+	);
 	const sockets = new Set();
 	const expected = auth ? `Basic ${Buffer.from(auth).toString('base64')}` : undefined;
 	const resolveHost = (host) => hosts[host.toLowerCase()] ?? host;
@@ -79,6 +96,17 @@ export async function startForwardProxy({ hosts = {}, auth, refuse } = {}) {
 		};
 		if (!admit(req, answer)) return;
 		const [host, port] = splitHostPort(req.url);
+		const interceptor = interceptors.get(host.toLowerCase());
+		if (interceptor) {
+			client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+			const secure = new tls.TLSSocket(client, { isServer: true, ...interceptTls });
+			sockets.add(secure);
+			secure.on('close', () => sockets.delete(secure));
+			secure.on('error', () => secure.destroy());
+			if (head?.length) client.unshift(head);
+			interceptor.emit('connection', secure);
+			return;
+		}
 		const upstream = net.connect({ host: resolveHost(host), port: Number(port) || 443 });
 		let established = false;
 		sockets.add(upstream);
