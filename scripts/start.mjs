@@ -4,7 +4,8 @@
 //   1. build dist/ (node scripts/build.mjs, which first sets up what a fresh machine lacks: the
 //      npm packages, the Rust wasm target, the pinned wasm-bindgen CLI) and `npm pack` it
 //      (--no-build: use dist/ as is)
-//   2. n8n 2.30.8 on Node 24 in .runtime/ (installed on first use, ~7 min; cached afterwards)
+//   2. n8n 2.41.1 (the newest that installs here) on Node 24 in .runtime/ (installed on first use,
+//      ~7 min; cached afterwards)
 //   3. the SparkBot simulator, in this process, with demo timing (Wait For Session takes 3 s,
 //      a reboot/reset without it keeps the number busy for 2 s): port 8787, or any free port
 //   4. the n8n user folder .runtime/demo/ (kept between runs: your workflows and executions stay):

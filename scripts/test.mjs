@@ -9,15 +9,20 @@
 //   2. the package build (dist/), the TypeScript type check (strict), n8n's lint (`n8n-node
 //      lint`, cloud rules, no warnings) and n8n's community-package scanner on the tarball
 //   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
-//   4. node:test suites: the simulator itself and the built package in dist/
-//   5. end to end in a real n8n 2.30.8 (installed once into .runtime/): CLI executions, the
-//      editor's REST API, a headless-Chromium session and queue mode (main + 2 workers on
-//      Redis and PostgreSQL); then the CLI and REST part again on the last n8n 1.x
+//   4. node:test suites: the simulator itself and the built package in dist/ — with the
+//      n8n-workflow of devDependencies, then again with the newest n8n's own n8n-workflow
+//   5. the compatibility matrix, end to end in a real n8n (each installed once into .runtime/):
+//      the newest n8n that installs from the registry (NEWEST_N8N in scripts/n8n/runtime.mjs) and
+//      the oldest the README promises (the last 1.x): CLI executions, the editor's REST API, the
+//      trigger activated, proxies and the credential's domains, each install path; on the newest
+//      also a headless-Chromium session and queue mode (main + 2 workers on Redis and PostgreSQL)
 import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
+import { NEWEST_N8N, OLDEST_N8N, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
 import {
 	SetupError,
 	ensureNpmPackages,
@@ -27,12 +32,39 @@ import {
 } from './lib/setup.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Every end-to-end suite, run on the newest n8n. */
 const E2E_SUITES = [
 	'tests/e2e/n8n.test.mjs',
+	'tests/e2e/outbound.test.mjs',
+	'tests/e2e/install.test.mjs',
 	'tests/e2e/trigger.test.mjs',
 	'tests/e2e/browser.test.mjs',
 	'tests/e2e/queue.test.mjs',
 ];
+/**
+ * The suites also run on the oldest n8n: everything but the editor in a browser (the selectors
+ * are the newest editor's) and queue mode (its set-up is the same code on every version).
+ */
+const E2E_SUITES_OLDEST = [
+	'tests/e2e/n8n.test.mjs',
+	'tests/e2e/outbound.test.mjs',
+	'tests/e2e/install.test.mjs',
+	'tests/e2e/trigger.test.mjs',
+];
+
+/**
+ * dist/ copied next to the n8n-workflow of `runtime`'s n8n (a symbolic link to it), where the
+ * package resolves that copy: the package suites run against it with SPARKBOT_PACKAGE_DIR.
+ */
+function packageBeside(runtime) {
+	const modules = join(RUNTIME_DIR, `package-tier-${runtime.n8nVersion}`, 'node_modules');
+	rmSync(dirname(modules), { recursive: true, force: true });
+	mkdirSync(modules, { recursive: true });
+	const packageDir = join(modules, 'n8n-nodes-sparkbot');
+	cpSync(join(root, 'dist'), packageDir, { recursive: true });
+	symlinkSync(join(dirname(runtime.n8nDir), 'n8n-workflow'), join(modules, 'n8n-workflow'), 'dir');
+	return packageDir;
+}
 
 /** Runs a command without blocking this process (the simulator lives in it). */
 function run(title, command, args, env = {}) {
@@ -128,25 +160,26 @@ try {
 	await sim.close();
 	sim = undefined;
 
-	await run('package tests (dist/ against the simulator)', 'node', [
-		'--test',
-		'--test-concurrency=1',
-		'tests/simulator/',
-		'tests/dist/',
-	]);
+	const packageSuites = ['--test', '--test-concurrency=1', 'tests/simulator/', 'tests/dist/'];
+	await run('package tests (dist/ against the simulator)', 'node', packageSuites);
+	const newest = await ensureRuntime({ ...NEWEST_N8N, log });
 	await run(
-		'end to end in n8n 2.30.8 (Node 24)',
+		`package tests again, with n8n ${newest.n8nVersion}'s own n8n-workflow`,
 		'node',
-		['--test', '--test-concurrency=1', ...E2E_SUITES],
-		{
-			SPARKBOT_E2E_N8N: '2.30.8',
-			SPARKBOT_E2E_NODE: '24',
-		},
+		['--test', '--test-concurrency=1', 'tests/dist/'],
+		{ SPARKBOT_PACKAGE_DIR: packageBeside(newest) },
 	);
-	await run('end to end in n8n 1.123.81 (Node 22)', 'node', ['--test', 'tests/e2e/n8n.test.mjs'], {
-		SPARKBOT_E2E_N8N: '1.123.81',
-		SPARKBOT_E2E_NODE: '22',
-	});
+	for (const [end, suites] of [
+		[NEWEST_N8N, E2E_SUITES],
+		[OLDEST_N8N, E2E_SUITES_OLDEST],
+	]) {
+		await run(
+			`end to end in n8n ${end.n8nVersion} (Node ${end.nodeMajor})`,
+			'node',
+			['--test', '--test-concurrency=1', ...suites],
+			{ SPARKBOT_E2E_N8N: end.n8nVersion, SPARKBOT_E2E_NODE: String(end.nodeMajor) },
+		);
+	}
 } catch (error) {
 	console.error(`\n✗ ${error instanceof SetupError ? `set-up: ${error.message}` : error.message}`);
 	process.exitCode = 1;

@@ -1,7 +1,8 @@
 // The SparkBot node without n8n around it: the packed node file called with a minimal execute
-// context (parameters already resolved, no expression engine), making the benchmark's reboots.
-// Between the floor and the node inside n8n, it splits the difference into the node's own cost
-// and n8n's per-item cost.
+// context (parameters already resolved, no expression engine), making the benchmark's reboots
+// through n8n's own request function (the one `this.helpers.httpRequest` ends in, from the
+// n8n under test). Between the floor and the node inside n8n, it splits the difference into the
+// node's own cost and n8n's per-item cost.
 //
 //   NODE_PATH=<n8n's node_modules> node node-outside-n8n.cjs <SparkBot.node.js> <baseUrl> <apiKey> <idsJsonFile> <N>[,<N>…]
 // Prints one JSON line: { "<N>": milliseconds, … }.
@@ -14,6 +15,7 @@ async function main() {
 	const ids = JSON.parse(readFileSync(idsFile, 'utf8'));
 	const { SparkBot } = require(nodeFile);
 	const node = new SparkBot();
+	const { httpRequest } = require('@n8n/backend-network/testing');
 	const context = (n) => {
 		const params = (i) => ({
 			resource: 'whatsappSession',
@@ -33,6 +35,7 @@ async function main() {
 				parameters: { device: '={{ $json.id }}' },
 			}),
 			continueOnFail: () => false,
+			helpers: { httpRequest },
 		};
 	};
 	const run = async (n) => {

@@ -172,6 +172,11 @@ const SYSTEM_PACKAGES = [
 	},
 	{ packages: ['postgresql'], present: () => postgresInstalled(), why: 'the queue-mode test' },
 	{
+		packages: ['openssl'],
+		present: () => Boolean(output('openssl', ['version'])),
+		why: "the tests' private certificate authority",
+	},
+	{
 		packages: ['python3', 'make', 'g++'],
 		present: () => ['python3', 'make', 'g++'].every((tool) => output(tool, ['--version'])),
 		why: "building n8n's sqlite3 addon",

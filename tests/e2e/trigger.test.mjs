@@ -15,7 +15,8 @@
 // back with a reboot, one needs a reset after a failed reboot, one cannot be fixed (403) and one
 // needs a QR scan — those two reach "Notify a human".
 //
-// n8n version: SPARKBOT_E2E_N8N (default 2.30.8) on Node SPARKBOT_E2E_NODE (default 24).
+// n8n version: SPARKBOT_E2E_N8N (default: the newest, NEWEST_N8N in scripts/n8n/runtime.mjs) on
+// Node SPARKBOT_E2E_NODE (default 24).
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
