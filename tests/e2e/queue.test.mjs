@@ -39,7 +39,7 @@ import * as instance from '../../scripts/n8n/instance.mjs';
 import { atExit, run, startProcess } from '../../scripts/n8n/processes.mjs';
 import { freePorts } from '../../scripts/lib/net.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
-import { waitUntil } from '../../scripts/lib/wait.mjs';
+import { sleep, waitUntil } from '../../scripts/lib/wait.mjs';
 import { generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
 import {
 	N8N_VERSION,
@@ -437,28 +437,41 @@ function triggerWorkflow(credential) {
 	};
 }
 
-/** POST to the production webhook; resolves the JSON answer (the Reboot node's items). */
+/**
+ * POST to the production webhook; resolves the JSON answer (the Reboot node's items). n8n 2.41
+ * publishes an activated workflow through an outbox, a moment after the activation request
+ * returned: until then the webhook answers 404 "not registered" (and runs nothing), so that
+ * answer is retried for up to 30 s.
+ */
 async function callWebhook(body) {
 	const path = `/webhook/${WEBHOOK_PATH}`;
-	let response;
-	try {
-		response = await fetch(`${main.url}${path}`, {
-			method: 'POST',
-			headers: { 'Content-Type': 'application/json' },
-			body: JSON.stringify(body),
-			signal: AbortSignal.timeout(EXECUTION_TIMEOUT_MS),
-		});
-	} catch (error) {
-		throw new Error(`POST ${path} got no answer: ${error.cause?.message ?? error.message}`);
+	const registeredBy = Date.now() + 30_000;
+	for (;;) {
+		let response;
+		try {
+			response = await fetch(`${main.url}${path}`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify(body),
+				signal: AbortSignal.timeout(EXECUTION_TIMEOUT_MS),
+			});
+		} catch (error) {
+			throw new Error(`POST ${path} got no answer: ${error.cause?.message ?? error.message}`);
+		}
+		const text = await response.text();
+		if (response.status === 404 && /is not registered/.test(text) && Date.now() < registeredBy) {
+			await sleep(500);
+			continue;
+		}
+		if (!response.ok) throw new Error(`POST ${path} → ${response.status}: ${text.slice(0, 1_000)}`);
+		return JSON.parse(text);
 	}
-	const text = await response.text();
-	if (!response.ok) throw new Error(`POST ${path} → ${response.status}: ${text.slice(0, 1_000)}`);
-	return JSON.parse(text);
 }
 
 /** The workflow's executions once at least `count` of them exist and none is running (newest first). */
 async function finishedExecutions(count, workflowId = workflow.id) {
-	const query = `filter=${encodeURIComponent(JSON.stringify({ workflowId }))}&limit=${count + 100}`;
+	// n8n 2.41 refuses a limit over 100.
+	const query = `filter=${encodeURIComponent(JSON.stringify({ workflowId }))}&limit=100`;
 	let results = [];
 	await waitUntil(
 		`${count} finished executions`,
