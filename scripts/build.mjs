@@ -186,11 +186,8 @@ const packed = JSON.parse(
 )[0];
 const coreFile = statSync(join(code, 'nodes/SparkBot/core.js')).size;
 const gzipped = gzipSync(wasmBytes, { level: 9 }).length;
+// The sizes only: whether they meet the project's goals is the benchmark's to say (npm run bench).
 console.log(
 	`built dist/: wasm ${kb(wasmBytes.length)} (gzip ${kb(gzipped)}), ` +
-		`core.js ${kb(coreFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files); ` +
-		`size goals (wasm ≤ 120 KB, ≤ 50 KB gzipped, tarball ≤ 150 KB): ` +
-		(wasmBytes.length <= 120 * 1024 && gzipped <= 50 * 1024 && packed.size <= 150 * 1024
-			? 'met'
-			: 'MISSED'),
+		`core.js ${kb(coreFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files)`,
 );

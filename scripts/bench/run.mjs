@@ -26,11 +26,12 @@
 //
 // Options: --repeats N (default 7)   --skip-fleet   --skip-startup   --skip-listing
 // --quick-fleet (no c = 1, which takes 200 s)   --out DIR
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
 
 import {
 	createUserFolder,
@@ -80,6 +81,17 @@ const TRIGGER = 'When clicking ‘Execute workflow’';
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 const say = (line) => console.log(line);
+
+/** The module as the package embeds it (base64 in core.js), gzipped, and the packed tarball. */
+function packageSizes(tarball) {
+	const core = readFileSync(join(ROOT, 'dist', 'dist', 'nodes', 'SparkBot', 'core.js'), 'utf8');
+	const module = Buffer.from(/"([A-Za-z0-9+/=]{50000,})"/.exec(core)?.[1] ?? '', 'base64');
+	return {
+		wasm: module.length,
+		wasmGzip: gzipSync(module, { level: 9 }).length,
+		tarball: statSync(tarball).size,
+	};
+}
 const median = (values) => {
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = Math.floor(sorted.length / 2);
@@ -246,6 +258,12 @@ try {
 
 	userFolder = createUserFolder({ prefix: 'sparkbot-bench-', removeOnExit: true });
 	const tarball = await packPackage();
+	results.sizes = packageSizes(tarball);
+	const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+	const { wasm, wasmGzip, tarball: packed } = results.sizes;
+	say(
+		`Sizes: wasm ${kb(wasm)} (gzip ${kb(wasmGzip)}), tarball ${kb(packed)}; goals wasm ≤ 120 KB, ≤ 50 KB gzipped, tarball ≤ 150 KB: ${wasm <= 120 * 1024 && wasmGzip <= 50 * 1024 && packed <= 150 * 1024 ? 'met' : 'missed'}`,
+	);
 	await installPackage(userFolder, tarball);
 	const [credential, fleetCredential] = await importCredentials(runtime, userFolder, [
 		sparkBotCredential({ name: 'SparkBot (bench)', apiKey: API_KEY, baseUrl: lean.baseUrl }),

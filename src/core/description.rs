@@ -131,8 +131,9 @@ pub fn node_description() -> Value {
     })
 }
 
-/// The canvas subtitle: the operation's name, and what it deletes when a destructive option is
-/// on, e.g. "Reset Session · deletes all data".
+/// The canvas subtitle: the operation's name, or — while a destructive option is on — the
+/// operation's verb and what it deletes, short enough for the canvas: "Reset · deletes data",
+/// "Reset · deletes queue", "Reset · deletes data & queue".
 fn subtitle() -> String {
     let names: Vec<String> = Operation::ALL
         .iter()
@@ -143,25 +144,32 @@ fn subtitle() -> String {
         ])
         .map(|(value, name)| format!("\"{value}\":\"{name}\""))
         .collect();
-    let mut expression = format!(
-        "={{{{ ({{{}}})[$parameter[\"{}\"]]",
-        names.join(","),
-        OPERATION.name
-    );
+    let operation = format!("$parameter[\"{}\"]", OPERATION.name);
+    let option = |name: &str| format!("($parameter[\"{}\"] || {{}})[\"{name}\"]", OPTIONS.name);
+    let mut expression = String::from("={{ ");
     for op in Operation::ALL {
-        for option in op.options() {
-            if let Some(destructive) = option.destructive {
-                expression.push_str(&format!(
-                    " + ($parameter[\"{}\"] === \"{}\" && ($parameter[\"{}\"] || {{}})[\"{}\"] ? \" · {}\" : \"\")",
-                    OPERATION.name,
-                    op.value(),
-                    OPTIONS.name,
-                    option.field.name,
-                    destructive.subtitle
-                ));
-            }
+        let destructive: Vec<(String, &str)> = op
+            .options()
+            .iter()
+            .filter_map(|o| Some((option(o.field.name), o.destructive?.subtitle)))
+            .collect();
+        if destructive.is_empty() {
+            continue;
         }
+        let any: Vec<&str> = destructive.iter().map(|(on, _)| on.as_str()).collect();
+        let parts: Vec<String> = destructive
+            .iter()
+            .map(|(on, words)| format!("{on} ? \"{words}\" : \"\""))
+            .collect();
+        let verb = op.display_name().split(' ').next().unwrap_or_default();
+        expression.push_str(&format!(
+            "{operation} === \"{}\" && ({}) ? \"{verb} · deletes \" + [{}].filter(Boolean).join(\" & \") : ",
+            op.value(),
+            any.join(" || "),
+            parts.join(", ")
+        ));
     }
+    expression.push_str(&format!("({{{}}})[{operation}]", names.join(",")));
     expression.push_str(" }}");
     expression
 }
@@ -202,14 +210,17 @@ fn device_locator() -> Value {
                 }],
             },
             {
-                "displayName": "By Phone Number",
+                // "By Phone": n8n's mode selector cuts a longer name ("By Phon…").
+                "displayName": "By Phone",
                 "name": "phone",
                 "type": "string",
-                "placeholder": "e.g. +14155550100",
+                "placeholder": "e.g. +1 415 555 0100",
                 "validation": [{
                     "type": "regex",
                     "properties": {
-                        "regex": "^\\s*\\+[0-9]{8,15}\\s*$",
+                        // A + and 8 to 15 digits, spaces, hyphens, dots, parentheses or slashes
+                        // between them (the core reads them the same way).
+                        "regex": "^\\s*\\+(?:[\\s().\\/-]*[0-9]){8,15}[\\s().\\/-]*$",
                         "errorMessage": "Not a phone number in international format: a + and 8 to 15 digits",
                     },
                 }],
@@ -645,10 +656,30 @@ mod tests {
             .map(|o| o["value"].as_str().unwrap())
             .collect();
         assert_eq!(values, ["get", "getAll"]);
-        assert!(reads["options"][0]["action"]
-            .as_str()
+        // Actions name the nodes added from the panel: short, as n8n's own ("Get many contacts").
+        let session = d["properties"]
+            .as_array()
             .unwrap()
-            .contains("safe for AI agents"));
+            .iter()
+            .find(|p| {
+                p["name"] == "operation"
+                    && p["displayOptions"]["show"]["resource"][0] == "whatsappSession"
+            })
+            .unwrap();
+        let actions: Vec<&str> = [reads, session]
+            .iter()
+            .flat_map(|p| p["options"].as_array().unwrap())
+            .map(|o| o["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "Get a WhatsApp number",
+                "Get many WhatsApp numbers",
+                "Reboot a WhatsApp session",
+                "Reset a WhatsApp session"
+            ]
+        );
     }
 
     #[test]
@@ -676,10 +707,11 @@ mod tests {
 
     #[test]
     fn the_subtitle_names_the_operation_and_what_it_deletes() {
+        // The package tests evaluate it for every combination (tests/dist/node.test.mjs).
         let subtitle = subtitle();
-        assert!(subtitle.starts_with("={{ ({\"reboot\":\"Reboot Session\",\"reset\":\"Reset Session\",\"get\":\"Get Number\",\"getAll\":\"Get Many Numbers\"})[$parameter[\"operation\"]]"), "{subtitle}");
-        assert!(subtitle.contains(" · deletes all data"));
-        assert!(subtitle.contains(" · empties the queue"));
-        assert!(subtitle.ends_with(" }}"));
+        assert_eq!(
+            subtitle,
+            "={{ $parameter[\"operation\"] === \"reset\" && (($parameter[\"options\"] || {})[\"deleteAllData\"] || ($parameter[\"options\"] || {})[\"emptyQueue\"]) ? \"Reset · deletes \" + [($parameter[\"options\"] || {})[\"deleteAllData\"] ? \"data\" : \"\", ($parameter[\"options\"] || {})[\"emptyQueue\"] ? \"queue\" : \"\"].filter(Boolean).join(\" & \") : ({\"reboot\":\"Reboot Session\",\"reset\":\"Reset Session\",\"get\":\"Get Number\",\"getAll\":\"Get Many Numbers\"})[$parameter[\"operation\"]] }}"
+        );
     }
 }

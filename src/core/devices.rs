@@ -146,7 +146,8 @@ fn fold(ch: char) -> char {
 
 /// Whether `device` matches the text a user typed in the search of the WhatsApp Number list:
 /// its alias (case and accents ignored), its ID, or its phone — also by digits only, so
-/// `5550998` finds `+14155550998` and `(415) 555-0998` does too.
+/// `5550998` finds `+14155550998` and `(415) 555-0998` does too. A search that starts with `+`
+/// is the start of a phone: `+34` finds the numbers of Spain, not every phone with 34 in it.
 pub fn matches_search(device: &Value, filter: &str) -> bool {
     let wanted: String = filter.trim().chars().map(fold).collect();
     if wanted.is_empty() {
@@ -165,10 +166,16 @@ pub fn matches_search(device: &Value, filter: &str) -> bool {
     let phone_like = wanted
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
+    let wanted_digits = digits(&wanted);
+    if phone_like && wanted.starts_with('+') {
+        return !wanted_digits.is_empty()
+            && phone.starts_with('+')
+            && digits(phone).starts_with(&wanted_digits);
+    }
     contains(&alias, &wanted)
         || contains(id, &wanted)
         || contains(phone, &wanted)
-        || (phone_like && !digits(&wanted).is_empty() && contains(&digits(phone), &digits(&wanted)))
+        || (phone_like && !wanted_digits.is_empty() && contains(&digits(phone), &wanted_digits))
 }
 
 fn text_field<'a>(device: &'a Value, key: &str) -> Option<&'a str> {
@@ -373,9 +380,21 @@ mod tests {
         ] {
             assert!(matches_search(&d, hit), "{hit}");
         }
-        for miss in ["support", "5551234", "zz", "7777"] {
+        for miss in ["support", "5551234", "zz", "7777", "+34", "+4155"] {
             assert!(!matches_search(&d, miss), "{miss}");
         }
+        // A + starts the phone: +34 finds Spanish numbers, not a phone that has 34 inside.
+        let spain =
+            json!({"id": "6523a1f0c2d4e5f60718293b", "alias": "Madrid", "phone": "+34911234567"});
+        let has_34 =
+            json!({"id": "6523a1f0c2d4e5f60718293c", "alias": "Other", "phone": "+14155553434"});
+        assert!(matches_search(&spain, "+34"));
+        assert!(matches_search(&spain, "+34 91"));
+        assert!(!matches_search(&has_34, "+34"));
+        assert!(
+            matches_search(&has_34, "3434"),
+            "without + the digits may be anywhere"
+        );
         let no_phone = json!({"id": "6523a1f0c2d4e5f60718293a", "alias": null, "phone": null});
         assert!(!matches_search(&no_phone, "555"));
         assert!(matches_search(&no_phone, ""));

@@ -101,7 +101,7 @@ pub enum Error {
         /// The device ID that was asked for.
         device: String,
     },
-    /// By Phone Number: no number of the account has this phone. Nothing was sent for the item.
+    /// By Phone: no number of the account has this phone. Nothing was sent for the item.
     PhoneNotFound {
         /// The phone number asked for.
         phone: String,
@@ -176,6 +176,8 @@ pub enum Error {
         /// Set when the connection failed after the request may have reached SparkBot: the
         /// operation it carried, which SparkBot may still carry out.
         maybe_carried_out: Option<Operation>,
+        /// Whether SparkBot had begun to answer: the connection broke while its answer was read.
+        during_body: bool,
     },
     /// A `2xx` answer whose body is not what the contract promises, or an answer too large to
     /// read.
@@ -195,6 +197,14 @@ pub enum Error {
         problem: TlsProblem,
         /// The runtime's code, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`.
         code: String,
+    },
+    /// SparkBot Trigger's test run found nothing to show: no pending change, and no watched
+    /// number in a watched status (it makes none up: the next nodes would act on it).
+    NoTestEvent {
+        /// The Session Status filter (empty: every status).
+        statuses: Vec<String>,
+        /// How many numbers the Numbers filter names (0: every number).
+        numbers: usize,
     },
     /// The HTTP proxy n8n sends requests through (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`)
     /// refused the request or could not pass it on.
@@ -251,6 +261,7 @@ impl Error {
             Error::NotAllowed(_) => "SPARKBOT_DOMAIN_NOT_ALLOWED",
             Error::Tls { .. } => "SPARKBOT_TLS_ERROR",
             Error::Proxy { .. } => "SPARKBOT_PROXY_ERROR",
+            Error::NoTestEvent { .. } => "SPARKBOT_NO_TEST_EVENT",
         }
     }
 
@@ -261,6 +272,7 @@ impl Error {
             | Error::InvalidCredential { .. }
             | Error::PhoneNotFound { .. }
             | Error::NotAllowed(_)
+            | Error::NoTestEvent { .. }
             | Error::Cancelled => ErrorKind::Operation,
             _ => ErrorKind::Api,
         }
@@ -373,6 +385,12 @@ impl Error {
             Error::Service { status, detail } => {
                 format!("The SparkBot API answered {status}: {detail}")
             }
+            Error::Network {
+                host,
+                cause,
+                during_body: true,
+                ..
+            } => format!("The answer of the SparkBot API at {host} broke off: {cause}"),
             Error::Network { host, cause, .. } => {
                 format!("Could not reach the SparkBot API at {host}: {cause}")
             }
@@ -390,6 +408,23 @@ impl Error {
             }
             Error::NotAllowed(NotAllowed::Blocked) => {
                 "This credential is configured to prevent use within a SparkBot node".to_string()
+            }
+            Error::NoTestEvent { statuses, numbers } => {
+                let which = match numbers {
+                    0 => "no number",
+                    1 => "the watched number is not",
+                    _ => "none of the watched numbers",
+                };
+                let verb = if *numbers == 1 { "" } else { " is" };
+                match statuses.as_slice() {
+                    [] => format!(
+                        "No test event: {which}{verb} in the account, and no session changed since the last poll"
+                    ),
+                    statuses => format!(
+                        "No test event: {which}{verb} {} right now, and no session changed since the last poll",
+                        or_list(statuses)
+                    ),
+                }
             }
             Error::Tls { host, problem, code } => {
                 let what = match problem {
@@ -521,6 +556,10 @@ impl Error {
                 "The execution was stopped, so the request was aborted (or never sent). A reboot or reset that had already reached SparkBot may still be carried out: check the number's session before running it again."
                     .to_string()
             }
+            Error::NoTestEvent { .. } => {
+                "SparkBot Trigger shows only real sessions as test events: a made-up one (a healthy number, say) would make the next nodes act on it — reboot it, for example. Fetch the test event again once a watched session has changed, or widen the Session Status filter. Nothing was changed."
+                    .to_string()
+            }
             Error::NotAllowed(NotAllowed::Blocked) => {
                 "The SparkBot API credential's Allowed HTTP Request Domains is set to None. Set it to All, or to Specific Domains listing the host of its Base URL (e.g. api.sparkbot.io). No request was sent."
                     .to_string()
@@ -642,6 +681,15 @@ fn timeout_description(
         ),
     }
     text
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 /// `host` of a `host[:port]`.
@@ -791,6 +839,7 @@ mod tests {
             cause: "connection reset by the server".into(),
             detail: Some("read ECONNRESET".into()),
             maybe_carried_out: Some(Operation::Reboot),
+            during_body: false,
         };
         let text = dropped.description();
         assert!(text.contains("may still carry out the reboot"), "{text}");
@@ -801,7 +850,25 @@ mod tests {
             cause: "connection refused".into(),
             detail: None,
             maybe_carried_out: None,
+            during_body: false,
         };
         assert!(refused.description().starts_with("No HTTP answer arrived."));
+        assert_eq!(
+            refused.message(),
+            "Could not reach the SparkBot API at h: connection refused"
+        );
+        // The request reached SparkBot, which began to answer: the message says what happened.
+        let cut = Error::Network {
+            host: "h".into(),
+            cause: "the connection closed before the whole response arrived".into(),
+            detail: None,
+            maybe_carried_out: Some(Operation::Reset),
+            during_body: true,
+        };
+        assert_eq!(
+            cut.message(),
+            "The answer of the SparkBot API at h broke off: the connection closed before the whole response arrived"
+        );
+        assert!(cut.description().contains("may still carry out the reset"));
     }
 }

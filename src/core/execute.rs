@@ -1,6 +1,6 @@
 //! One node execution: every item's plan in, every item's result out, in input order.
 //!
-//! - Numbers given by phone (By Phone Number) are found in the account's list first — one
+//! - Numbers given by phone (By Phone) are found in the account's list first — one
 //!   listing for the whole execution, before anything is sent — and an unknown phone fails its
 //!   item without a request.
 //! - Requests about one number (reboot, reset, get) run as a batch ([`run_batch`]).
@@ -347,9 +347,11 @@ mod tests {
         for bad in [
             "14155550100",
             "+1415",
-            "+1 415 555 0100",
+            "+1 415 55",
             "",
             "+1234567890123456",
+            "+1 415 555 0100 ext 2",
+            "+1_415_555_0100",
         ] {
             let plan = item(json!({ "operation": "reboot", "device": by("phone", bad) }));
             let error = plan.unwrap_err();
@@ -358,6 +360,39 @@ mod tests {
                 "{bad}: {}",
                 error.message()
             );
+        }
+        let hint = |bad: &str| {
+            item(json!({ "operation": "reboot", "device": by("phone", bad) }))
+                .unwrap_err()
+                .message()
+        };
+        assert!(hint("14155550100").ends_with("add + and the country code"));
+        assert_eq!(
+            hint(" 6523a1f0c2d4e5f60718293a "),
+            "WhatsApp Number: \" 6523a1f0c2d4e5f60718293a \" is a device ID, not a phone number; switch the WhatsApp Number to By ID"
+        );
+    }
+
+    #[test]
+    fn phones_with_the_usual_separators_are_read_as_e164() {
+        for written in [
+            "+1 415 555 0100",
+            "+1-415-555-0100",
+            "+1 (415) 555-0100",
+            "+1.415.555.0100",
+            " +14155550100 ",
+        ] {
+            let plan = item(json!({ "operation": "reboot", "device": by("phone", written) }));
+            match plan {
+                Ok(ItemPlan::Device { target, .. }) => {
+                    assert_eq!(
+                        format!("{target:?}"),
+                        "Phone(\"+14155550100\")",
+                        "{written}"
+                    )
+                }
+                other => panic!("{written}: {other:?}"),
+            }
         }
     }
 

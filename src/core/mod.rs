@@ -4,7 +4,8 @@
 //!
 //! - [`operation`]: the operations, their options and every label, as data.
 //! - [`credentials`], [`plan`]: node parameters and credential → a validated request plan;
-//!   [`allowlist`]: the credential's Allowed HTTP Request Domains, by n8n's rules.
+//!   [`allowlist`]: the credential's Allowed HTTP Request Domains, by n8n's rules; [`coerce`]:
+//!   numbers and booleans that arrive as text, read as n8n reads them.
 //! - [`io`], [`http`], [`json`]: what the core needs from outside (HTTP, clock, sleep,
 //!   randomness, cancellation; JSON reading) and what an exchange produces.
 //! - [`status`], [`node_codes`]: what came back → the item's output or a typed [`error::Error`].
@@ -20,6 +21,7 @@
 
 pub mod allowlist;
 pub mod batch;
+pub mod coerce;
 pub mod credentials;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod description;

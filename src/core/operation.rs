@@ -130,7 +130,8 @@ pub struct BooleanOption {
 pub struct Destructive {
     /// The notice shown above the options.
     pub warning: &'static str,
-    /// A few words the canvas subtitle adds, e.g. "deletes all data".
+    /// What the canvas subtitle says it deletes: "Reset · deletes data & queue" (the canvas cuts
+    /// a subtitle after about 30 characters).
     pub subtitle: &'static str,
 }
 
@@ -170,7 +171,7 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
         #[cfg(not(target_arch = "wasm32"))]
         destructive: Some(Destructive {
             warning: "Delete All Data is on: every run permanently deletes all stored chats, messages and contacts of the number. This cannot be undone.",
-            subtitle: "deletes all data",
+            subtitle: "data",
         }),
     },
     BooleanOption {
@@ -181,7 +182,7 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
         #[cfg(not(target_arch = "wasm32"))]
         destructive: Some(Destructive {
             warning: "Empty Queue is on: every run permanently deletes the messages of the number that are queued and not sent yet. This cannot be undone.",
-            subtitle: "empties the queue",
+            subtitle: "queue",
         }),
     },
     BooleanOption {
@@ -232,15 +233,12 @@ impl ReadOperation {
         }
     }
 
-    /// Sentence-case action label; an AI agent reads it as the tool's description.
+    /// Sentence-case action label, short as n8n's own: n8n names a node added from the panel
+    /// after it, and an AI agent reads it (`… in SparkBot`) as the tool's description.
     pub fn action(self) -> &'static str {
         match self {
-            ReadOperation::Get => {
-                "Get a WhatsApp number and its session status (read-only, safe for AI agents)"
-            }
-            ReadOperation::GetMany => {
-                "Get many WhatsApp numbers and their session status (read-only, safe for AI agents)"
-            }
+            ReadOperation::Get => "Get a WhatsApp number",
+            ReadOperation::GetMany => "Get many WhatsApp numbers",
         }
     }
 

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::core::coerce;
 use crate::core::credentials::Credentials;
 use crate::core::error::Error;
 use crate::core::operation::{
@@ -42,7 +43,7 @@ pub struct RawItem {
 }
 
 /// Which number an item is about: by ID (From List, By ID, or version 1's dropdown), or by phone
-/// (By Phone Number: the core finds the ID in the account's list).
+/// (By Phone: the core finds the ID in the account's list).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A device ID.
@@ -329,21 +330,29 @@ fn parse_read_operation(operation: Option<&Value>) -> Result<ReadOperation, Erro
 
 /// Get Many's Return All, Limit and Filters.
 fn parse_list_plan(item: &RawItem) -> Result<ListPlan, Error> {
-    let return_all = match item.return_all.as_ref() {
+    let return_all = match item.return_all.as_ref().map(coerce::boolean).as_deref() {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
-        Some(other) => {
+        Some(_) => {
+            let other = item.return_all.as_ref().unwrap_or(&Value::Null);
             return Err(invalid(
                 RETURN_ALL,
                 format!("must be true or false, got {}", describe_value(other)),
-            ))
+            ));
         }
     };
     let limit = if return_all {
         None
     } else {
-        Some(match item.limit.as_ref() {
-            None | Some(Value::Null) => DEFAULT_LIMIT as usize,
+        Some(match item.limit.as_ref().map(coerce::number).as_deref() {
+            None => DEFAULT_LIMIT as usize,
+            // n8n gives the default when the field is left alone: null is an expression's.
+            Some(Value::Null) => {
+                return Err(invalid(
+                    LIMIT,
+                    "the expression gave no value (null); give a whole number of at least 1, or turn on Return All".into(),
+                ))
+            }
             Some(Value::Number(number)) => match number.as_u64() {
                 Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
                 _ => {
@@ -356,12 +365,12 @@ fn parse_list_plan(item: &RawItem) -> Result<ListPlan, Error> {
                     ))
                 }
             },
-            Some(other) => {
+            Some(_) => {
                 return Err(invalid(
                     LIMIT,
                     format!(
                         "must be a whole number of at least 1, got {}",
-                        describe_value(other)
+                        describe_value(item.limit.as_ref().unwrap_or(&Value::Null))
                     ),
                 ))
             }
@@ -486,7 +495,7 @@ fn looks_like_phone(value: &str) -> bool {
 }
 
 /// Reads the WhatsApp Number: version 1's text (a device ID), or version 2's resource locator
-/// (`{ __rl, mode, value }`: From List and By ID give a device ID, By Phone Number a phone).
+/// (`{ __rl, mode, value }`: From List and By ID give a device ID, By Phone a phone).
 fn parse_target(device: Option<&Value>) -> Result<Target, Error> {
     match device {
         Some(Value::Object(locator)) => {
@@ -497,7 +506,7 @@ fn parse_target(device: Option<&Value>) -> Result<Target, Error> {
                 Some(other) => Err(invalid(
                     DEVICE,
                     format!(
-                        "{} is not a way to pick a number; use From List, By ID or By Phone Number",
+                        "{} is not a way to pick a number; use From List, By ID or By Phone",
                         describe_value(&Value::String(other.to_string()))
                     ),
                 )),
@@ -507,8 +516,11 @@ fn parse_target(device: Option<&Value>) -> Result<Target, Error> {
     }
 }
 
-/// Reads a phone number for By Phone Number: E.164, a `+` and 8 to 15 digits (white space
-/// around it ignored).
+/// The separators people write inside phone numbers: spaces, hyphens, dots, parentheses, slashes.
+const PHONE_SEPARATORS: [char; 6] = [' ', '-', '.', '(', ')', '/'];
+
+/// Reads a phone number for By Phone: E.164, a `+` and 8 to 15 digits, written with or
+/// without the usual separators (`+1 (415) 555-0100` is `+14155550100`).
 fn parse_phone(value: Option<&Value>) -> Result<String, Error> {
     let bad = |problem: String| Err(invalid(DEVICE, problem));
     let given = match value {
@@ -523,23 +535,37 @@ fn parse_phone(value: Option<&Value>) -> Result<String, Error> {
             ))
         }
     };
-    let phone = given.trim();
-    let digits = phone.strip_prefix('+').unwrap_or_default();
-    if phone.is_empty() {
+    let written = given.trim();
+    if written.is_empty() {
         return bad("is empty; give a phone number such as +14155550100".into());
     }
+    let phone: String = written
+        .chars()
+        .filter(|c| !c.is_whitespace() && !PHONE_SEPARATORS.contains(c))
+        .collect();
+    let digits = phone.strip_prefix('+').unwrap_or_default();
     if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(phone.to_string());
+        return Ok(phone);
     }
+    let quoted = describe_value(&Value::String(given.clone()));
+    if is_device_id(written) {
+        return bad(format!(
+            "{quoted} is a device ID, not a phone number; switch the WhatsApp Number to By ID"
+        ));
+    }
+    let hint = if !phone.starts_with('+') && phone.bytes().all(|b| b.is_ascii_digit()) {
+        " — add + and the country code"
+    } else {
+        ""
+    };
     bad(format!(
-        "{} is not a phone number in international format: a + and 8 to 15 digits, no spaces, e.g. +14155550100",
-        describe_value(&Value::String(given.clone()))
+        "{quoted} is not a phone number in international format: a + and 8 to 15 digits, e.g. +14155550100 or +1 415 555 0100{hint}"
     ))
 }
 
 /// Reads a device ID, with white space around it ignored (as an expression easily adds). The
 /// message quotes the value exactly as given; `by_locator`: it came from version 2's picker,
-/// whose By Phone Number mode a phone number belongs in.
+/// whose By Phone mode a phone number belongs in.
 fn parse_device(device: Option<&Value>, by_locator: bool) -> Result<String, Error> {
     const EMPTY: &str = "is empty; choose a number from the list, or give its device ID";
     const ID_SHAPE: &str =
@@ -564,7 +590,7 @@ fn parse_device(device: Option<&Value>, by_locator: bool) -> Result<String, Erro
         bad(EMPTY.into())
     } else if looks_like_phone(id) && by_locator {
         bad(format!(
-            "{shown} looks like a phone number, not a device ID; pick the number By Phone Number instead, or give its device ID ({ID_SHAPE})"
+            "{shown} looks like a phone number, not a device ID; pick the number By Phone instead, or give its device ID ({ID_SHAPE})"
         ))
     } else if looks_like_phone(id) {
         bad(format!(
@@ -587,7 +613,7 @@ pub fn parse_concurrency(options: Option<&Value>) -> Result<usize, Error> {
         _ => None,
     };
     let expected = format!("a whole number from 1 to {MAX_CONCURRENCY}");
-    match value {
+    match value.map(coerce::number).as_deref() {
         None | Some(Value::Null) => Ok(1),
         Some(Value::Number(number)) => match (number.as_u64(), number.as_f64()) {
             (Some(n @ 1..=MAX_CONCURRENCY), _) => Ok(n as usize),
@@ -600,9 +626,12 @@ pub fn parse_concurrency(options: Option<&Value>) -> Result<usize, Error> {
                 format!("{} is out of range; use {expected}", number_text(number)),
             )),
         },
-        Some(other) => Err(invalid(
+        Some(_) => Err(invalid(
             CONCURRENCY,
-            format!("must be {expected}, got {}", describe_value(other)),
+            format!(
+                "must be {expected}, got {}",
+                describe_value(value.unwrap_or(&Value::Null))
+            ),
         )),
     }
 }
@@ -653,12 +682,19 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
             ))
         }
     };
-    let flag = |name: &str, display_name: &str, default: bool| match given.get(name) {
+    let flag = |name: &str, display_name: &str, default: bool| match given
+        .get(name)
+        .map(coerce::boolean)
+        .as_deref()
+    {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(value)) => Ok(*value),
-        Some(other) => Err(Error::invalid_parameter(
+        Some(_) => Err(Error::invalid_parameter(
             display_name,
-            format!("must be true or false, got {}", describe_value(other)),
+            format!(
+                "must be true or false, got {}",
+                describe_value(given.get(name).unwrap_or(&Value::Null))
+            ),
         )),
     };
     let mut fields = Vec::with_capacity(operation.options().len());
@@ -670,7 +706,7 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
     }
     let retry = flag(RETRY.name, RETRY.display_name, true)?;
     let report_attempts = flag(INCLUDE_ATTEMPTS.name, INCLUDE_ATTEMPTS.display_name, false)?;
-    let timeout_secs = match given.get(TIMEOUT.name) {
+    let timeout_secs = match given.get(TIMEOUT.name).map(coerce::number).as_deref() {
         None | Some(Value::Null) => None,
         Some(Value::Number(number)) => match number.as_f64() {
             Some(0.0) => None,
@@ -685,10 +721,13 @@ fn parse_options(operation: Operation, options: Option<&Value>) -> Result<Parsed
                 ))
             }
         },
-        Some(other) => {
+        Some(_) => {
             return Err(invalid(
                 TIMEOUT,
-                format!("must be a number of seconds, got {}", describe_value(other)),
+                format!(
+                    "must be a number of seconds, got {}",
+                    describe_value(given.get(TIMEOUT.name).unwrap_or(&Value::Null))
+                ),
             ))
         }
     };
@@ -852,22 +891,72 @@ mod tests {
     fn options_of_the_wrong_type_are_refused() {
         for (options, field) in [
             (json!({"forceReboot": "yes"}), "Force Reboot"),
-            (json!({"waitForSession": 1}), "Wait For Session"),
+            (json!({"waitForSession": 2}), "Wait For Session"),
             (json!({"forceSync": [true]}), "Force Sync"),
-            (json!({"timeout": "10"}), "Timeout (Seconds)"),
+            (json!({"timeout": "ten"}), "Timeout (Seconds)"),
             (json!({"timeout": -1}), "Timeout (Seconds)"),
-            (json!({"timeout": 301}), "Timeout (Seconds)"),
+            (json!({"timeout": "301"}), "Timeout (Seconds)"),
             (json!({"retry": "no"}), "Retry Refused Requests"),
             (json!("fast"), "Options"),
         ] {
             let message = error(item("reboot", ID, options));
             assert!(message.starts_with(&format!("{field}: ")), "{message}");
         }
-        let message = error(item("reset", ID, json!({"deleteAllData": "true"})));
+        let message = error(item("reset", ID, json!({"deleteAllData": "on"})));
         assert_eq!(
             message,
-            "Delete All Data: must be true or false, got \"true\""
+            "Delete All Data: must be true or false, got \"on\""
         );
+    }
+
+    #[test]
+    fn numbers_and_booleans_given_as_text_are_read_as_n8n_reads_them() {
+        let p = plan(
+            "reboot",
+            json!({"forceReboot": "true", "forceSync": "1", "waitForSession": "FALSE", "timeout": " 30 "}),
+        );
+        assert_eq!(
+            body(&p),
+            json!({"force": true, "sync": true, "wait": false})
+        );
+        assert_eq!(p.timeout_ms, 30_000);
+        assert!(!plan("reboot", json!({"retry": "false"})).retry);
+        assert!(plan("reboot", json!({"includeAttempts": 1})).report_attempts);
+        assert_eq!(
+            parse_concurrency(Some(&json!({"concurrency": "4"}))).unwrap(),
+            4
+        );
+        assert!(parse_concurrency(Some(&json!({"concurrency": "4.5"}))).is_err());
+    }
+
+    fn list(return_all: Value, limit: Option<Value>) -> Result<ListPlan, Error> {
+        parse_list_plan(&RawItem {
+            resource: Some(json!("whatsappNumber")),
+            operation: Some(json!("getAll")),
+            return_all: Some(return_all),
+            limit,
+            ..RawItem::default()
+        })
+    }
+
+    #[test]
+    fn get_manys_limit_from_text_and_a_null_limit_refused() {
+        assert_eq!(list(json!(false), Some(json!("3"))).unwrap().limit, Some(3));
+        assert_eq!(list(json!("false"), None).unwrap().limit, Some(50));
+        assert_eq!(list(json!("true"), Some(json!(null))).unwrap().limit, None);
+        let message = list(json!(false), Some(json!(null))).unwrap_err().message();
+        assert_eq!(
+            message,
+            "Limit: the expression gave no value (null); give a whole number of at least 1, or turn on Return All"
+        );
+        let message = list(json!(false), Some(json!("three")))
+            .unwrap_err()
+            .message();
+        assert_eq!(
+            message,
+            "Limit: must be a whole number of at least 1, got \"three\""
+        );
+        assert!(list(json!(false), Some(json!("0"))).is_err());
     }
 
     #[test]
@@ -889,7 +978,8 @@ mod tests {
             json!(51),
             json!(2.5),
             json!(-3),
-            json!("10"),
+            json!("ten"),
+            json!("51"),
             json!(true),
         ] {
             match parse_concurrency(Some(&json!({ "concurrency": bad }))) {

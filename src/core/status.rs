@@ -116,6 +116,7 @@ fn check_status(
                 detail: Some(sanitize(&detail, MAX_SERVICE_MESSAGE_CHARS))
                     .filter(|d| !d.is_empty()),
                 maybe_carried_out: context.operation.filter(|_| maybe_sent),
+                during_body,
             });
         }
         Err(TransportFailure::Paused { left_ms }) => {

@@ -16,7 +16,14 @@
 //!   both those and the current ones (a change the old filters watched would have been reported
 //!   and saved; one they did not watch is an old change the new filters must not replay);
 //! - the baseline (the first poll) runs at activation, which n8n saves; a state that is missing
-//!   or unreadable is a new baseline, never a burst of changes.
+//!   or unreadable is a new baseline, never a burst of changes;
+//! - a user's (re)publish starts from a new baseline: what changed while the workflow was off is
+//!   not news to act on. n8n's own start-up (and a multi-main leadership change) continues from
+//!   the remembered state, so a restart loses nothing and repeats nothing.
+//!
+//! A test run (the editor's *Fetch Test Event*) remembers nothing and never makes up an event a
+//! watched number is not in: it shows the pending changes, or else numbers that are in a watched
+//! status right now — never a healthy number a downstream Reboot would act on.
 
 use serde_json::{Map, Value};
 
@@ -26,7 +33,7 @@ use crate::core::io::Io;
 use crate::core::json::JsonReader;
 use crate::core::listing::{list_devices, Listed};
 use crate::core::operation::{Field, SESSION_STATUSES, SESSION_STATUS_FILTER};
-use crate::core::order::{sort_by, sort_by_cached_key};
+use crate::core::order::sort_by;
 use crate::core::plan::{is_device_id, parse_choices};
 use crate::core::text::{describe_value, sanitize};
 
@@ -40,6 +47,14 @@ pub const DEVICES_FILTER: Field = Field::new("devices", "Numbers");
 pub const PREVIOUS_STATUS: &str = "previousSessionStatus";
 /// Most samples a manual test run returns when nothing changed.
 pub const MAX_SAMPLES: usize = 20;
+/// n8n's activation modes of a user's publish (`getActivationMode()`); `init` (n8n starting) and
+/// `leadershipChange` (multi-main) continue from the remembered state.
+pub const USER_ACTIVATIONS: [&str; 3] = ["activate", "create", "update"];
+
+/// Whether the first poll of an activation in n8n mode `mode` starts from a new baseline.
+pub fn starts_afresh(mode: Option<&str>) -> bool {
+    mode.is_some_and(|mode| USER_ACTIVATIONS.contains(&mode))
+}
 /// The state's format version.
 const STATE_VERSION: u64 = 1;
 /// Longest status kept for a number whose status is not one of the contract's.
@@ -256,8 +271,8 @@ pub struct Polled {
 }
 
 /// Compares the account (`devices`, as listed) with the remembered state. `manual`: the
-/// editor's test run — it returns the pending changes, or samples of the watched numbers when
-/// there are none, and remembers nothing.
+/// editor's test run — it returns the pending changes, or samples: numbers the filters watch that
+/// are in a watched status right now (none: no report), and remembers nothing.
 pub fn poll(state: Option<State>, watch: &Watch, devices: &[Value], manual: bool) -> Polled {
     let mut seen: Vec<(usize, &str, String)> = devices
         .iter()
@@ -294,25 +309,16 @@ pub fn poll(state: Option<State>, watch: &Watch, devices: &[Value], manual: bool
     }
     if manual {
         if reports.is_empty() {
-            // Samples: the watched numbers, those already in a watched status first.
-            let mut samples: Vec<&(usize, &str, String)> = seen
+            // Samples: watched numbers in a watched status now, in the account's order.
+            reports = seen
                 .iter()
-                .filter(|(_, id, _)| {
-                    watch.devices.is_empty() || watch.devices.iter().any(|d| d == id)
-                })
-                .collect();
-            sort_by_cached_key(&mut samples, |(index, id, status)| {
-                (!watch.watches(id, status), *index)
-            });
-            reports = samples
-                .into_iter()
+                .filter(|(_, id, status)| watch.watches(id, status))
                 .take(MAX_SAMPLES)
                 .map(|(index, _, status)| Report {
                     index: *index,
                     previous: status.clone(),
                 })
                 .collect();
-            sort_by(&mut reports, |a, b| a.index.cmp(&b.index));
         }
         return Polled {
             reports,
@@ -345,7 +351,8 @@ pub struct Fired<T> {
 }
 
 /// One poll of the trigger: the whole account read (page 0, then the other pages concurrently),
-/// compared with `state`. A failed read fails the poll and leaves the state as it was.
+/// compared with `state`. A failed read fails the poll and leaves the state as it was. A test run
+/// with nothing to show fails with [`Error::NoTestEvent`].
 pub async fn poll_account<E: Io + JsonReader>(
     io: &E,
     credentials: &Credentials,
@@ -354,11 +361,17 @@ pub async fn poll_account<E: Io + JsonReader>(
     manual: bool,
 ) -> Listed<Fired<E::Object>> {
     let listed = list_devices(io, credentials, None).await;
-    let result = listed.result.map(|devices| {
+    let result = listed.result.and_then(|devices| {
         let (values, objects): (Vec<Value>, Vec<E::Object>) = devices.into_iter().unzip();
         let polled = poll(State::from_static(state), watch, &values, manual);
+        if manual && polled.reports.is_empty() {
+            return Err(Error::NoTestEvent {
+                statuses: watch.statuses.clone(),
+                numbers: watch.devices.len(),
+            });
+        }
         let mut objects: Vec<Option<E::Object>> = objects.into_iter().map(Some).collect();
-        Fired {
+        Ok(Fired {
             items: polled
                 .reports
                 .into_iter()
@@ -368,7 +381,7 @@ pub async fn poll_account<E: Io + JsonReader>(
                 })
                 .collect(),
             state: polled.state.map(|state| state.to_static_text()),
-        }
+        })
     });
     Listed {
         result,
@@ -544,16 +557,59 @@ mod tests {
         let many: Vec<&str> = vec!["online"; 30];
         let polled = poll(None, &all, &account(&many), true);
         assert_eq!(polled.reports.len(), MAX_SAMPLES);
-        // With a Session Status filter, numbers already in a watched status come first, even
-        // past the twentieth; the samples stay in the account's order.
+    }
+
+    #[test]
+    fn a_test_run_never_shows_a_number_outside_the_watched_statuses() {
+        // The self-healing example watches offline, timeout and authorize: an online number is
+        // never a sample (a Reboot after the trigger would act on it), wherever it is.
+        let healing = watch(&["offline", "timeout", "authorize"], &[]);
         let mut many = vec!["online"; 30];
-        many[25] = "offline";
-        many[27] = "offline";
-        let polled = poll(None, &watch(&["offline"], &[]), &account(&many), true);
+        many[3] = "offline";
+        many[25] = "authorize";
+        many[27] = "timeout";
+        let polled = poll(None, &healing, &account(&many), true);
+        let samples: Vec<(usize, &str)> = polled
+            .reports
+            .iter()
+            .map(|r| (r.index, r.previous.as_str()))
+            .collect();
+        assert_eq!(
+            samples,
+            [(3, "offline"), (25, "authorize"), (27, "timeout")]
+        );
+        // Every one in a watched status: no sample at all.
+        let polled = poll(None, &healing, &account(&["online", "online"]), true);
+        assert!(polled.reports.is_empty());
+        // A Numbers filter: only those numbers, and only in a watched status.
+        let polled = poll(
+            None,
+            &watch(&["offline"], &[0, 2]),
+            &account(&["offline", "offline", "online"]),
+            true,
+        );
+        assert_eq!(polled.reports.len(), 1);
+        assert_eq!(polled.reports[0].index, 0);
+        // More than twenty in watched statuses: the first twenty, in the account's order.
+        let polled = poll(None, &healing, &account(&vec!["offline"; 30]), true);
         let indexes: Vec<usize> = polled.reports.iter().map(|r| r.index).collect();
-        let mut expected: Vec<usize> = (0..18).collect();
-        expected.extend([25, 27]);
-        assert_eq!(indexes, expected);
+        assert_eq!(indexes, (0..MAX_SAMPLES).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_users_publish_starts_afresh_n8ns_start_up_continues() {
+        for mode in ["activate", "create", "update"] {
+            assert!(starts_afresh(Some(mode)), "{mode}");
+        }
+        for mode in [
+            None,
+            Some("init"),
+            Some("leadershipChange"),
+            Some("manual"),
+            Some("x"),
+        ] {
+            assert!(!starts_afresh(mode), "{mode:?}");
+        }
     }
 
     #[test]

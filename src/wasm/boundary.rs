@@ -26,7 +26,7 @@ use crate::core::operation::{
 };
 use crate::core::plan::{parse_concurrency, plan_item, ItemPlan, RawItem};
 use crate::core::text::redact;
-use crate::core::trigger::{poll_account, Watch, EVENT, PREVIOUS_STATUS};
+use crate::core::trigger::{poll_account, starts_afresh, Watch, EVENT, PREVIOUS_STATUS};
 use crate::wasm::js::{self, to_json};
 use crate::wasm::transport::{Host, HostExchange};
 
@@ -205,8 +205,10 @@ pub fn search_devices_js(
 }
 
 /// One poll of SparkBot Trigger: `state` is what the node's static data holds (or `undefined`),
-/// `event` and `filters` its parameters, `manual` whether it is the editor's test run. Resolves
-/// with `{ items, state }`: the reported devices, each as SparkBot sent it plus
+/// `event` and `filters` its parameters, `manual` whether it is the editor's test run,
+/// `activation` n8n's activation mode on the first poll of an activation (`undefined` on the
+/// others): a user's publish (`activate`, `create`, `update`) starts from a new baseline.
+/// Resolves with `{ items, state }`: the reported devices, each as SparkBot sent it plus
 /// `previousSessionStatus`, and the state to remember (absent for a test run). A failed read
 /// rejects with the node's error; the caller then keeps its state.
 #[wasm_bindgen(js_name = pollSessions)]
@@ -216,6 +218,7 @@ pub fn poll_sessions(
     event: JsValue,
     filters: JsValue,
     manual: bool,
+    activation: Option<String>,
     host: Host,
 ) -> Promise {
     spawn(async move {
@@ -232,8 +235,11 @@ pub fn poll_sessions(
         );
         let watch =
             Watch::parse(Some(&event), Some(&filters)).map_err(|e| to_js_error(&e, secret, 0))?;
-        // A state that cannot be read is no state: the poll sets a new baseline.
-        let state = to_json(&state).ok();
+        // A state that cannot be read is no state: the poll sets a new baseline; so does a
+        // user's publish.
+        let state = to_json(&state)
+            .ok()
+            .filter(|_| !starts_afresh(activation.as_deref()));
         let exchange = HostExchange {
             host,
             api_key: credentials.api_key.clone(),

@@ -71,6 +71,23 @@ function storedParameters(items) {
 	return stored;
 }
 
+let nodeProperties;
+/**
+ * The default of top-level parameter `name` when the node shows it for an item's resource and
+ * operation (version 2: the version new nodes get), as n8n fills it in; `undefined` otherwise.
+ */
+function shownDefault(name, params) {
+	nodeProperties ??= loadClass(NODE_PATH).description.properties;
+	const shown = (property) =>
+		Object.entries(property.displayOptions?.show ?? {}).every(([key, values]) =>
+			key === '@version'
+				? values.includes(2)
+				: key.startsWith('/') ||
+					values.includes(Object.hasOwn(params, key) ? params[key] : shownDefault(key, params)),
+		);
+	return nodeProperties.find((p) => p.name === name && shown(p))?.default;
+}
+
 /**
  * An execution context for `execute()`: one parameter object per item (what n8n would resolve
  * for that item, expressions included), the credential, the node's On Error setting
@@ -93,6 +110,9 @@ export function executeContext({
 			if (params === undefined) throw new Error(`no item ${itemIndex}`);
 			if (params instanceof Error) throw params;
 			if (Object.hasOwn(params, name)) return params[name];
+			// n8n fills a shown parameter the user left alone with its default.
+			const shown = shownDefault(name, params);
+			if (shown !== undefined) return shown;
 			if (fallback !== undefined) return fallback;
 			throw new Error(`Could not get parameter "${name}"`);
 		},
@@ -253,11 +273,20 @@ export function locator(mode, value) {
 
 /**
  * A context for SparkBot Trigger's `poll()`: its parameters, the credential, the workflow's
- * static data (an object the caller keeps between polls, as n8n does) and the mode
- * (`'trigger'`, or `'manual'` for the editor's test run).
+ * static data (an object the caller keeps between polls, as n8n does), the mode (`'trigger'`,
+ * or `'manual'` for the editor's test run) and how the workflow was activated (`'activate'`: a
+ * user's publish; `'init'`: n8n starting). n8n polls with one context for as long as an
+ * activation lasts: reuse it for the polls of one activation.
  */
-export function pollContext({ credentials, parameters = {}, staticData, mode = 'trigger' }) {
+export function pollContext({
+	credentials,
+	parameters = {},
+	staticData,
+	mode = 'trigger',
+	activation = mode === 'manual' ? 'manual' : 'init',
+}) {
 	return {
+		getActivationMode: () => activation,
 		async getCredentials(type) {
 			if (type !== 'sparkBotApi') throw new Error(`unexpected credential type ${type}`);
 			return credentials;

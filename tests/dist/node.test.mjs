@@ -82,6 +82,27 @@ describe('package', () => {
 		}
 	});
 
+	test('the canvas subtitle names the operation, or what a Reset deletes, in 30 characters at most (the canvas cuts longer ones)', () => {
+		// n8n evaluates it as a JavaScript expression with $parameter the node's parameters.
+		const expression = pkg.node.description.subtitle.replace(/^=\{\{/, '').replace(/\}\}$/, '');
+		const subtitle = new Function('$parameter', `return (${expression});`);
+		for (const [operation, options, expected] of [
+			['reboot', { forceReboot: true }, 'Reboot Session'],
+			['reset', {}, 'Reset Session'],
+			['reset', undefined, 'Reset Session'],
+			['reset', { deleteAllData: true }, 'Reset · deletes data'],
+			['reset', { emptyQueue: true, waitForSession: true }, 'Reset · deletes queue'],
+			['reset', { deleteAllData: true, emptyQueue: true }, 'Reset · deletes data & queue'],
+			['reset', { deleteAllData: false, emptyQueue: false }, 'Reset Session'],
+			['get', {}, 'Get Number'],
+			['getAll', {}, 'Get Many Numbers'],
+		]) {
+			const text = subtitle({ operation, options });
+			assert.equal(text, expected);
+			assert.ok(text.length <= 30, `${text}: ${text.length} characters`);
+		}
+	});
+
 	test('the node description is the one generated from Rust', () => {
 		const generated = JSON.parse(
 			readFileSync(join(root, 'node-descriptor/SparkBot.description.json'), 'utf8'),
@@ -514,10 +535,12 @@ describe('errors', () => {
 		pkg.sim.clearFaults();
 		pkg.sim.setFault({ route: 'reboot', fault: 'truncated' });
 		error = await apiFailure(params('reboot', online.id));
+		// The request reached SparkBot, which began to answer: the message says so.
 		assert.match(
 			error.message,
-			/the connection closed before the whole response arrived|Invalid response/,
+			/^The answer of the SparkBot API at 127\.0\.0\.1:\d+ broke off: the connection closed before the whole response arrived$/,
 		);
+		assert.match(error.description, /may still carry out the reboot/);
 	});
 
 	test('DNS failure: could not reach the API at that host', async () => {

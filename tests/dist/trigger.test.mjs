@@ -25,15 +25,24 @@ const { produced } = t;
 const [sales, support] = DEMO_DEVICES;
 const number = (n) => generatedDevice(n).id;
 
-/** A trigger with its own static data, polled like n8n does. */
-function trigger(parameters = {}) {
+/**
+ * A trigger with its own static data, polled like n8n does: one context for every poll of the
+ * activation (`'activate'`: a user published it; `'init'`: n8n started with it active), a fresh
+ * one for each test run.
+ */
+function trigger(parameters = {}, { activation = 'activate', staticData = {} } = {}) {
 	const node = loadClass(TRIGGER_PATH);
-	const staticData = {};
+	const contexts = new Map();
 	const poll = async ({ mode = 'trigger', credentials = t.credentials } = {}) => {
+		const context =
+			mode === 'manual'
+				? pollContext({ credentials, parameters, staticData, mode })
+				: (contexts.get(credentials) ??
+					contexts
+						.set(credentials, pollContext({ credentials, parameters, staticData, activation }))
+						.get(credentials));
 		try {
-			const result = await node.poll.call(
-				pollContext({ credentials, parameters, staticData, mode }),
-			);
+			const result = await node.poll.call(context);
 			produced.push(result);
 			return result === null ? null : result[0].map((item) => item.json);
 		} catch (error) {
@@ -129,9 +138,12 @@ describe('what it reports, exactly once', () => {
 		const saved = structuredClone(staticData); // what n8n saved at activation
 		t.sim.setSessionStatus(sales.id, 'offline'); // not watched: not reported, not saved
 		assert.equal(await poll(), null);
-		// The user adds "offline" and publishes again: n8n starts from the saved state.
-		const edited = trigger({ filters: { sessionStatus: ['authorize', 'offline'] } });
-		Object.assign(edited.staticData, saved);
+		// The filters now also watch "offline", and n8n starts from the state saved with the old
+		// ones (as after a restart).
+		const edited = trigger(
+			{ filters: { sessionStatus: ['authorize', 'offline'] } },
+			{ activation: 'init', staticData: saved },
+		);
 		assert.equal(await edited.poll(), null, 'the old change is not reported');
 		t.sim.setSessionStatus(support.id, 'online');
 		t.sim.setSessionStatus(support.id, 'offline');
@@ -150,10 +162,53 @@ describe('what it reports, exactly once', () => {
 		assert.equal(await poll(), null); // reported nothing: n8n does not save it
 		// n8n restarts; meanwhile Support needs a QR scan.
 		t.sim.setSessionStatus(support.id, 'authorize');
-		const restarted = trigger();
-		Object.assign(restarted.staticData, saved);
+		const restarted = trigger({}, { activation: 'init', staticData: saved });
 		assert.deepEqual(changed(await restarted.poll()), [[support.id, 'offline', 'authorize']]);
 		assert.equal(await restarted.poll(), null);
+	});
+});
+
+describe('publishing again, and n8n starting', () => {
+	test("a user's publish starts from a new baseline: a drop while the workflow was off is not reported", async () => {
+		const staticData = {};
+		const first = trigger({ filters: { sessionStatus: ['offline'] } }, { staticData });
+		await first.poll(); // published: the baseline
+		assert.equal(await first.poll(), null);
+		// Unpublished; meanwhile Sales drops. Published again: a new activation.
+		t.sim.setSessionStatus(sales.id, 'offline');
+		const again = trigger({ filters: { sessionStatus: ['offline'] } }, { staticData });
+		assert.equal(await again.poll(), null, 'the old drop is not acted on');
+		t.sim.setSessionStatus(number(5), 'offline');
+		assert.deepEqual(changed(await again.poll()), [[number(5), 'online', 'offline']]);
+		assert.equal(await again.poll(), null);
+	});
+
+	test("n8n's own start-up continues from the remembered statuses: a drop while n8n was down is reported once", async () => {
+		const staticData = {};
+		const published = trigger({ filters: { sessionStatus: ['offline'] } }, { staticData });
+		await published.poll();
+		t.sim.setSessionStatus(sales.id, 'offline');
+		const restarted = trigger(
+			{ filters: { sessionStatus: ['offline'] } },
+			{
+				activation: 'init',
+				staticData,
+			},
+		);
+		assert.deepEqual(changed(await restarted.poll()), [[sales.id, 'online', 'offline']]);
+		assert.equal(await restarted.poll(), null);
+	});
+
+	test('a multi-main leadership change continues too; only the first poll of an activation can start afresh', async () => {
+		const staticData = {};
+		const published = trigger({}, { staticData });
+		await published.poll();
+		t.sim.setSessionStatus(sales.id, 'offline');
+		const leader = trigger({}, { activation: 'leadershipChange', staticData });
+		assert.deepEqual(changed(await leader.poll()), [[sales.id, 'online', 'offline']]);
+		// The same activation's later polls report as usual.
+		t.sim.setSessionStatus(support.id, 'authorize');
+		assert.deepEqual(changed(await published.poll()), [[support.id, 'offline', 'authorize']]);
 	});
 });
 
@@ -219,6 +274,34 @@ describe("the editor's test run (Fetch Test Event)", () => {
 	test('at most 20 samples', async () => {
 		const samples = await trigger().poll({ mode: 'manual' });
 		assert.equal(samples.length, 20);
+	});
+
+	test('samples are only numbers in a watched status: never a healthy number a Reboot after it would act on', async () => {
+		// The self-healing example's filter.
+		const healing = { filters: { sessionStatus: ['offline', 'timeout', 'authorize'] } };
+		t.sim.setSessionStatus(number(120), 'timeout');
+		const samples = await trigger(healing).poll({ mode: 'manual' });
+		assert.ok(samples.length > 0);
+		for (const device of samples) {
+			assert.ok(healing.filters.sessionStatus.includes(device.session.status), device.id);
+			assert.equal(device.previousSessionStatus, device.session.status);
+		}
+		assert.ok(!samples.some((d) => d.id === sales.id), 'Sales is online: not a sample');
+		assert.ok(samples.some((d) => d.id === number(120)));
+	});
+
+	test('no number in a watched status and nothing pending: no sample, and a message that says so', async () => {
+		for (const device of t.sim.devices.values()) device.session.status = 'online';
+		const error = await trigger({ filters: { sessionStatus: ['offline', 'timeout', 'authorize'] } })
+			.poll({ mode: 'manual' })
+			.catch((e) => e);
+		assert.ok(error instanceof NodeOperationError, String(error));
+		assert.equal(
+			error.message,
+			'No test event: no number is offline, timeout or authorize right now, and no session changed since the last poll',
+		);
+		assert.match(error.description, /a made-up one .* would make the next nodes act on it/);
+		assert.equal(t.sim.requests.filter((r) => r.method === 'POST').length, 0);
 	});
 });
 

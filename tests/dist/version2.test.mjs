@@ -1,5 +1,5 @@
 // Version 2 of the node, as the built package runs it: the WhatsApp Number picked From List, By
-// ID or By Phone Number (a resource locator), the WhatsApp Number resource (Get, Get Many), the
+// ID or By Phone (a resource locator), the WhatsApp Number resource (Get, Get Many), the
 // list's search, and listing a large account with its pages read concurrently.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -50,7 +50,7 @@ describe('the description', () => {
 });
 
 describe('WhatsApp Number, version 2', () => {
-	test('From List, By ID and By Phone Number reach the same number; expressions too', async () => {
+	test('From List, By ID and By Phone reach the same number; expressions too', async () => {
 		const items = [
 			params('reboot', locator('list', sales.id)),
 			params('reboot', locator('id', ` ${support.id} `), { forceReboot: true }),
@@ -95,24 +95,72 @@ describe('WhatsApp Number, version 2', () => {
 		assert.equal(posts().length, 0);
 	});
 
+	test('By Phone with the usual separators: +1 (202) 555-0700, +1-202-555-0003, +1.202…', async () => {
+		const spaced = (phone, [a, b, c]) =>
+			phone.replace(/^\+(\d)(\d{3})(\d{3})(\d+)$/, `+$1${a}$2${b}$3${c}$4`);
+		const items = [
+			params('reboot', locator('phone', spaced(number(700).phone, [' (', ') ', '-']))),
+			params('reboot', locator('phone', spaced(number(3).phone, ['-', '-', '-']))),
+			params('reboot', locator('phone', spaced(number(4).phone, ['.', '.', '.']))),
+		];
+		assert.match(items[0].device.value, /^\+1 \(\d{3}\) \d{3}-\d+$/);
+		const [out] = await run(items);
+		assert.deepEqual(
+			out.map((o) => o.json.id),
+			[number(700).id, number(3).id, number(4).id],
+		);
+	});
+
 	for (const [value, message] of [
-		['14155550100', /"14155550100" is not a phone number in international format/],
-		['+1 415 555 0100', /is not a phone number in international format/],
+		[
+			'14155550100',
+			/"14155550100" is not a phone number in international format: .* — add \+ and the country code$/,
+		],
+		['+1 415 55', /is not a phone number in international format/],
 		['', /^WhatsApp Number: is empty; give a phone number/],
+		[
+			sales.id,
+			/^WhatsApp Number: "[0-9a-f]{24}" is a device ID, not a phone number; switch the WhatsApp Number to By ID$/,
+		],
 	]) {
-		test(`By Phone Number ${JSON.stringify(value)}: refused before any request`, async () => {
+		test(`By Phone ${JSON.stringify(value)}: refused before any request`, async () => {
 			const error = await thrownBy([params('reboot', locator('phone', value))]);
 			assert.match(error.message, message);
 			assert.equal(t.sim.requests.length, 0);
 		});
 	}
 
-	test('By ID with a phone number says to use By Phone Number', async () => {
+	test('By ID with a phone number says to use By Phone', async () => {
 		const error = await thrownBy([params('reboot', locator('id', sales.phone))]);
 		assert.match(
 			error.message,
-			/looks like a phone number, not a device ID; pick the number By Phone Number/,
+			/looks like a phone number, not a device ID; pick the number By Phone/,
 		);
+	});
+
+	test('numbers and true/false given as text, as webhooks and sheets give them, read as n8n reads them', async () => {
+		const [out] = await run([
+			params('reboot', locator('id', sales.id), {
+				forceReboot: 'true',
+				waitForSession: 'FALSE',
+				forceSync: '1',
+				timeout: '30',
+				includeAttempts: 'true',
+			}),
+			reads('getAll', { limit: '3' }),
+		]);
+		assert.equal(out[0].json.attempts, 1);
+		assert.deepEqual(posts()[0].body, { force: true, sync: true, wait: false });
+		assert.equal(out.length, 1 + 3, 'Get Many with Limit "3": three numbers');
+		const error = await thrownBy([reads('getAll', { limit: null })]);
+		assert.equal(
+			error.message,
+			'Limit: the expression gave no value (null); give a whole number of at least 1, or turn on Return All',
+		);
+		const refused = await thrownBy([
+			params('reboot', locator('id', sales.id), { forceReboot: 'yes' }),
+		]);
+		assert.equal(refused.message, 'Force Reboot: must be true or false, got "yes"');
 	});
 });
 
@@ -209,8 +257,11 @@ describe('the list: search and pages', () => {
 		assert.equal(last.paginationToken, undefined);
 	});
 
-	test('with a filter: alias, phone (digits only too) and ID, case-insensitively', async () => {
+	test('with a filter: alias, phone (digits only too; the start of it after a +) and ID, case-insensitively', async () => {
 		for (const [filter, expected] of [
+			// +34 is Spain's code: the one Spanish number, not the phones with 34 inside them.
+			['+34', DEMO_DEVICES.filter((d) => d.phone?.startsWith('+34')).map((d) => d.id)],
+			['+1 202 555 0998', [number(998).id]],
 			['sales', [sales.id]],
 			['ONBOARD', [onboarding.id]],
 			[number(998).phone.slice(-7), [number(998).id]],

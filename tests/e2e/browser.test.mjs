@@ -7,7 +7,7 @@
 //   simulator's numbers in the account's order, labelled "Alias (+phone)" → its search box: the
 //   digits "5550998" leave exactly Number 998, "SAL" exactly Sales → pick Sales → "Execute step"
 //   → the output panel shows the simulator's answer, and the simulator saw
-//   POST /v1/devices/<Sales>/reboot → mode By Phone Number: a malformed phone is flagged, Number
+//   POST /v1/devices/<Sales>/reboot → mode By Phone: a malformed phone is flagged, Number
 //   998's phone is accepted → "Execute step" reboots Number 998 → the saved workflow (read back
 //   over REST) holds { __rl: true, mode: 'phone', value: '+12025550998' } → Reset Session with
 //   Delete All Data: the warning, the subtitle on the canvas.
@@ -438,18 +438,22 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 				});
 
 				await step(
-					"mode By Phone Number: a malformed phone is flagged, Number 998's is accepted",
+					"mode By Phone: a malformed phone is flagged, Number 998's, written with spaces, is accepted",
 					async () => {
 						await ndv.getByTestId('rlc-mode-selector').click();
 						const modes = page.locator('li[data-test-id^="mode-"]');
 						assert.deepEqual(
 							(await modes.allInnerTexts()).map((text) => text.trim()),
-							['From list', 'By ID', 'By Phone Number'],
+							['From list', 'By ID', 'By Phone'],
 							'the modes offered',
 						);
 						await page.getByTestId('mode-phone').click();
-						assert.equal(await mode.inputValue(), 'By Phone Number');
-						assert.equal(await device.getAttribute('placeholder'), 'e.g. +14155550100');
+						assert.equal(await mode.inputValue(), 'By Phone');
+						assert.ok(
+							await mode.evaluate((input) => input.scrollWidth <= input.clientWidth),
+							'the mode selector shows "By Phone" whole',
+						);
+						assert.equal(await device.getAttribute('placeholder'), 'e.g. +1 415 555 0100');
 						const issues = numberField.getByTestId('parameter-issues');
 						await device.fill('4155550100'); // no +
 						await numberField.getByText('WhatsApp Number', { exact: true }).click(); // leave the field
@@ -459,10 +463,13 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 							.getByText('Not a phone number in international format: a + and 8 to 15 digits')
 							.waitFor();
 						await shot('phone-malformed');
-						await device.fill(NUMBER_998.phone);
+						// As people write it: +1 415 555 0998.
+						const spaced = NUMBER_998.phone.replace(/^\+(\d)(\d{3})(\d{3})(\d+)$/, '+$1 $2 $3 $4');
+						assert.notEqual(spaced, NUMBER_998.phone);
+						await device.fill(spaced);
 						await numberField.getByText('WhatsApp Number', { exact: true }).click();
 						await issues.waitFor({ state: 'detached', timeout: 5_000 });
-						assert.equal(await device.inputValue(), NUMBER_998.phone);
+						assert.equal(await device.inputValue(), spaced);
 						await page.mouse.move(0, 0);
 						await shot('phone');
 					},
@@ -490,7 +497,7 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 					{ timeoutMs: 45_000 },
 				);
 
-				await step('the saved workflow holds the number By Phone Number (REST)', async () => {
+				await step('the saved workflow holds the number By Phone (REST)', async () => {
 					const node = await storedNode(
 						page,
 						NODE_TYPE,
@@ -499,13 +506,17 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 					assert.equal(node.typeVersion, 2, 'a new SparkBot node is version 2');
 					assert.deepEqual(
 						node.parameters.device,
-						{ __rl: true, mode: 'phone', value: NUMBER_998.phone },
-						'the WhatsApp Number parameter',
+						{
+							__rl: true,
+							mode: 'phone',
+							value: NUMBER_998.phone.replace(/^\+(\d)(\d{3})(\d{3})(\d+)$/, '+$1 $2 $3 $4'),
+						},
+						'the WhatsApp Number parameter, as written',
 					);
 				});
 
 				await step(
-					'Reset Session with Delete All Data: a warning in the panel, the subtitle on the canvas',
+					'Reset Session with Delete All Data and Empty Queue: a warning for each in the panel, the whole subtitle on the canvas',
 					async () => {
 						await ndv.getByTestId('parameter-input-operation').click();
 						await page
@@ -521,6 +532,13 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 						assert.equal(await warning.count(), 0, 'no warning while the option is off');
 						await ndv.getByTestId('parameter-input-deleteAllData').locator('.el-switch').click();
 						await warning.waitFor();
+						await ndv.getByPlaceholder('Add Option').first().click();
+						await page
+							.getByRole('option')
+							.filter({ hasText: /^Empty Queue/ })
+							.click();
+						await ndv.getByTestId('parameter-input-emptyQueue').locator('.el-switch').click();
+						await ndv.getByText(/^Empty Queue is on: every run permanently deletes/).waitFor();
 						const timeout = ndv.getByPlaceholder('Add Option').first();
 						await timeout.click();
 						await page
@@ -540,10 +558,12 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 							.first()
 							.click();
 						await ndv.waitFor({ state: 'hidden' });
-						await page
-							.getByText('Reset Session · deletes all data')
-							.first()
-							.waitFor({ timeout: 10_000 });
+						const subtitle = page.getByText('Reset · deletes data & queue').first();
+						await subtitle.waitFor({ timeout: 10_000 });
+						assert.ok(
+							await subtitle.evaluate((el) => el.scrollWidth <= el.clientWidth),
+							'the canvas shows the whole subtitle',
+						);
 						await shot('canvas-subtitle');
 					},
 				);

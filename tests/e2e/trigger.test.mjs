@@ -198,6 +198,61 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 		);
 	});
 
+	// Before n8n restarts (next test): its execution started with the poll above must finish first.
+	test('the self-healing example: reboot, reset when the reboot fails, a human for what neither fixes', async () => {
+		let seen = [];
+		await waitUntil(
+			'the example ran once and finished',
+			async () => (seen = await finishedExecutions(workflows.selfHealing)).length === 1,
+			{ timeoutMs: POLL_MS + 30_000 },
+		).catch((error) => {
+			error.message += `; its executions: ${JSON.stringify(seen.map((e) => [e.id, e.status, e.startedAt, e.stoppedAt]))}`;
+			throw error;
+		});
+		const [execution] = await finishedExecutions(workflows.selfHealing);
+		assert.equal(execution.status, 'success');
+		assert.deepEqual(
+			healPosts()
+				.map((r) => [r.path.split('/')[3], r.path.split('/')[4], r.body])
+				.sort(),
+			[
+				[billing.id, 'reboot', { force: true, sync: false, wait: true }],
+				[billing.id, 'reset', { deleteAllData: false, wait: true, emptyQueue: false }],
+				[generatedDevice(6).id, 'reboot', { force: true, sync: false, wait: true }],
+				[generatedDevice(6).id, 'reset', { deleteAllData: false, wait: true, emptyQueue: false }],
+				[sales.id, 'reboot', { force: true, sync: false, wait: true }],
+			].sort(),
+			'reboot each dropped session; reset only the one whose reboot failed and the forbidden one',
+		);
+		assert.equal(healSim.devices.get(sales.id).session.status, 'online');
+		assert.equal(healSim.devices.get(generatedDevice(6).id).session.status, 'online');
+
+		const { data } = await instance.executionData(runtime, n8n.url, cookie, execution.id);
+		const items = (node) =>
+			(data.resultData.runData[node] ?? [])
+				.flatMap((run) => run.data.main[0] ?? [])
+				.map((i) => i.json);
+		assert.deepEqual(
+			items('Back online')
+				.map((d) => d.id)
+				.sort(),
+			[sales.id, generatedDevice(6).id].sort(),
+		);
+		const notes = items('Notify a human');
+		assert.deepEqual(
+			notes.map((n) => n.number).sort(),
+			[billing.alias, generatedDevice(8).alias].sort(),
+		);
+		assert.match(
+			notes.find((n) => n.number === billing.alias).message,
+			/^Could not bring the session back: .*403/,
+		);
+		assert.match(
+			notes.find((n) => n.number === generatedDevice(8).alias).message,
+			/needs a QR scan/,
+		);
+	});
+
 	test('a change made while n8n is down is reported once after the restart; nothing twice, no execution without a change', async () => {
 		const before = sink.received['/all'].length;
 		await n8n.stop();
@@ -246,54 +301,26 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 		assert.deepEqual(reported('/all', before), [[generatedDevice(9).id, 'online', 'offline']]);
 	});
 
-	test('the self-healing example: reboot, reset when the reboot fails, a human for what neither fixes', async () => {
+	test('publishing again starts afresh: a drop while the workflow was off is not acted on; a later one is', async () => {
+		const before = sink.received['/watched'].length;
+		const { id } = workflows.watched;
+		await instance.restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${id}/deactivate`);
+		sim.setSessionStatus(generatedDevice(12).id, 'offline'); // while the workflow is off
+		const publishedAt = Date.now();
+		await instance.activateWorkflow(n8n.url, cookie, id);
+		// The activation's poll, then the next scheduled one: neither reports the old drop.
 		await waitUntil(
-			'the example ran once and finished',
-			async () => (await finishedExecutions(workflows.selfHealing)).length === 1,
-			{ timeoutMs: POLL_MS + 30_000 },
+			'a scheduled poll after the publish',
+			() => sim.requests.some((r) => r.path === '/v1/devices' && r.at > publishedAt + 5_000),
+			{ timeoutMs: POLL_MS },
 		);
-		const [execution] = await finishedExecutions(workflows.selfHealing);
-		assert.equal(execution.status, 'success');
-		assert.deepEqual(
-			healPosts()
-				.map((r) => [r.path.split('/')[3], r.path.split('/')[4], r.body])
-				.sort(),
-			[
-				[billing.id, 'reboot', { force: true, sync: false, wait: true }],
-				[billing.id, 'reset', { deleteAllData: false, wait: true, emptyQueue: false }],
-				[generatedDevice(6).id, 'reboot', { force: true, sync: false, wait: true }],
-				[generatedDevice(6).id, 'reset', { deleteAllData: false, wait: true, emptyQueue: false }],
-				[sales.id, 'reboot', { force: true, sync: false, wait: true }],
-			].sort(),
-			'reboot each dropped session; reset only the one whose reboot failed and the forbidden one',
-		);
-		assert.equal(healSim.devices.get(sales.id).session.status, 'online');
-		assert.equal(healSim.devices.get(generatedDevice(6).id).session.status, 'online');
-
-		const { data } = await instance.executionData(runtime, n8n.url, cookie, execution.id);
-		const items = (node) =>
-			(data.resultData.runData[node] ?? [])
-				.flatMap((run) => run.data.main[0] ?? [])
-				.map((i) => i.json);
-		assert.deepEqual(
-			items('Back online')
-				.map((d) => d.id)
-				.sort(),
-			[sales.id, generatedDevice(6).id].sort(),
-		);
-		const notes = items('Notify a human');
-		assert.deepEqual(
-			notes.map((n) => n.number).sort(),
-			[billing.alias, generatedDevice(8).alias].sort(),
-		);
-		assert.match(
-			notes.find((n) => n.number === billing.alias).message,
-			/^Could not bring the session back: .*403/,
-		);
-		assert.match(
-			notes.find((n) => n.number === generatedDevice(8).alias).message,
-			/needs a QR scan/,
-		);
+		await sleep(3_000);
+		assert.deepEqual(reported('/watched', before), [], 'the old drop is not reported');
+		sim.setSessionStatus(generatedDevice(13).id, 'timeout');
+		await waitUntil('the new drop is reported', () => sink.received['/watched'].length > before, {
+			timeoutMs: POLL_MS,
+		});
+		assert.deepEqual(reported('/watched', before), [[generatedDevice(13).id, 'online', 'timeout']]);
 	});
 
 	test('the API key appears in no execution and no log', async () => {

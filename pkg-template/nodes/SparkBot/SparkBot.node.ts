@@ -38,7 +38,7 @@ export class SparkBot implements INodeType {
 		...(generatedDescription as unknown as INodeTypeDescription),
 		icon: { light: 'file:sparkbot.svg', dark: 'file:sparkbot.dark.svg' },
 		subtitle:
-			'={{ ({"reboot":"Reboot Session","reset":"Reset Session","get":"Get Number","getAll":"Get Many Numbers"})[$parameter["operation"]] + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["deleteAllData"] ? " · deletes all data" : "") + ($parameter["operation"] === "reset" && ($parameter["options"] || {})["emptyQueue"] ? " · empties the queue" : "") }}',
+			'={{ $parameter["operation"] === "reset" && (($parameter["options"] || {})["deleteAllData"] || ($parameter["options"] || {})["emptyQueue"]) ? "Reset · deletes " + [($parameter["options"] || {})["deleteAllData"] ? "data" : "", ($parameter["options"] || {})["emptyQueue"] ? "queue" : ""].filter(Boolean).join(" & ") : ({"reboot":"Reboot Session","reset":"Reset Session","get":"Get Number","getAll":"Get Many Numbers"})[$parameter["operation"]] }}',
 		usableAsTool: true,
 		credentials: [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }],
 	};

@@ -14,6 +14,14 @@ import { callCore, getDevices, hostFor, sparkBotApiTest, toNodeError } from '../
 const STATE_KEY = 'sessions';
 
 /**
+ * The poll contexts that have polled already. n8n makes one context per activation and polls
+ * with it until the workflow is deactivated, so a context not in here is an activation's first
+ * poll: the core hears how the workflow was activated then (a user's publish starts afresh;
+ * n8n's own start-up continues from the remembered statuses).
+ */
+const polledBefore = new WeakSet<object>();
+
+/**
  * SparkBot Trigger: starts a workflow when the WhatsApp session of a SparkBot number changes.
  *
  * A polling trigger: each poll reads the account in the Rust core, which compares it with the
@@ -45,11 +53,21 @@ export class SparkBotTrigger implements INodeType {
 		const event = this.getNodeParameter('event', null);
 		const filters = this.getNodeParameter('filters', {});
 		const manual = this.getMode() === 'manual';
+		const activation = polledBefore.has(this) ? undefined : this.getActivationMode();
+		polledBefore.add(this);
 		const host = hostFor((options) => this.helpers.httpRequest(options));
 		let polled: { items: IDataObject[]; state?: IDataObject };
 		try {
 			polled = (await callCore((core) =>
-				core.pollSessions(credentials, staticData[STATE_KEY], event, filters, manual, host),
+				core.pollSessions(
+					credentials,
+					staticData[STATE_KEY],
+					event,
+					filters,
+					manual,
+					activation,
+					host,
+				),
 			)) as typeof polled;
 		} catch (error) {
 			// A failed poll leaves the remembered statuses as they were.
