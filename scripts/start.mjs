@@ -14,8 +14,10 @@
 //      fixed ids — so each start refreshes exactly those and nothing else
 //   5. `n8n start` on 127.0.0.1:5678 (or a free port), the demo owner created on the first run
 //
-// Ctrl+C (or SIGTERM) stops n8n, its task runner and the simulator. If n8n dies on its own, this
-// exits 1 with the end of n8n's log.
+// Ctrl+C, or SIGINT/SIGTERM to npm or to this process, stops n8n, its task runner and the
+// simulator (npm runs this with `exec`, so npm's signals reach it; if npm dies without passing one
+// on, this notices it is orphaned and stops too). If n8n dies on its own, this exits 1 with the
+// end of n8n's log.
 //
 // Options (after `npm start --`):
 //   --no-build        use the dist/ there is (no cargo/wasm toolchain needed)
@@ -24,7 +26,7 @@
 //   --verbose         show n8n's own output
 //   --quiet-sim       do not print one line per simulator request
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DEMO_DEVICES, startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
@@ -53,7 +55,10 @@ export const DEMO_OWNER = Object.freeze({
 });
 /** The credential the examples use; imported with this id on every start (its URL may change). */
 export const DEMO_CREDENTIAL = EXAMPLE_CREDENTIAL;
-export const USER_FOLDER = join(RUNTIME_DIR, 'demo');
+/** The demo user folder (`SPARKBOT_DEMO_FOLDER` puts it elsewhere: the e2e test of npm start). */
+export const USER_FOLDER = process.env.SPARKBOT_DEMO_FOLDER
+	? resolve(process.env.SPARKBOT_DEMO_FOLDER)
+	: join(RUNTIME_DIR, 'demo');
 /** The lock file of the `npm start` using USER_FOLDER: `{ pid, url }` (scripts/lib/lock.mjs). */
 const LOCK = join(USER_FOLDER, 'start.lock.json');
 const DEFAULT_PORT = 5678;
@@ -119,6 +124,17 @@ function onSignal(signal) {
 	stopAll(0);
 }
 for (const signal of SIGNALS) process.on(signal, onSignal);
+
+// `npm start` runs this with `exec`, so npm's own SIGINT/SIGTERM (a process manager, an IDE's stop
+// button, `timeout`) reach it directly. Should npm die without passing one on, this process is
+// re-parented: that stops everything too.
+const parentAtStart = process.ppid;
+setInterval(() => {
+	if (process.ppid !== parentAtStart && !stopping) {
+		console.log('\nnpm is gone: stopping n8n and the simulator …');
+		stopAll(0);
+	}
+}, 500).unref();
 
 function stopAll(exitCode) {
 	stopping ??= (async () => {

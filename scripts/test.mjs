@@ -40,10 +40,12 @@ const E2E_SUITES = [
 	'tests/e2e/trigger.test.mjs',
 	'tests/e2e/browser.test.mjs',
 	'tests/e2e/queue.test.mjs',
+	'tests/e2e/start.test.mjs',
 ];
 /**
  * The suites also run on the oldest n8n: everything but the editor in a browser (the selectors
- * are the newest editor's) and queue mode (its set-up is the same code on every version).
+ * are the newest editor's), queue mode (its set-up is the same code on every version) and
+ * `npm start` (which runs the newest).
  */
 const E2E_SUITES_OLDEST = [
 	'tests/e2e/n8n.test.mjs',
