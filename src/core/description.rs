@@ -174,7 +174,7 @@ fn subtitle() -> String {
     expression
 }
 
-/// Version 2's WhatsApp Number: a resource locator, From List (searchable), By ID or By Phone
+/// Version 2's WhatsApp Number: a resource locator, From List (searchable), By ID or Phone
 /// Number; for the session actions and Get.
 fn device_locator() -> Value {
     json!({
@@ -210,8 +210,9 @@ fn device_locator() -> Value {
                 }],
             },
             {
-                // "By Phone": n8n's mode selector cuts a longer name ("By Phon…").
-                "displayName": "By Phone",
+                // n8n's mode selector is as wide as "From list": it cut "By Phone Number" and
+                // "By Phone" alike ("By Phon"), so it is "Phone".
+                "displayName": "Phone",
                 "name": "phone",
                 "type": "string",
                 "placeholder": "e.g. +1 415 555 0100",

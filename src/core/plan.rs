@@ -506,7 +506,7 @@ fn parse_target(device: Option<&Value>) -> Result<Target, Error> {
                 Some(other) => Err(invalid(
                     DEVICE,
                     format!(
-                        "{} is not a way to pick a number; use From List, By ID or By Phone",
+                        "{} is not a way to pick a number; use From List, By ID or Phone",
                         describe_value(&Value::String(other.to_string()))
                     ),
                 )),
@@ -590,7 +590,7 @@ fn parse_device(device: Option<&Value>, by_locator: bool) -> Result<String, Erro
         bad(EMPTY.into())
     } else if looks_like_phone(id) && by_locator {
         bad(format!(
-            "{shown} looks like a phone number, not a device ID; pick the number By Phone instead, or give its device ID ({ID_SHAPE})"
+            "{shown} looks like a phone number, not a device ID; pick the number in the Phone mode instead, or give its device ID ({ID_SHAPE})"
         ))
     } else if looks_like_phone(id) {
         bad(format!(

@@ -134,7 +134,7 @@ describe('WhatsApp Number, version 2', () => {
 		const error = await thrownBy([params('reboot', locator('id', sales.phone))]);
 		assert.match(
 			error.message,
-			/looks like a phone number, not a device ID; pick the number By Phone/,
+			/looks like a phone number, not a device ID; pick the number in the Phone mode/,
 		);
 	});
 

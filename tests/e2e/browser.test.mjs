@@ -35,7 +35,15 @@ import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/spar
 import * as instance from '../../scripts/n8n/instance.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { poll, waitUntil } from '../../scripts/lib/wait.mjs';
-import { NODE_TYPE, ROOT, TRIGGER_TYPE, e2eSetup, sparkBotCredential } from './fixtures.mjs';
+import {
+	EXAMPLE_CREDENTIAL,
+	NODE_TYPE,
+	ROOT,
+	TRIGGER_TYPE,
+	e2eSetup,
+	readExamples,
+	sparkBotCredential,
+} from './fixtures.mjs';
 import {
 	SCREENSHOT_DIR,
 	dismissModalsWhenTheyAppear,
@@ -78,10 +86,14 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 			const { runtime } = setup;
 			userFolder = setup.userFolder;
 			sim = await startSimulator({ timeScale: 0.001, devices: EXTRA_DEVICES });
-			await instance.importCredentials(
+			await instance.importCredentials(runtime, userFolder, [
+				sparkBotCredential({ apiKey: sim.apiKey, baseUrl: sim.baseUrl, name: CREDENTIAL_NAME }),
+				{ ...EXAMPLE_CREDENTIAL, data: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } },
+			]);
+			await instance.importWorkflow(
 				runtime,
 				userFolder,
-				sparkBotCredential({ apiKey: sim.apiKey, baseUrl: sim.baseUrl, name: CREDENTIAL_NAME }),
+				readExamples().filter((workflow) => workflow.id === SELF_HEALING_ID),
 			);
 			n8n = await instance.startN8n({ runtime, userFolder });
 			await instance.setupOwner(n8n.url);
@@ -438,20 +450,20 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 				});
 
 				await step(
-					"mode By Phone: a malformed phone is flagged, Number 998's, written with spaces, is accepted",
+					"mode Phone: a malformed phone is flagged, Number 998's, written with spaces, is accepted",
 					async () => {
 						await ndv.getByTestId('rlc-mode-selector').click();
 						const modes = page.locator('li[data-test-id^="mode-"]');
 						assert.deepEqual(
 							(await modes.allInnerTexts()).map((text) => text.trim()),
-							['From list', 'By ID', 'By Phone'],
+							['From list', 'By ID', 'Phone'],
 							'the modes offered',
 						);
 						await page.getByTestId('mode-phone').click();
-						assert.equal(await mode.inputValue(), 'By Phone');
+						assert.equal(await mode.inputValue(), 'Phone');
 						assert.ok(
 							await mode.evaluate((input) => input.scrollWidth <= input.clientWidth),
-							'the mode selector shows "By Phone" whole',
+							'the mode selector shows "Phone" whole',
 						);
 						assert.equal(await device.getAttribute('placeholder'), 'e.g. +1 415 555 0100');
 						const issues = numberField.getByTestId('parameter-issues');
@@ -710,7 +722,78 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 			}
 		},
 	);
+
+	test(
+		'the self-healing example, executed by hand: only numbers in a watched status are acted on, never a healthy one',
+		{ timeout: 3 * 60_000 },
+		async () => {
+			const screenshots = freshScreenshotDir(join(SCREENSHOT_DIR, 'self-healing'));
+			const page = await browserPage();
+			const { step, shot } = stepRunner(page, { dir: screenshots, log });
+			try {
+				await step(
+					'open the example (signed in)',
+					async () => {
+						await page.goto(`${n8n.url}/workflow/${SELF_HEALING_ID}`);
+						const canvas = page.getByTestId('execute-workflow-button');
+						const signin = page.getByTestId('emailOrLdapLoginId');
+						await canvas.or(signin).first().waitFor({ timeout: 60_000 });
+						if (await signin.isVisible()) {
+							await signIn(page, shot);
+							await page.goto(`${n8n.url}/workflow/${SELF_HEALING_ID}`);
+						}
+						await canvas.waitFor();
+						await shot('canvas');
+					},
+					{ timeoutMs: 120_000 },
+				);
+
+				await step(
+					'"Execute workflow": the test event holds only offline, timeout and authorize numbers; Sales (online) is not rebooted',
+					async () => {
+						sim.clearRequests();
+						const statusAtStart = new Map(
+							[...sim.devices.values()].map((d) => [d.id, d.session?.status]),
+						);
+						await page.getByTestId('execute-workflow-button').click();
+						// The run is over once the canvas shows the last node's result and the
+						// simulator has had no new request for a second.
+						let seen = -1;
+						await poll(
+							async () => {
+								const stable = sim.requests.length === seen && seen > 0;
+								seen = sim.requests.length;
+								return stable;
+							},
+							{ timeoutMs: 60_000, pollMs: 1_000 },
+						);
+						const actions = sim.requests.filter((r) => r.method === 'POST');
+						assert.ok(actions.length > 0, 'the example acted on the numbers it was shown');
+						for (const request of actions) {
+							const id = request.path.split('/')[3];
+							assert.ok(
+								['offline', 'timeout'].includes(statusAtStart.get(id)),
+								`${request.path}: the number was ${statusAtStart.get(id)}, not a watched status`,
+							);
+						}
+						assert.ok(
+							!actions.some((r) => r.path.includes(SALES.id)),
+							'Sales is online: never rebooted by a test click',
+						);
+						await page.mouse.move(0, 0);
+						await shot('executed');
+					},
+					{ timeoutMs: 90_000 },
+				);
+			} catch (error) {
+				throw explain(error);
+			}
+		},
+	);
 });
+
+/** The self-healing example's id (examples/sparkbot-self-healing.json). */
+const SELF_HEALING_ID = 'SparkBotExSelfHealing';
 
 /** Copies a screenshot to docs/ when SPARKBOT_UPDATE_DOCS_SCREENSHOTS=1 (docs stay unchanged by plain runs). */
 function copyToDocs(from, to) {
