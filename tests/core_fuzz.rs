@@ -19,6 +19,7 @@ use sparkbot_node::core::operation::Operation;
 use sparkbot_node::core::plan::{
     parse_concurrency, plan_item, ItemPlan, Method, RawItem, RequestContext, Target,
 };
+use sparkbot_node::core::qr::NumberNames;
 use sparkbot_node::core::retry::{retry_delay_ms, MAX_ATTEMPTS};
 use sparkbot_node::core::status::{
     expect_object, interpret_action, interpret_device_page, parse_retry_after,
@@ -149,7 +150,7 @@ proptest! {
     #[test]
     fn any_parameters_give_a_plan_or_an_error_that_names_a_field(
         resource in maybe(prop_oneof![json_value(), Just(json!("whatsappSession")), Just(json!("whatsappNumber"))]),
-        operation in maybe(prop_oneof![json_value(), Just(json!("reboot")), Just(json!("get")), Just(json!("getAll"))]),
+        operation in maybe(prop_oneof![json_value(), Just(json!("reboot")), Just(json!("get")), Just(json!("getAll")), Just(json!("getQrCode"))]),
         device in maybe(prop_oneof![
             json_value(),
             (prop_oneof![Just("list"), Just("id"), Just("phone"), Just("url")], json_value())
@@ -159,8 +160,9 @@ proptest! {
         return_all in maybe(json_value()),
         limit in maybe(json_value()),
         filters in maybe(json_value()),
+        binary_property in maybe(prop_oneof![json_value(), text().prop_map(Value::String)]),
     ) {
-        let item = RawItem { resource, operation, device, options, return_all, limit, filters };
+        let item = RawItem { resource, operation, device, options, return_all, limit, filters, binary_property };
         match plan_item(&item) {
             Ok(ItemPlan::Device { target, request }) => {
                 let id = match target {
@@ -170,7 +172,7 @@ proptest! {
                         "6523a1f0c2d4e5f60718293a".to_string()
                     }
                 };
-                let plan = request.plan(&id, &credentials());
+                let plan = request.plan(&id, NumberNames::default(), &credentials());
                 prop_assert!(plan.url.starts_with("http://127.0.0.1:8787/v1/devices/"));
                 if let Some(body) = plan.body.as_deref() {
                     let body: Value = serde_json::from_str(body).expect("body is JSON");
@@ -187,7 +189,7 @@ proptest! {
                 prop_assert!(
                     ["Resource", "Operation", "WhatsApp Number", "Options", "Timeout (Seconds)", "Retry Refused Requests", "Include Attempt Count",
                      "Force Reboot", "Force Sync", "Wait For Session", "Delete All Data", "Empty Queue", "Return All", "Limit", "Filters",
-                     "Number Status", "Session Status"].contains(&field),
+                     "Number Status", "Session Status", "Put Output File in Field"].contains(&field),
                     "{message}"
                 );
                 prop_assert!(message.chars().count() < 400, "{message}");

@@ -14,8 +14,9 @@ use std::task::{Context, Poll, Waker};
 use crate::core::error::Error;
 use crate::core::http::{HttpReply, TransportFailure};
 use crate::core::io::Io;
-use crate::core::json::JsonReader;
-use crate::core::plan::RequestPlan;
+use crate::core::json::{JsonReader, JsonType};
+use crate::core::plan::{Expect, RequestPlan};
+use crate::core::qr::read_scan;
 use crate::core::retry::{requested_pause_ms, retry_delay_ms};
 use crate::core::status::{expect_object, interpret_action};
 
@@ -43,7 +44,8 @@ pub struct ItemResult<T> {
     pub attempts: u32,
 }
 
-/// Interprets the final outcome of a reboot or reset: the response object, or the error.
+/// Interprets the final outcome of a request about one number: the response object (reboot,
+/// reset, get) or the QR code the node makes of the answer (Get QR Code), or the error.
 pub fn action_result<J: JsonReader>(
     json: &J,
     plan: &RequestPlan,
@@ -51,7 +53,15 @@ pub fn action_result<J: JsonReader>(
 ) -> Result<J::Object, Error> {
     let body = interpret_action(&plan.context, sent.outcome, &|text| json.parse(text))
         .map_err(|error| note_budget(error, plan, sent.retry_past_budget))?;
-    expect_object(json.parse_body(&body), &body)
+    match &plan.expect {
+        Expect::Object => expect_object(json.parse_body(&body), &body),
+        Expect::QrCode { field, names } => {
+            let answer = expect_object(json.parse(&body).map(|v| (JsonType::of(&v), v)), &body)?;
+            let device = plan.context.device.as_deref().unwrap_or_default();
+            let code = read_scan(device, &answer, names, field)?;
+            Ok(json.to_object(&code.to_value()))
+        }
+    }
 }
 
 /// Says in a rate-limit error that no retry was made because of the time budget.
@@ -396,6 +406,7 @@ mod tests {
             timeout_ms: 30_000,
             retry: true,
             report_attempts: false,
+            expect: Expect::Object,
             context: RequestContext {
                 device: Some(device.to_string()),
                 operation: Some(Operation::Reboot),

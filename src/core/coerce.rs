@@ -54,10 +54,13 @@ pub fn boolean(value: &Value) -> Cow<'_, Value> {
 }
 
 fn zero_or_one(number: Option<f64>) -> Option<bool> {
-    match number {
-        Some(n) if n == 0.0 => Some(false),
-        Some(n) if n == 1.0 => Some(true),
-        _ => None,
+    let number = number?;
+    if number == 0.0 {
+        Some(false)
+    } else if number == 1.0 {
+        Some(true)
+    } else {
+        None
     }
 }
 

@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 use crate::core::allowlist::{MODE_ALL, MODE_DOMAINS, MODE_NONE};
 use crate::core::operation::{
     BooleanOption, Field, Operation, ReadOperation, ALLOWED_DOMAINS, ALLOWED_HTTP_REQUEST_DOMAINS,
-    ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, CONCURRENCY, CREDENTIAL_DISPLAY_NAME, CREDENTIAL_TYPE,
-    DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_TIMEOUT_SECS, DEVICE, FILTERS, INCLUDE_ATTEMPTS,
-    LIMIT, MAX_CONCURRENCY, MAX_TIMEOUT_SECS, NUMBER_RESOURCE, NUMBER_STATUSES, OPERATION, OPTIONS,
-    RESOURCE, RETRY, RETURN_ALL, SESSION_RESOURCE, SESSION_STATUSES, SESSION_STATUS_FILTER,
-    STATUS_FILTER, TIMEOUT,
+    ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, BINARY_PROPERTY, CONCURRENCY, CREDENTIAL_DISPLAY_NAME,
+    CREDENTIAL_TYPE, DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_TIMEOUT_SECS, DEVICE, FILTERS,
+    GET_QR_CODE, GET_QR_CODE_NAME, INCLUDE_ATTEMPTS, LIMIT, MAX_CONCURRENCY, MAX_TIMEOUT_SECS,
+    NUMBER_RESOURCE, NUMBER_STATUSES, OPERATION, OPTIONS, RESOURCE, RETRY, RETURN_ALL,
+    SESSION_RESOURCE, SESSION_STATUSES, SESSION_STATUS_FILTER, STATUS_FILTER, TIMEOUT,
 };
 use crate::core::plan::DEVICE_ID_LEN;
 use crate::core::retry::MAX_ATTEMPTS;
@@ -40,7 +40,6 @@ pub const DEFAULT_VERSION: u8 = 2;
 
 /// The whole node description.
 pub fn node_description() -> Value {
-    let session = || json!({ (RESOURCE.name): [SESSION_RESOURCE] });
     let mut properties = vec![
         json!({
             "displayName": RESOURCE.display_name,
@@ -63,20 +62,9 @@ pub fn node_description() -> Value {
             ],
             "default": SESSION_RESOURCE,
         }),
-        json!({
-            "displayName": OPERATION.display_name,
-            "name": OPERATION.name,
-            "type": "options",
-            "noDataExpression": true,
-            "displayOptions": { "show": session() },
-            "options": Operation::ALL.iter().map(|op| json!({
-                "name": op.display_name(),
-                "value": op.value(),
-                "description": op.description(),
-                "action": op.action(),
-            })).collect::<Vec<_>>(),
-            "default": Operation::Reboot.value(),
-        }),
+        // Version 1 keeps its two operations; version 2 adds Get QR Code.
+        session_operations(1),
+        session_operations(2),
         json!({
             "displayName": OPERATION.display_name,
             "name": OPERATION.name,
@@ -106,6 +94,7 @@ pub fn node_description() -> Value {
     for op in Operation::ALL {
         properties.extend(destructive_notices(op));
     }
+    properties.extend(qr_code_properties());
     properties.extend(Operation::ALL.iter().map(|op| options_collection(*op)));
     properties.extend(get_many_properties());
 
@@ -139,6 +128,7 @@ fn subtitle() -> String {
         .iter()
         .map(|op| (op.value(), op.display_name()))
         .chain([
+            (GET_QR_CODE, GET_QR_CODE_NAME),
             (ReadOperation::Get.value(), "Get Number"),
             (ReadOperation::GetMany.value(), "Get Many Numbers"),
         ])
@@ -172,6 +162,74 @@ fn subtitle() -> String {
     expression.push_str(&format!("({{{}}})[{operation}]", names.join(",")));
     expression.push_str(" }}");
     expression
+}
+
+/// The WhatsApp Session resource's operations in `version` (2 and later: Get QR Code too).
+fn session_operations(version: u8) -> Value {
+    let mut options: Vec<Value> = Operation::ALL
+        .iter()
+        .map(|op| {
+            json!({
+                "name": op.display_name(),
+                "value": op.value(),
+                "description": op.description(),
+                "action": op.action(),
+            })
+        })
+        .collect();
+    let versions = if version == 1 {
+        json!([1])
+    } else {
+        options.insert(
+            0,
+            json!({
+                "name": GET_QR_CODE_NAME,
+                "value": GET_QR_CODE,
+                "description": "Get the QR code a person scans with the number's phone to link it again, while its session waits for a scan (authorize). The PNG comes as a file the next node can send.",
+                "action": "Get the QR code of a WhatsApp session",
+            }),
+        );
+        json!([{ "_cnd": { "gte": 2 } }])
+    };
+    json!({
+        "displayName": OPERATION.display_name,
+        "name": OPERATION.name,
+        "type": "options",
+        "noDataExpression": true,
+        "displayOptions": { "show": { (RESOURCE.name): [SESSION_RESOURCE], "@version": versions } },
+        "options": options,
+        "default": Operation::Reboot.value(),
+    })
+}
+
+/// Get QR Code's own parameters (version 2): a notice that a code lasts about a minute, and
+/// n8n's usual Put Output File in Field.
+fn qr_code_properties() -> Vec<Value> {
+    let shown = || {
+        json!({ "show": {
+            (RESOURCE.name): [SESSION_RESOURCE],
+            (OPERATION.name): [GET_QR_CODE],
+            "@version": [{ "_cnd": { "gte": 2 } }],
+        } })
+    };
+    vec![
+        json!({
+            "displayName": "A QR code works for about a minute (SparkBot renews it every 20 to 60 seconds): send it on to the person right away, e.g. by e-mail or chat in the next node. They scan it in WhatsApp on the number's phone: Settings → Linked devices → Link a device.",
+            "name": "qrCodeNotice",
+            "type": "notice",
+            "default": "",
+            "displayOptions": shown(),
+        }),
+        json!({
+            "displayName": BINARY_PROPERTY.display_name,
+            "name": BINARY_PROPERTY.name,
+            "type": "string",
+            "default": "data",
+            "required": true,
+            "hint": "The name of the output binary field to put the QR code's PNG in",
+            "displayOptions": shown(),
+        }),
+    ]
 }
 
 /// Version 2's WhatsApp Number: a resource locator, From List (searchable), By ID or Phone
@@ -690,7 +748,7 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|p| p["type"] == "notice")
+            .filter(|p| p["type"] == "notice" && p["name"] != "qrCodeNotice")
             .collect();
         assert_eq!(notices.len(), 2);
         assert_eq!(
@@ -712,7 +770,7 @@ mod tests {
         let subtitle = subtitle();
         assert_eq!(
             subtitle,
-            "={{ $parameter[\"operation\"] === \"reset\" && (($parameter[\"options\"] || {})[\"deleteAllData\"] || ($parameter[\"options\"] || {})[\"emptyQueue\"]) ? \"Reset · deletes \" + [($parameter[\"options\"] || {})[\"deleteAllData\"] ? \"data\" : \"\", ($parameter[\"options\"] || {})[\"emptyQueue\"] ? \"queue\" : \"\"].filter(Boolean).join(\" & \") : ({\"reboot\":\"Reboot Session\",\"reset\":\"Reset Session\",\"get\":\"Get Number\",\"getAll\":\"Get Many Numbers\"})[$parameter[\"operation\"]] }}"
+            "={{ $parameter[\"operation\"] === \"reset\" && (($parameter[\"options\"] || {})[\"deleteAllData\"] || ($parameter[\"options\"] || {})[\"emptyQueue\"]) ? \"Reset · deletes \" + [($parameter[\"options\"] || {})[\"deleteAllData\"] ? \"data\" : \"\", ($parameter[\"options\"] || {})[\"emptyQueue\"] ? \"queue\" : \"\"].filter(Boolean).join(\" & \") : ({\"reboot\":\"Reboot Session\",\"reset\":\"Reset Session\",\"getQrCode\":\"Get QR Code\",\"get\":\"Get Number\",\"getAll\":\"Get Many Numbers\"})[$parameter[\"operation\"]] }}"
         );
     }
 }

@@ -121,7 +121,7 @@ const LATIN_EXTENDED_A: [(u8, u8); 22] = [
 ];
 
 /// A character for sorting: lower case, and a Latin letter with an accent as its base letter.
-fn fold(ch: char) -> char {
+pub fn fold(ch: char) -> char {
     let code = ch as u32;
     let base = match code {
         0xC0..=0xFF => LATIN1

@@ -27,6 +27,8 @@ pub enum ConflictReason {
     Busy,
     /// `session_stopped`: a reboot without Force Reboot on a stopped session.
     Stopped,
+    /// `scan_not_needed`: Get QR Code on a session that does not wait for a scan.
+    ScanNotNeeded,
     /// Any other 409.
     Other,
 }
@@ -250,6 +252,10 @@ impl Error {
                 reason: ConflictReason::Stopped,
                 ..
             } => "SPARKBOT_SESSION_STOPPED",
+            Error::Conflict {
+                reason: ConflictReason::ScanNotNeeded,
+                ..
+            } => "SPARKBOT_SCAN_NOT_NEEDED",
             Error::Conflict { .. } => "SPARKBOT_CONFLICT",
             Error::Timeout { .. } => "SPARKBOT_TIMEOUT",
             Error::RateLimited { .. } | Error::PausedPastTimeout { .. } => "SPARKBOT_RATE_LIMITED",
@@ -324,6 +330,12 @@ impl Error {
                 device,
                 service_message,
             } => match (service_message, reason) {
+                (Some(text), ConflictReason::ScanNotNeeded) => {
+                    format!("Nothing to scan for WhatsApp number {device}: {text}")
+                }
+                (None, ConflictReason::ScanNotNeeded) => format!(
+                    "Nothing to scan for WhatsApp number {device}: its session is not waiting for a QR scan"
+                ),
                 (Some(text), _) => text.clone(),
                 (None, ConflictReason::Busy) => {
                     format!("Another reboot or reset of device {device} is in progress")
@@ -491,6 +503,10 @@ impl Error {
                 }
                 ConflictReason::Busy => {
                     "Another reboot or reset of this number is still running (409 session_busy), e.g. one started moments ago without Wait For Session. Wait until it has finished, then run the node again; or turn on Wait For Session so that each run returns only once the number is available."
+                        .to_string()
+                }
+                ConflictReason::ScanNotNeeded => {
+                    "SparkBot answered 409 scan_not_needed: a QR code exists only while the session waits for a scan (session status authorize), and this one is in another status. Check it with Get; a session that is offline or timed out comes back with Reboot Session."
                         .to_string()
                 }
                 ConflictReason::Other => {

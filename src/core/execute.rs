@@ -19,7 +19,11 @@ use crate::core::io::Io;
 use crate::core::json::JsonReader;
 use crate::core::listing::list_devices;
 use crate::core::order::FirstByKey;
-use crate::core::plan::{is_device_id, ItemPlan, ListPlan, RequestPlan, Target};
+use crate::core::plan::{
+    is_device_id, DeviceCall, DeviceRequest, ItemPlan, ListPlan, RequestPlan, Target,
+};
+use crate::core::qr::NumberNames;
+use crate::core::status::interpret_action;
 
 /// What an item produced: one object (reboot, reset, get), or a list (Get Many).
 #[derive(Debug)]
@@ -49,11 +53,22 @@ pub async fn run_items<E: Io + JsonReader>(
             Err(error) => set(&mut results, index, Err(error), 0),
             Ok(ItemPlan::List(list)) => list_items.push((index, list)),
             Ok(ItemPlan::Device { target, request }) => match resolve(&target, &phones) {
-                Ok(id) => device_items.push((index, request.plan(&id, credentials))),
+                Ok((id, names)) => device_items.push((index, id, names, request)),
                 Err((error, attempts)) => set(&mut results, index, Err(error), attempts),
             },
         }
     }
+    // Get QR Code names its file after the number: what a number picked by ID is called is
+    // read first (a read; if it fails the file is named after the ID).
+    for (_, id, names, request) in device_items.iter_mut() {
+        if matches!(request.call, DeviceCall::Scan { .. }) && *names == NumberNames::default() {
+            *names = names_of(io, credentials, id).await;
+        }
+    }
+    let device_items: Vec<(usize, RequestPlan)> = device_items
+        .into_iter()
+        .map(|(index, id, names, request)| (index, request.plan(&id, names, credentials)))
+        .collect();
     if settings.stop_on_error && first_failure(&results).is_some() {
         return results; // an invalid item (or an unknown phone): nothing is sent
     }
@@ -89,9 +104,10 @@ fn set<T>(results: &mut Results<T>, index: usize, result: Result<Output<T>, Erro
     }
 }
 
-/// What the account's list says about the phones the items ask for: phone → device ID, or the
-/// listing's error (and its attempts) for all of them. Empty when no item goes by phone.
-type Phones = Result<FirstByKey<String>, (Error, u32)>;
+/// What the account's list says about the phones the items ask for: phone → device ID and its
+/// names, or the listing's error (and its attempts) for all of them. Empty when no item goes by
+/// phone.
+type Phones = Result<FirstByKey<(String, NumberNames)>, (Error, u32)>;
 
 async fn find_phones<E: Io + JsonReader>(
     io: &E,
@@ -119,16 +135,16 @@ async fn find_phones<E: Io + JsonReader>(
             .filter(|id| is_device_id(id));
         let phone = device.get("phone").and_then(Value::as_str).map(str::trim);
         if let (Some(id), Some(phone)) = (id, phone) {
-            phones.insert(phone, id.to_string());
+            phones.insert(phone, (id.to_string(), NumberNames::of(&device)));
         }
     }
     Ok(phones)
 }
 
-/// The device ID of `target`.
-fn resolve(target: &Target, phones: &Phones) -> Result<String, (Error, u32)> {
+/// The device ID of `target`, and its names when the listing told them.
+fn resolve(target: &Target, phones: &Phones) -> Result<(String, NumberNames), (Error, u32)> {
     match target {
-        Target::Id(id) => Ok(id.clone()),
+        Target::Id(id) => Ok((id.clone(), NumberNames::default())),
         Target::Phone(phone) => match phones {
             Ok(phones) => phones.get(phone).cloned().ok_or_else(|| {
                 (
@@ -141,6 +157,17 @@ fn resolve(target: &Target, phones: &Phones) -> Result<String, (Error, u32)> {
             Err((error, attempts)) => Err((error.clone(), *attempts)),
         },
     }
+}
+
+/// The alias and phone of device `id` (`GET /devices/{id}`, one attempt); none if that fails.
+async fn names_of<E: Io + JsonReader>(io: &E, credentials: &Credentials, id: &str) -> NumberNames {
+    let plan = DeviceRequest::read(DeviceCall::Get).plan(id, NumberNames::default(), credentials);
+    let outcome = io.send(&plan, plan.timeout_ms).await;
+    interpret_action(&plan.context, outcome, &|text| io.parse(text))
+        .ok()
+        .and_then(|body| io.parse(&body).ok())
+        .map(|device| NumberNames::of(&device))
+        .unwrap_or_default()
 }
 
 /// Get Many: the first `limit` numbers (or all) that pass the filters, in the service's order.
@@ -254,6 +281,7 @@ mod tests {
             return_all: field("returnAll"),
             limit: field("limit"),
             filters: field("filters"),
+            binary_property: field("binaryPropertyName"),
         })
     }
 

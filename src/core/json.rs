@@ -27,6 +27,8 @@ pub trait JsonReader {
         &self,
         text: &str,
     ) -> Result<Vec<(Value, Self::Object)>, Result<JsonType, String>>;
+    /// An object the core made (not one SparkBot sent), in the caller's form.
+    fn to_object(&self, value: &Value) -> Self::Object;
 }
 
 /// serde_json as the [`JsonReader`]: for native code and tests.
@@ -49,6 +51,10 @@ impl JsonReader for SerdeJson {
             Value::Array(items) => Ok(items.into_iter().map(|item| (item.clone(), item)).collect()),
             other => Err(Ok(JsonType::of(&other))),
         }
+    }
+
+    fn to_object(&self, value: &Value) -> Value {
+        value.clone()
     }
 }
 

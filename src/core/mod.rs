@@ -11,6 +11,7 @@
 //! - [`status`], [`node_codes`]: what came back → the item's output or a typed [`error::Error`].
 //! - [`retry`], [`batch`], [`execute`]: which answers are retried, how the requests of a node
 //!   execution run, and one execution from plans to results (numbers found by phone, Get Many).
+//! - [`qr`]: Get QR Code — the scan answer checked, its PNG as a file.
 //! - [`listing`], [`devices`]: the account's device list, page by page → the WhatsApp Number
 //!   dropdown; the credential test.
 //! - [`trigger`]: SparkBot Trigger — which session changes a poll reports, exactly once.
@@ -38,6 +39,7 @@ pub mod node_codes;
 pub mod operation;
 pub mod order;
 pub mod plan;
+pub mod qr;
 pub mod retry;
 pub mod status;
 pub mod text;

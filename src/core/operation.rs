@@ -96,6 +96,13 @@ pub const CREDENTIAL_TYPE: &str = "sparkBotApi";
 pub const CREDENTIAL_DISPLAY_NAME: &str = "SparkBot API";
 /// Base URL used when the credential leaves it empty.
 pub const DEFAULT_BASE_URL: &str = "https://api.sparkbot.io/v1";
+/// Get QR Code's `operation` value (WhatsApp Session, version 2): a read, not an [`Operation`].
+pub const GET_QR_CODE: &str = "getQrCode";
+/// Get QR Code's display name.
+pub const GET_QR_CODE_NAME: &str = "Get QR Code";
+/// Get QR Code's binary field (n8n's usual name and label for it).
+pub const BINARY_PROPERTY: Field = Field::new("binaryPropertyName", "Put Output File in Field");
+
 /// The value n8n gives `operation` when a user picks its "Custom API Call" action.
 pub const CUSTOM_API_CALL: &str = "__CUSTOM_API_CALL__";
 
@@ -255,7 +262,7 @@ impl Operation {
     /// Both operations, in the order the node lists them.
     pub const ALL: [Operation; 2] = [Operation::Reboot, Operation::Reset];
     /// Their values, as error messages list them.
-    pub const KNOWN_VALUES: &'static str = "reboot or reset";
+    pub const KNOWN_VALUES: &'static str = "reboot, reset or getQrCode";
 
     /// Parses the `operation` parameter value.
     pub fn from_value(value: &str) -> Option<Operation> {
@@ -326,8 +333,12 @@ mod tests {
 
     #[test]
     fn known_values_list_every_operation() {
+        let mut values = Operation::ALL.map(Operation::value).to_vec();
+        values.push(GET_QR_CODE);
         assert_eq!(
-            Operation::ALL.map(Operation::value).join(" or "),
+            values
+                .join(", ")
+                .replacen(", getQrCode", " or getQrCode", 1),
             Operation::KNOWN_VALUES
         );
     }

@@ -9,12 +9,14 @@ use serde_json::{Map, Value};
 use crate::core::coerce;
 use crate::core::credentials::Credentials;
 use crate::core::error::Error;
+use crate::core::operation::GET_QR_CODE;
 use crate::core::operation::{
     Field, Operation, ReadOperation, CONCURRENCY, CUSTOM_API_CALL, DEFAULT_LIMIT,
     DEFAULT_TIMEOUT_SECS, DEVICE, FILTERS, INCLUDE_ATTEMPTS, LIMIT, MAX_CONCURRENCY,
     MAX_TIMEOUT_SECS, NUMBER_RESOURCE, NUMBER_STATUSES, OPERATION, OPTIONS, RESOURCE, RETRY,
     RETURN_ALL, SESSION_RESOURCE, SESSION_STATUSES, SESSION_STATUS_FILTER, STATUS_FILTER, TIMEOUT,
 };
+use crate::core::qr::{parse_binary_field, NumberNames};
 use crate::core::text::{describe_value, float_text, number_text};
 
 /// Length of a device ID.
@@ -40,6 +42,8 @@ pub struct RawItem {
     pub limit: Option<Value>,
     /// Get Many's `filters` collection.
     pub filters: Option<Value>,
+    /// Get QR Code's `binaryPropertyName` (Put Output File in Field).
+    pub binary_property: Option<Value>,
 }
 
 /// Which number an item is about: by ID (From List, By ID, or version 1's dropdown), or by phone
@@ -66,11 +70,40 @@ pub enum ItemPlan {
     List(ListPlan),
 }
 
+/// What a request about one number does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceCall {
+    /// Reboot or reset the session (`POST /devices/{id}/{operation}`).
+    Act(Operation),
+    /// Read the number (`GET /devices/{id}`).
+    Get,
+    /// Get QR Code (`GET /devices/{id}/scan`), the PNG into this binary field.
+    Scan {
+        /// Put Output File in Field.
+        field: String,
+    },
+}
+
+/// What a successful answer is read as.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Expect {
+    /// A JSON object, handed on unchanged.
+    #[default]
+    Object,
+    /// A QR code (`crate::core::qr`): its JSON and its PNG as a file.
+    QrCode {
+        /// The binary field the PNG goes into.
+        field: String,
+        /// The number's alias and phone, as far as the execution knows them.
+        names: NumberNames,
+    },
+}
+
 /// A request about one number, without the number: [`DeviceRequest::plan`] completes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRequest {
-    /// The operation (reboot, reset), or `None` for Get.
-    pub operation: Option<Operation>,
+    /// What it does.
+    pub call: DeviceCall,
     /// JSON body text, for the operations.
     pub body: Option<String>,
     /// Time budget, in milliseconds.
@@ -86,11 +119,38 @@ pub struct DeviceRequest {
 }
 
 impl DeviceRequest {
-    /// The request for device `id`.
-    pub fn plan(&self, id: &str, credentials: &Credentials) -> RequestPlan {
-        let (method, path) = match self.operation {
-            Some(operation) => (Method::Post, format!("/devices/{id}/{}", operation.value())),
-            None => (Method::Get, format!("/devices/{id}")),
+    /// A read of one number with the automatic budget and read retries: Get, Get QR Code.
+    pub fn read(call: DeviceCall) -> DeviceRequest {
+        DeviceRequest {
+            call,
+            body: None,
+            timeout_ms: secs_to_ms(DEFAULT_TIMEOUT_SECS as f64),
+            retry: true,
+            report_attempts: false,
+            wait: false,
+            custom_timeout: false,
+        }
+    }
+
+    /// The request for device `id` (`names`: what the execution knows of it).
+    pub fn plan(&self, id: &str, names: NumberNames, credentials: &Credentials) -> RequestPlan {
+        let (method, path, operation, expect) = match &self.call {
+            DeviceCall::Act(operation) => (
+                Method::Post,
+                format!("/devices/{id}/{}", operation.value()),
+                Some(*operation),
+                Expect::Object,
+            ),
+            DeviceCall::Get => (Method::Get, format!("/devices/{id}"), None, Expect::Object),
+            DeviceCall::Scan { field } => (
+                Method::Get,
+                format!("/devices/{id}/scan"),
+                None,
+                Expect::QrCode {
+                    field: field.clone(),
+                    names,
+                },
+            ),
         };
         RequestPlan {
             method,
@@ -99,10 +159,11 @@ impl DeviceRequest {
             timeout_ms: self.timeout_ms,
             retry: self.retry,
             report_attempts: self.report_attempts,
+            expect,
             context: RequestContext {
                 host: credentials.base_url.host().to_string(),
                 device: Some(id.to_string()),
-                operation: self.operation,
+                operation,
                 wait: self.wait,
                 custom_timeout: self.custom_timeout,
                 timeout_ms: self.timeout_ms,
@@ -197,6 +258,8 @@ pub struct RequestPlan {
     pub retry: bool,
     /// Whether the item's output says how many attempts it took (Include Attempt Count).
     pub report_attempts: bool,
+    /// What a successful answer is read as.
+    pub expect: Expect,
     /// What the request is about.
     pub context: RequestContext,
 }
@@ -205,6 +268,14 @@ pub struct RequestPlan {
 pub fn plan_item(item: &RawItem) -> Result<ItemPlan, Error> {
     match parse_resource(item.resource.as_ref())? {
         Resource::Session => {
+            if item.operation.as_ref().and_then(Value::as_str) == Some(GET_QR_CODE) {
+                return Ok(ItemPlan::Device {
+                    target: parse_target(item.device.as_ref())?,
+                    request: DeviceRequest::read(DeviceCall::Scan {
+                        field: parse_binary_field(item.binary_property.as_ref())?,
+                    }),
+                });
+            }
             let operation = parse_operation(item.operation.as_ref())?;
             let target = parse_target(item.device.as_ref())?;
             let options = parse_options(operation, item.options.as_ref())?;
@@ -216,7 +287,7 @@ pub fn plan_item(item: &RawItem) -> Result<ItemPlan, Error> {
             Ok(ItemPlan::Device {
                 target,
                 request: DeviceRequest {
-                    operation: Some(operation),
+                    call: DeviceCall::Act(operation),
                     body: Some(options.body()),
                     timeout_ms: secs_to_ms(timeout_secs),
                     retry: options.retry,
@@ -229,15 +300,7 @@ pub fn plan_item(item: &RawItem) -> Result<ItemPlan, Error> {
         Resource::Number => match parse_read_operation(item.operation.as_ref())? {
             ReadOperation::Get => Ok(ItemPlan::Device {
                 target: parse_target(item.device.as_ref())?,
-                request: DeviceRequest {
-                    operation: None,
-                    body: None,
-                    timeout_ms: secs_to_ms(DEFAULT_TIMEOUT_SECS as f64),
-                    retry: true,
-                    report_attempts: false,
-                    wait: false,
-                    custom_timeout: false,
-                },
+                request: DeviceRequest::read(DeviceCall::Get),
             }),
             ReadOperation::GetMany => Ok(ItemPlan::List(parse_list_plan(item)?)),
         },
@@ -251,7 +314,7 @@ pub fn plan_item_request(item: &RawItem, credentials: &Credentials) -> Result<Re
         ItemPlan::Device {
             target: Target::Id(id),
             request,
-        } => Ok(request.plan(&id, credentials)),
+        } => Ok(request.plan(&id, NumberNames::default(), credentials)),
         _ => Err(Error::invalid_parameter(
             DEVICE.display_name,
             "is not a device ID".to_string(),
@@ -271,6 +334,7 @@ pub fn plan_device_page(page: usize, size: usize, credentials: &Credentials) -> 
         timeout_ms,
         retry: true,
         report_attempts: false,
+        expect: Expect::Object,
         context: RequestContext {
             host: credentials.base_url.host().to_string(),
             timeout_ms,

@@ -180,6 +180,7 @@ fn check_status(
         409 => Error::Conflict {
             reason: match body.code.as_deref() {
                 Some("session_busy") => ConflictReason::Busy,
+                Some("scan_not_needed") => ConflictReason::ScanNotNeeded,
                 Some("session_stopped") => ConflictReason::Stopped,
                 _ => ConflictReason::Other,
             },

@@ -22,7 +22,7 @@ use crate::core::execute::{run_items, Output};
 use crate::core::listing::{list_devices, search_devices, test_credentials};
 use crate::core::operation::{
     Field, ALLOWED_DOMAINS, ALLOWED_HTTP_REQUEST_DOMAINS, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL,
-    DEVICE, FILTERS, LIMIT, OPERATION, OPTIONS, RESOURCE, RETURN_ALL,
+    BINARY_PROPERTY, DEVICE, FILTERS, LIMIT, OPERATION, OPTIONS, RESOURCE, RETURN_ALL,
 };
 use crate::core::plan::{parse_concurrency, plan_item, ItemPlan, RawItem};
 use crate::core::text::redact;
@@ -370,6 +370,7 @@ fn decode_item(item: &JsValue) -> Result<RawItem, Error> {
         return_all: read(RETURN_ALL)?,
         limit: read(LIMIT)?,
         filters: read(FILTERS)?,
+        binary_property: read(BINARY_PROPERTY)?,
     })
 }
 

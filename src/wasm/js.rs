@@ -33,6 +33,27 @@ pub fn to_json(value: &JsValue) -> Result<Value, String> {
     walk(value, 0)
 }
 
+/// A JSON value as a plain JS value, for the objects the core makes itself. Objects are made
+/// by `Object.fromEntries`, which defines every key as an own data property (a key such as
+/// `__proto__` stays a key, never a prototype).
+pub fn from_json(value: &Value) -> JsValue {
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(flag) => JsValue::from_bool(*flag),
+        Value::Number(number) => JsValue::from_f64(number.as_f64().unwrap_or(f64::NAN)),
+        Value::String(text) => JsValue::from_str(text),
+        Value::Array(items) => items.iter().map(from_json).collect::<Array>().into(),
+        Value::Object(map) => {
+            let entries: Array = map
+                .iter()
+                .map(|(key, item)| Array::of2(&JsValue::from_str(key), &from_json(item)))
+                .collect();
+            // An array of [key, value] pairs is always a valid argument.
+            js_sys::Object::from_entries(&entries).map_or(JsValue::NULL, JsValue::from)
+        }
+    }
+}
+
 /// Parses JSON text with the runtime's `JSON.parse`; the error is the runtime's message.
 pub fn parse(text: &str) -> Result<JsValue, String> {
     JSON::parse(text)

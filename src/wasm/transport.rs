@@ -130,6 +130,10 @@ impl JsonReader for HostExchange {
         js::parse(text).map(|value| (js::json_type(&value), value))
     }
 
+    fn to_object(&self, value: &Value) -> JsValue {
+        js::from_json(value)
+    }
+
     fn parse_list(&self, text: &str) -> Result<Vec<(Value, JsValue)>, Result<JsonType, String>> {
         let parsed = js::parse(text).map_err(Err)?;
         let Some(list) = parsed.dyn_ref::<Array>() else {

@@ -81,7 +81,7 @@ function shownDefault(name, params) {
 	const shown = (property) =>
 		Object.entries(property.displayOptions?.show ?? {}).every(([key, values]) =>
 			key === '@version'
-				? values.includes(2)
+				? values.some((v) => v === 2 || (v?._cnd?.gte !== undefined && 2 >= v._cnd.gte))
 				: key.startsWith('/') ||
 					values.includes(Object.hasOwn(params, key) ? params[key] : shownDefault(key, params)),
 		);
@@ -100,9 +100,10 @@ export function executeContext({
 	continueOnFail = false,
 	onError,
 	cancelSignal,
+	nodeType = node.type,
 }) {
 	const mode = onError ?? (continueOnFail ? 'continueRegularOutput' : 'stopWorkflow');
-	const thisNode = { ...node, parameters: storedParameters(items), onError: mode };
+	const thisNode = { ...node, type: nodeType, parameters: storedParameters(items), onError: mode };
 	return {
 		getInputData: () => items.map((_, i) => ({ json: { index: i } })),
 		getNodeParameter(name, itemIndex, fallback) {
@@ -123,7 +124,24 @@ export function executeContext({
 		getNode: () => thisNode,
 		continueOnFail: () => mode !== 'stopWorkflow',
 		getExecutionCancelSignal: () => cancelSignal,
-		helpers: { httpRequest },
+		helpers: { httpRequest, prepareBinaryData },
+	};
+}
+
+/**
+ * n8n's `prepareBinaryData` as its default binary data mode does it: the bytes, base64, with
+ * the file's name, type and size. (The e2e suites run n8n's own, in default and filesystem mode.)
+ */
+async function prepareBinaryData(buffer, fileName, mimeType) {
+	assert.ok(Buffer.isBuffer(buffer), 'prepareBinaryData is given a Buffer');
+	const fileExtension = fileName?.includes('.') ? fileName.split('.').pop() : undefined;
+	return {
+		data: buffer.toString('base64'),
+		mimeType,
+		fileType: mimeType?.split('/')[0],
+		fileName,
+		fileExtension,
+		fileSize: `${(buffer.length / 1024).toFixed(1)} kB`,
 	};
 }
 
@@ -135,7 +153,7 @@ export function executeContext({
  * back to its seed (devices, faults, request log). Returns
  *   sim, node, credentials   the simulator, the SparkBot node and the credential `{ apiKey, baseUrl }`
  *                            (`credentials(sim)` makes another one), once `before` ran
- *   run(items, { continueOnFail, onError, creds, cancelSignal })  the node's `execute` with
+ *   run(items, { continueOnFail, onError, creds, cancelSignal, nodeType })  the node's `execute` with
  *                            executeContext(): resolves its output
  *   thrownBy(items, options) the error of a run that must fail
  *   produced                 every output and error of run/thrownBy (the suite adds what else the
@@ -168,11 +186,18 @@ export function suite({
 
 	async function run(
 		items,
-		{ continueOnFail = false, onError, creds: runCreds = creds, cancelSignal } = {},
+		{ continueOnFail = false, onError, creds: runCreds = creds, cancelSignal, nodeType } = {},
 	) {
 		try {
 			const output = await node.execute.call(
-				executeContext({ items, credentials: runCreds, continueOnFail, onError, cancelSignal }),
+				executeContext({
+					items,
+					credentials: runCreds,
+					continueOnFail,
+					onError,
+					cancelSignal,
+					nodeType,
+				}),
 			);
 			produced.push(output);
 			return output;

@@ -695,6 +695,7 @@ describe('parameters', () => {
 			returnAll: 1,
 			limit: 1,
 			filters: 1,
+			binaryPropertyName: 1,
 		});
 		assert.deepEqual(
 			out.map((o) => o.json.id),

@@ -11,10 +11,12 @@ import {
 	FAULT_KINDS,
 	generatedDevice,
 } from './sparkbot-simulator.mjs';
+import { pngSize, readQrPng } from './qr.mjs';
 
 const SALES = DEMO_DEVICES.find((d) => d.alias === 'Sales').id; // online
 const SUPPORT = DEMO_DEVICES.find((d) => d.alias === 'Support').id; // offline = stopped
 const BILLING = DEMO_DEVICES.find((d) => d.forbidden).id;
+const SCANNABLE = DEMO_DEVICES.find((d) => d.session.status === 'authorize').id;
 const UNKNOWN = '0123456789abcdef01234567';
 
 /** Resolves once `predicate()` holds; polls without a fixed sleep so slow machines don't flake. */
@@ -193,6 +195,89 @@ describe('sparkbot simulator', () => {
 				'device_not_found',
 			);
 			assert.equal(body.message, 'Device ab???x not found');
+		});
+	});
+
+	describe('GET /devices/{id}/scan', () => {
+		it('answers a real, scannable PNG of qr while the session is authorize', async () => {
+			const response = await api(sim, `/devices/${SCANNABLE}/scan`);
+			assert.equal(response.status, 200);
+			const body = await response.json();
+			assert.deepEqual(Object.keys(body), ['id', 'qr', 'image', 'expiresAt', 'session']);
+			assert.equal(body.id, SCANNABLE);
+			assert.match(body.qr, /^2@[A-Za-z0-9+/=]+(,[A-Za-z0-9+/=]+){3}$/);
+			assert.match(body.expiresAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+			assert.equal(body.session.status, 'authorize');
+			const [, base64] = body.image.match(/^data:image\/png;base64,(.+)$/);
+			const png = Buffer.from(base64, 'base64');
+			assert.equal(readQrPng(png), body.qr, 'the PNG decodes to qr');
+			const { width, height } = pngSize(png);
+			assert.ok(width >= 256 && height >= 256);
+			assert.deepEqual(sim.qrCode(SCANNABLE).qr, body.qr);
+		});
+
+		it('keeps a code until it expires, then draws a new one', async () => {
+			const first = await (await api(sim, `/devices/${SCANNABLE}/scan`)).json();
+			const again = await (await api(sim, `/devices/${SCANNABLE}/scan`)).json();
+			assert.equal(again.qr, first.qr);
+			sim.expireQrCode(SCANNABLE);
+			const renewed = await (await api(sim, `/devices/${SCANNABLE}/scan`)).json();
+			assert.notEqual(renewed.qr, first.qr);
+			assert.equal(readQrPng(Buffer.from(renewed.image.split(',')[1], 'base64')), renewed.qr);
+		});
+
+		it('409 scan_not_needed in any other status, naming it; 404 and 403 as elsewhere', async () => {
+			const { body } = await expectError(
+				api(sim, `/devices/${SALES}/scan`),
+				409,
+				'scan_not_needed',
+			);
+			assert.match(body.message, /is online, not waiting for a QR scan/);
+			await expectError(api(sim, `/devices/${UNKNOWN}/scan`), 404, 'device_not_found');
+			await expectError(api(sim, `/devices/${BILLING}/scan`), 403, 'forbidden');
+			sim.setSessionStatus(SALES, 'authorize');
+			assert.equal((await api(sim, `/devices/${SALES}/scan`)).status, 200);
+		});
+	});
+
+	describe('chat stand-in (/__sim/telegram)', () => {
+		it('keeps a photo sent as multipart and a message sent as JSON', async () => {
+			const form = new FormData();
+			form.append('chat_id', '4242');
+			form.append('caption', 'Scan me');
+			form.append('photo', new Blob([Buffer.from('PNGBYTES')], { type: 'image/png' }), 'a-qr.png');
+			const photo = await fetch(`${sim.telegramBaseUrl}/botTOKEN/sendPhoto`, {
+				method: 'POST',
+				body: form,
+			});
+			assert.equal(photo.status, 200);
+			assert.equal((await photo.json()).ok, true);
+			const message = await fetch(`${sim.telegramBaseUrl}/botTOKEN/sendMessage`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify({ chat_id: 4242, text: 'hello' }),
+			});
+			assert.equal(message.status, 200);
+			assert.equal(sim.chat.length, 2);
+			assert.deepEqual(
+				{ ...sim.chat[0], at: 0, photo: sim.chat[0].photo.toString() },
+				{
+					method: 'sendPhoto',
+					chatId: '4242',
+					text: undefined,
+					caption: 'Scan me',
+					fileName: 'a-qr.png',
+					contentType: 'image/png',
+					photo: 'PNGBYTES',
+					at: 0,
+				},
+			);
+			assert.equal(sim.chat[1].text, 'hello');
+			assert.equal(sim.chat[1].chatId, '4242');
+			const listed = await (await fetch(`${sim.origin}/__sim/chat`)).json();
+			assert.equal(Buffer.from(listed[0].photo, 'base64').toString(), 'PNGBYTES');
+			sim.reset();
+			assert.equal(sim.chat.length, 0);
 		});
 	});
 
@@ -495,6 +580,19 @@ describe('sparkbot simulator', () => {
 				);
 			});
 		}
+
+		it('qrNoImage, qrNotPng, qrNotBase64: a /scan answer with a broken image', async () => {
+			fault({ route: 'scan', fault: 'qrNoImage', times: 1 });
+			fault({ route: 'scan', fault: 'qrNotPng', times: 1 });
+			fault({ route: 'scan', fault: 'qrNotBase64', times: 1 });
+			const scan = async () => (await api(sim, `/devices/${SCANNABLE}/scan`)).json();
+			const noImage = await scan();
+			assert.equal(noImage.image, undefined);
+			assert.equal(typeof noImage.qr, 'string');
+			assert.match((await scan()).image, /^data:image\/png;base64,R0lGOD/, 'a GIF called PNG');
+			assert.match((await scan()).image, /^data:image\/png,iVBOR/, 'no ;base64');
+			assert.match((await scan()).image, /^data:image\/png;base64,iVBOR/, 'then a good one');
+		});
 
 		it('delay: answers normally after delayMs', async () => {
 			fault({ route: 'get', fault: 'delay', delayMs: 60 });

@@ -1,17 +1,20 @@
 // SparkBot API simulator: a local HTTP server that implements the v1 wire contract
 // (summarised in the project README) plus test hooks — injectable faults, a request log and control
-// endpoints under /__sim/ for other processes. Node 20+, no dependencies beyond node: modules.
+// endpoints under /__sim/ for other processes. Node 20+; `qrcode` (a dev dependency) draws the
+// QR codes of `/scan`.
 
 import http from 'node:http';
 import https from 'node:https';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+
+import QRCode from 'qrcode';
 
 export const DEFAULT_API_KEY = 'sparkbot-demo-key';
 
 /** How long a `wait: true` request may be held before it is answered 504, before `timeScale`. */
 export const WAIT_WINDOW_MS = Object.freeze({ reboot: 90_000, reset: 120_000 });
 
-export const FAULT_ROUTES = Object.freeze(['list', 'get', 'reboot', 'reset', '*']);
+export const FAULT_ROUTES = Object.freeze(['list', 'get', 'reboot', 'reset', 'scan', '*']);
 export const FAULT_KINDS = Object.freeze([
 	'hang',
 	'drop',
@@ -35,7 +38,14 @@ export const FAULT_KINDS = Object.freeze([
 	'oversized',
 	'invalidUtf8',
 	'deepJson',
+	// Get QR Code: a 200 whose image is missing, not a PNG, or a data URL that is not base64.
+	'qrNoImage',
+	'qrNotPng',
+	'qrNotBase64',
 ]);
+
+/** How long a QR code works before `/scan` gives a new one (the contract: about 20–60 s). */
+export const QR_LIFETIME_MS = 40_000;
 
 /** These act on the bare connection, so they apply even to requests that would fail auth. */
 const PRE_AUTH_FAULTS = new Set(['hang', 'drop']);
@@ -176,6 +186,8 @@ export async function startSimulator(options = {}) {
 	const requests = [];
 	const faults = [];
 	const readyMsOverrides = new Map();
+	const qrCodes = new Map(); // id → { qr, expiresAt } of a session in authorize
+	const chat = []; // what workflows sent to the chat stand-in (/__sim/telegram)
 	const operations = new Map(); // id → token of the reboot/reset in progress (the device is busy)
 	const timers = new Set();
 	let requestSeq = 0;
@@ -262,6 +274,7 @@ export async function startSimulator(options = {}) {
 			}
 			if (route.name === 'list') return await listDevices(query, res);
 			if (route.name === 'get') return sendJson(res, 200, toWire(findDevice(route.deviceId)));
+			if (route.name === 'scan') return sendJson(res, 200, await scan(route.deviceId));
 			return await operate(route.name, route.deviceId, req.headers['content-type'], body, res);
 		} catch (error) {
 			if (error instanceof ApiError) return sendError(res, error);
@@ -393,6 +406,75 @@ export async function startSimulator(options = {}) {
 		throw sessionTimeoutError(id, windowMs);
 	}
 
+	/** Keeps a message sent to the chat stand-in and answers as Telegram's Bot API does. */
+	function receiveChat(req, res, method, body) {
+		const type = req.headers['content-type'] ?? '';
+		const form = parseMultipart(body, type);
+		const fields =
+			form ??
+			(/^application\/json/i.test(type)
+				? parseControlBody(body)
+				: Object.fromEntries(new URLSearchParams(body.toString())));
+		if (!isPlainObject(fields))
+			throw invalidRequest('a chat message must be a form or a JSON object');
+		const text = (name) => {
+			const field = fields[name];
+			return field?.data ? field.data.toString() : field === undefined ? undefined : String(field);
+		};
+		const photo = form?.photo;
+		const message = {
+			method,
+			chatId: text('chat_id'),
+			text: text('text'),
+			caption: text('caption'),
+			fileName: photo?.filename,
+			contentType: photo?.type,
+			photo: photo?.data,
+			at: Date.now(),
+		};
+		chat.push(message);
+		log(`[sparkbot-sim] chat ${method} to ${message.chatId}${photo ? ` (${photo.filename})` : ''}`);
+		sendJson(res, 200, {
+			ok: true,
+			result: { message_id: chat.length, chat: { id: Number(message.chatId) || 0 }, date: 0 },
+		});
+	}
+
+	/** The QR code of a session in `authorize`, renewed once it expired. */
+	async function scan(id) {
+		const device = findDevice(id);
+		if (device.forbidden) throw forbiddenError(id);
+		const status = device.session?.status;
+		if (status !== 'authorize') {
+			throw new ApiError(
+				409,
+				'scan_not_needed',
+				`The session of device ${id} is ${status}, not waiting for a QR scan: there is nothing to scan`,
+			);
+		}
+		let code = qrCodes.get(id);
+		if (!code || Date.now() >= code.expiresAt) {
+			const part = (bytes) => randomBytes(bytes).toString('base64');
+			code = {
+				qr: `2@${part(36)},${part(32)},${part(32)},${part(32)}`,
+				expiresAt: Date.now() + config.qrLifetimeMs,
+			};
+			qrCodes.set(id, code);
+		}
+		return {
+			id,
+			qr: code.qr,
+			image: await QRCode.toDataURL(code.qr, {
+				type: 'image/png',
+				width: 320,
+				margin: 2,
+				errorCorrectionLevel: 'M',
+			}),
+			expiresAt: new Date(code.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+			session: structuredClone(device.session),
+		};
+	}
+
 	function setSession(device, status) {
 		device.session = {
 			...device.session,
@@ -450,6 +532,17 @@ export async function startSimulator(options = {}) {
 			case 'notJson200':
 				sendRaw(res, 200, 'text/plain; charset=utf-8', 'OK');
 				return true;
+			case 'qrNoImage':
+			case 'qrNotPng':
+			case 'qrNotBase64': {
+				const { image, ...answer } = await scan(id);
+				if (fault.fault === 'qrNotPng')
+					answer.image =
+						'data:image/png;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
+				if (fault.fault === 'qrNotBase64') answer.image = `data:image/png,${image.split(',')[1]}`;
+				sendJson(res, 200, answer);
+				return true;
+			}
 			case 'oversized': {
 				// 200 JSON of `bytes` bytes (default 11 MiB): with Content-Length, or chunked without it.
 				const size = fault.bytes ?? 11 * 1024 * 1024;
@@ -564,7 +657,22 @@ export async function startSimulator(options = {}) {
 				case 'POST /__sim/reset':
 					reset();
 					return ok();
+				case 'GET /__sim/chat':
+					return sendJson(
+						res,
+						200,
+						chat.map(({ photo, ...message }) => ({
+							...message,
+							photo: photo?.toString('base64'),
+						})),
+					);
 			}
+			// A chat a workflow tells a person in: a Telegram Bot API stand-in (the Telegram
+			// credential's Base URL set to <origin>/__sim/telegram). It keeps what it is sent.
+			const telegram =
+				req.method === 'POST' &&
+				path.match(/^\/__sim\/telegram\/bot([^/]+)\/(sendPhoto|sendMessage)$/);
+			if (telegram) return receiveChat(req, res, telegram[2], body);
 			// POST /__sim/devices/:id/<what>: a JSON object like the example, applied to that device.
 			const match = req.method === 'POST' && path.match(/^\/__sim\/devices\/([^/]+)\/([^/]+)$/);
 			const control = match && DEVICE_CONTROLS.find(([what]) => what === match[2]);
@@ -620,6 +728,8 @@ export async function startSimulator(options = {}) {
 		clearRequests();
 		readyMsOverrides.clear();
 		operations.clear();
+		qrCodes.clear();
+		chat.length = 0;
 		requestSeq = 0;
 	}
 
@@ -654,6 +764,17 @@ export async function startSimulator(options = {}) {
 		reset,
 		setDeviceReadyMs,
 		setSessionStatus,
+		/** What workflows sent to the chat stand-in: `{ method, chatId, text, caption, fileName, contentType, photo (bytes), at }`. */
+		chat,
+		/** The Base URL a Telegram credential uses to reach the chat stand-in. */
+		telegramBaseUrl: `${origin}/__sim/telegram`,
+		/** The QR code `/scan` gives for device `id` now (`{ qr, expiresAt }`), if it gave one. */
+		qrCode: (id) => qrCodes.get(id),
+		/** Makes the QR code of device `id` expire: the next `/scan` draws a new one. */
+		expireQrCode(id) {
+			const code = qrCodes.get(id);
+			if (code) code.expiresAt = Date.now();
+		},
 		/** Stops at once: cancels every timer and destroys every socket, held or hung ones too. */
 		close() {
 			closing ??= new Promise((resolve) => {
@@ -679,6 +800,7 @@ function readOptions(options) {
 		timeScale = 1,
 		settleMs = 0,
 		pageLatencyMs = 0,
+		qrLifetimeMs = QR_LIFETIME_MS,
 		verbose = false,
 		logger = (line) => process.stderr.write(`${line}\n`),
 		tls,
@@ -703,6 +825,8 @@ function readOptions(options) {
 		throw new RangeError('settleMs must be a number >= 0');
 	if (!(Number.isFinite(pageLatencyMs) && pageLatencyMs >= 0))
 		throw new RangeError('pageLatencyMs must be a number >= 0');
+	if (!(Number.isFinite(qrLifetimeMs) && qrLifetimeMs > 0))
+		throw new RangeError('qrLifetimeMs must be a number > 0');
 	return {
 		port,
 		host,
@@ -712,6 +836,7 @@ function readOptions(options) {
 		timeScale,
 		settleMs,
 		pageLatencyMs,
+		qrLifetimeMs,
 		verbose,
 		logger,
 		tls,
@@ -794,7 +919,37 @@ function matchRoute(method, path) {
 	if (rawId === undefined) return route('list', 'GET');
 	if (action === undefined) return route('get', 'GET');
 	if (action === 'reboot' || action === 'reset') return route(action, 'POST');
+	if (action === 'scan') return route('scan', 'GET');
 	return noRoute;
+}
+
+/** The parts of a multipart/form-data body: name → `{ filename, type, data }` (bytes). */
+function parseMultipart(body, contentType) {
+	const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+	if (!boundary) return undefined;
+	const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+	const bytes = Buffer.from(body);
+	const parts = {};
+	let at = bytes.indexOf(delimiter);
+	while (at !== -1) {
+		const start = at + delimiter.length;
+		if (bytes.subarray(start, start + 2).toString() === '--') break;
+		const next = bytes.indexOf(delimiter, start);
+		if (next === -1) break;
+		const part = bytes.subarray(start + 2, next - 2); // the CRLFs around the part
+		const headEnd = part.indexOf('\r\n\r\n');
+		const head = part.subarray(0, headEnd).toString();
+		const name = /name="([^"]*)"/.exec(head)?.[1];
+		if (name !== undefined) {
+			parts[name] = {
+				filename: /filename="([^"]*)"/.exec(head)?.[1],
+				type: /content-type:\s*([^\r\n]+)/i.exec(head)?.[1],
+				data: part.subarray(headEnd + 4),
+			};
+		}
+		at = next;
+	}
+	return parts;
 }
 
 function parseOperationBody(kind, contentType, body) {

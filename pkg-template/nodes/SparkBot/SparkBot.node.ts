@@ -38,7 +38,7 @@ export class SparkBot implements INodeType {
 		...(generatedDescription as unknown as INodeTypeDescription),
 		icon: { light: 'file:sparkbot.svg', dark: 'file:sparkbot.dark.svg' },
 		subtitle:
-			'={{ $parameter["operation"] === "reset" && (($parameter["options"] || {})["deleteAllData"] || ($parameter["options"] || {})["emptyQueue"]) ? "Reset · deletes " + [($parameter["options"] || {})["deleteAllData"] ? "data" : "", ($parameter["options"] || {})["emptyQueue"] ? "queue" : ""].filter(Boolean).join(" & ") : ({"reboot":"Reboot Session","reset":"Reset Session","get":"Get Number","getAll":"Get Many Numbers"})[$parameter["operation"]] }}',
+			'={{ $parameter["operation"] === "reset" && (($parameter["options"] || {})["deleteAllData"] || ($parameter["options"] || {})["emptyQueue"]) ? "Reset · deletes " + [($parameter["options"] || {})["deleteAllData"] ? "data" : "", ($parameter["options"] || {})["emptyQueue"] ? "queue" : ""].filter(Boolean).join(" & ") : ({"reboot":"Reboot Session","reset":"Reset Session","getQrCode":"Get QR Code","get":"Get Number","getAll":"Get Many Numbers"})[$parameter["operation"]] }}',
 		usableAsTool: true,
 		credentials: [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }],
 	};
@@ -122,24 +122,65 @@ export class SparkBot implements INodeType {
 			return [items.map((_, i) => errorItem(nodeError, i, toErrorOutput))];
 		}
 
-		return [
-			items.flatMap((_, i): INodeExecutionData[] => {
-				const outcome: unknown = unreadable.get(i) ?? outcomes[i];
-				if (outcome instanceof Error)
-					return [errorItem(toNodeError(node, outcome, i), i, toErrorOutput)];
-				if (outcome === null || typeof outcome !== 'object') {
-					throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, {
-						itemIndex: i,
-					});
-				}
-				// Get Many answers a list: one output item per number, each paired with its input item.
-				const objects = Array.isArray(outcome)
-					? (outcome as IDataObject[])
-					: [outcome as IDataObject];
-				return objects.map((json) => ({ json, pairedItem: { item: i } }));
-			}),
-		];
+		const output: INodeExecutionData[] = [];
+		for (let i = 0; i < items.length; i++) {
+			const outcome: unknown = unreadable.get(i) ?? outcomes[i];
+			if (outcome instanceof Error) {
+				output.push(errorItem(toNodeError(node, outcome, i), i, toErrorOutput));
+				continue;
+			}
+			if (outcome === null || typeof outcome !== 'object') {
+				throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, {
+					itemIndex: i,
+				});
+			}
+			if (parameters[i]?.operation === GET_QR_CODE) {
+				output.push(await qrCodeItem.call(this, outcome as QrCodeOutcome, i));
+				continue;
+			}
+			// Get Many answers a list: one output item per number, each paired with its input item.
+			const objects = Array.isArray(outcome)
+				? (outcome as IDataObject[])
+				: [outcome as IDataObject];
+			for (const json of objects) output.push({ json, pairedItem: { item: i } });
+		}
+		return [output];
 	}
+}
+
+/** Get QR Code's operation value. */
+const GET_QR_CODE = 'getQrCode';
+
+/** What the core answers for a Get QR Code item (`QrCode::to_value` in `src/core/qr.rs`). */
+interface QrCodeOutcome {
+	json: IDataObject;
+	file: { data: string; fileName: string; mimeType: string };
+	field: string;
+}
+
+/**
+ * A Get QR Code item: its JSON, and the PNG as n8n binary data in the field the user named — n8n
+ * stores it in its binary data service, so Send Email, Slack, Telegram or Teams attach it as is.
+ * As an AI agent's tool the JSON leaves out `qr`, the text of the code: whoever has it can link
+ * the number to their own device, and the model's provider should not see it.
+ */
+async function qrCodeItem(
+	this: IExecuteFunctions,
+	{ json, file, field }: QrCodeOutcome,
+	itemIndex: number,
+): Promise<INodeExecutionData> {
+	const binary = await this.helpers.prepareBinaryData(
+		Buffer.from(file.data, 'base64'),
+		file.fileName,
+		file.mimeType,
+	);
+	const asTool = this.getNode().type.endsWith('Tool');
+	const shown: IDataObject = { ...json };
+	if (asTool) {
+		delete shown.qr;
+		shown.qrCode = `not shown: the QR code is a PNG file (${file.fileName}) in the tool's output`;
+	}
+	return { json: shown, binary: { [field]: binary }, pairedItem: { item: itemIndex } };
 }
 
 /**
@@ -154,6 +195,7 @@ export const ITEM_PARAMETERS = [
 	'returnAll',
 	'limit',
 	'filters',
+	'binaryPropertyName',
 ] as const;
 
 /** `={{ $json.name }}` or `={{ $json["name"] }}`: an expression that reads one field of the item. */
