@@ -30,7 +30,13 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { DEMO_DEVICES, startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
-import { EXAMPLE_CREDENTIAL, packPackage, readExamples } from '../tests/e2e/fixtures.mjs';
+import {
+	EXAMPLE_CHAT_CREDENTIAL,
+	EXAMPLE_CREDENTIAL,
+	exampleChatCredential,
+	packPackage,
+	readExamples,
+} from '../tests/e2e/fixtures.mjs';
 import { atExit, delegateSignals, run } from './n8n/processes.mjs';
 import { ROOT, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
 import {
@@ -240,8 +246,11 @@ try {
 			let started = performance.now();
 			await importCredentials(runtime, USER_FOLDER, [
 				{ ...DEMO_CREDENTIAL, data: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } },
+				exampleChatCredential(sim),
 			]);
-			say(`credential "${DEMO_CREDENTIAL.name}" → ${sim.baseUrl} (${seconds(started)})`);
+			say(
+				`credentials "${DEMO_CREDENTIAL.name}" → ${sim.baseUrl}, "${EXAMPLE_CHAT_CREDENTIAL.name}" → ${sim.telegramBaseUrl} (${seconds(started)})`,
+			);
 
 			let workflows;
 			try {
@@ -310,6 +319,12 @@ function printBanner({ url, examples, demoLogin }) {
 	console.log(`  Simulator   ${sim.baseUrl}   API key: ${sim.apiKey}`);
 	console.log(
 		`              (the credential "${DEMO_CREDENTIAL.name}" points here; request log: ${sim.origin}/__sim/requests)`,
+	);
+	console.log(
+		`  Chat        ${sim.origin}/__sim/chat   what the self-healing example sent a person (QR codes too),`,
+	);
+	console.log(
+		`              through the credential "${EXAMPLE_CHAT_CREDENTIAL.name}" (a Telegram stand-in)`,
 	);
 	console.log('\n  Open one of the examples and click "Execute workflow":');
 	for (const workflow of examples)

@@ -59,6 +59,22 @@ export const EXAMPLE_CREDENTIAL = Object.freeze({
 	name: 'SparkBot (simulator)',
 	type: CREDENTIAL_TYPE,
 });
+/**
+ * The Telegram credential of the self-healing example (imported under this id by `npm start` and
+ * the trigger suite): `exampleChatCredential(sim)` points it at that simulator's chat stand-in.
+ */
+export const EXAMPLE_CHAT_CREDENTIAL = Object.freeze({
+	id: 'SparkBotExTelegram',
+	name: 'Telegram (chat stand-in)',
+	type: 'telegramApi',
+});
+/** The example's Telegram credential with its data: the simulator's chat stand-in. */
+export function exampleChatCredential(sim) {
+	return {
+		...EXAMPLE_CHAT_CREDENTIAL,
+		data: { accessToken: '4242:example-bot-token', baseUrl: sim.telegramBaseUrl },
+	};
+}
 /** The workflows in examples/, sorted by file name, exactly as users import them. */
 export function readExamples() {
 	const dir = join(ROOT, 'examples');

@@ -13,6 +13,7 @@ import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/spar
 import { startMockOpenAi } from './mock-openai.mjs';
 import { FAULT_MODES } from '../fault-modes.mjs';
 import { check, describeBatch, faultsOf, randomBatch } from '../model.mjs';
+import { readQrPng } from '../simulator/qr.mjs';
 import { rng } from '../../scripts/lib/random.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { lookup } from 'node:dns/promises';
@@ -22,6 +23,7 @@ import {
 	N8N_VERSION,
 	CREDENTIAL_TYPE,
 	EXAMPLE_CREDENTIAL,
+	EXAMPLE_CHAT_CREDENTIAL,
 	NODE_TYPE,
 	TRIGGER_TYPE,
 	e2eSetup,
@@ -55,6 +57,20 @@ const POSITIONS = ['invalid', 'unknown'].flatMap((kind) =>
 	[0, 2, 4].map((position) => ({ kind, position })),
 );
 const TRIGGER = 'When clicking ‘Execute workflow’';
+/** Get QR Code's numbers: by list, by ID (white space around it), by phone; then one online. */
+const QR_NUMBERS = [
+	{ pick: 'list', id: generatedDevice(20).id },
+	{ pick: 'id', id: ` ${DEMO_DEVICES[2].id} ` },
+	{ pick: 'phone', phone: generatedDevice(21).phone },
+	{ pick: 'id', id: sales.id },
+];
+/**
+ * The binary data modes Get QR Code runs in: n8n's own default (1.x keeps the bytes in the
+ * execution, 2.x writes them to files), then the other one each version has.
+ */
+const BINARY_MODES = N8N_VERSION.startsWith('1.')
+	? [undefined, 'filesystem']
+	: [undefined, 'database'];
 
 let runtime;
 let userFolder;
@@ -63,6 +79,8 @@ let sim;
 let llm;
 let good;
 let wrong;
+/** The Telegram credential whose Base URL is the simulator's chat stand-in. */
+let chat;
 const workflows = {};
 /** examples/*.json, read once the simulator runs; they use EXAMPLE_CREDENTIAL. */
 let EXAMPLES;
@@ -239,9 +257,9 @@ function itemsOf(run, nodeName, index = 0) {
 	return runs.at(-1).data.main[index] ?? [];
 }
 
-async function execute(key) {
+async function execute(key, options) {
 	sim.clearRequests();
-	const result = await instance.executeWorkflow(runtime, userFolder, workflows[key].id);
+	const result = await instance.executeWorkflow(runtime, userFolder, workflows[key].id, options);
 	executions[key] = result;
 	return result;
 }
@@ -266,8 +284,7 @@ before(async () => {
 			forceReboot: true,
 		}),
 	});
-	let openAi;
-	[good, wrong, openAi] = await instance.importCredentials(runtime, userFolder, [
+	const credentials = await instance.importCredentials(runtime, userFolder, [
 		sparkBotCredential({
 			name: 'SparkBot (simulator)',
 			apiKey: SECRET,
@@ -279,7 +296,14 @@ before(async () => {
 			baseUrl: sim.baseUrl,
 		}),
 		{ name: 'OpenAI (mock LLM)', type: 'openAiApi', data: { apiKey: 'sk-mock', url: llm.baseUrl } },
+		{
+			name: 'Telegram (chat stand-in)',
+			type: 'telegramApi',
+			data: { accessToken: '4242:e2e-bot', baseUrl: sim.telegramBaseUrl },
+		},
 	]);
+	const [, , openAi] = credentials;
+	[good, wrong, , chat] = credentials;
 
 	const numbers = [
 		{ deviceId: sales.id, force: false },
@@ -478,6 +502,48 @@ before(async () => {
 			{ executeOnce: true },
 		),
 	]);
+	list.qrCode = workflow(
+		'e2e: Get QR Code → Telegram',
+		[
+			items('Numbers', QR_NUMBERS),
+			sparkBotV2(
+				'Get QR Code',
+				{
+					resource: 'whatsappSession',
+					operation: 'getQrCode',
+					device: {
+						__rl: true,
+						mode: '={{ $json.pick }}',
+						value: '={{ $json.pick === "phone" ? $json.phone : $json.id }}',
+					},
+					binaryPropertyName: 'qrPng',
+				},
+				{ onError: 'continueErrorOutput' },
+			),
+			node(
+				'Send QR code',
+				'n8n-nodes-base.telegram',
+				{
+					operation: 'sendPhoto',
+					chatId: '4242',
+					binaryData: true,
+					binaryPropertyName: 'qrPng',
+					additionalFields: { caption: '={{ $json.id }}' },
+				},
+				{
+					typeVersion: 1.2,
+					credentials: { telegramApi: { id: chat.id, name: chat.name } },
+				},
+			),
+			node('No scan needed', 'n8n-nodes-base.noOp', {}),
+		],
+		{
+			'Get QR Code': [
+				['Send QR code', 0],
+				['No scan needed', 1],
+			],
+		},
+	);
 	for (const { kind, position } of POSITIONS) {
 		const numbersOf = Array.from({ length: 5 }, (_, i) => ({
 			deviceId: generatedDevice(i + 1).id,
@@ -849,6 +915,51 @@ describe(`version 2 in n8n ${N8N_VERSION}`, () => {
 	});
 });
 
+describe(`Get QR Code in n8n ${N8N_VERSION}`, () => {
+	for (const mode of BINARY_MODES) {
+		test(`by list, ID and phone: PNGs that decode to SparkBot's code, sent on by Telegram (binary data mode: ${mode ?? "n8n's default"})`, async () => {
+			sim.reset();
+			const scannable = [generatedDevice(20), DEMO_DEVICES[2], generatedDevice(21)];
+			for (const device of [generatedDevice(20), generatedDevice(21)])
+				sim.setSessionStatus(device.id, 'authorize');
+			const result = await execute('qrCode', {
+				env: mode ? { N8N_DEFAULT_BINARY_DATA_MODE: mode } : {},
+			});
+			assert.ok(result.ok, why(result));
+			const runs = result.run.data.resultData.runData['Get QR Code'];
+			const [codes, failed] = runs.at(-1).data.main;
+			assert.deepEqual(
+				codes.map((item) => [item.json.id, item.json.qr, item.pairedItem]),
+				scannable.map((d, i) => [d.id, sim.qrCode(d.id).qr, { item: i }]),
+			);
+			codes.forEach((item, i) => {
+				const binary = item.binary.qrPng;
+				const device = scannable[i];
+				assert.equal(binary.mimeType, 'image/png');
+				const named = [device.alias?.toLowerCase().replace(/ /g, '-'), device.phone];
+				assert.equal(binary.fileName, `${named.filter(Boolean).join('-')}-qr.png`);
+				if (binary.id) assert.match(binary.id, new RegExp(`^${mode ?? 'filesystem'}`));
+				else assert.equal(readQrPng(Buffer.from(binary.data, 'base64')), item.json.qr);
+			});
+			assert.deepEqual(
+				failed.map((item) => [item.json.error.code, item.json.error.httpCode, item.pairedItem]),
+				[['SPARKBOT_SCAN_NOT_NEEDED', 409, { item: 3 }]],
+			);
+			assert.match(failed[0].json.error.message, /is online, not waiting for a QR scan/);
+			// What the chat received went through n8n's binary data service and Telegram's upload.
+			assert.deepEqual(
+				sim.chat.map((m) => [m.method, m.chatId, m.caption, m.contentType]),
+				scannable.map((d) => ['sendPhoto', '4242', d.id, 'image/png']),
+			);
+			sim.chat.forEach((message, i) => {
+				assert.equal(message.fileName, codes[i].binary.qrPng.fileName);
+				assert.equal(readQrPng(message.photo), sim.qrCode(scannable[i].id).qr, 'the photo scans');
+			});
+			sim.reset();
+		});
+	}
+});
+
 describe(`SparkBot as a tool of an AI Agent in n8n ${N8N_VERSION}`, () => {
 	test('the agent calls the generated SparkBot tool; $fromAI() gives the number and Force Reboot', async () => {
 		llm.requests.length = 0;
@@ -919,6 +1030,12 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 					`${example.name}: ${n.name}`,
 				);
 			}
+			for (const n of example.nodes.filter((n) => n.type === 'n8n-nodes-base.telegram'))
+				assert.equal(
+					n.credentials?.telegramApi?.id,
+					EXAMPLE_CHAT_CREDENTIAL.id,
+					`${example.name}: ${n.name}`,
+				);
 			// The self-healing example starts from SparkBot Trigger: trigger.test.mjs activates it.
 			if (example.nodes.some((n) => n.type === TRIGGER_TYPE)) continue;
 			sim.clearRequests();

@@ -12,8 +12,10 @@
 // The self-healing example (examples/sparkbot-self-healing.json), activated as users import it,
 // runs its whole loop against a second simulator (its own account, so that its reboots do not
 // show up in the workflows above): sessions drop during the first test's poll interval; one comes
-// back with a reboot, one needs a reset after a failed reboot, one cannot be fixed (403) and one
-// needs a QR scan — those two reach "Notify a human".
+// back with a reboot, one needs a reset after a failed reboot, one cannot be fixed (403), one
+// needs a QR scan — its code reaches the chat stand-in as a photo that scans — and one
+// needs a scan but SparkBot's QR answer is broken: the 403 and the broken answer reach "Notify a
+// human", and "Tell a human" sends why to the chat.
 //
 // n8n version: SPARKBOT_E2E_N8N (default: the newest, NEWEST_N8N in scripts/n8n/runtime.mjs) on
 // Node SPARKBOT_E2E_NODE (default 24).
@@ -24,11 +26,13 @@ import { after, before, describe, test } from 'node:test';
 import * as instance from '../../scripts/n8n/instance.mjs';
 import { sleep, waitUntil } from '../../scripts/lib/wait.mjs';
 import { DEMO_DEVICES, generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { readQrPng } from '../simulator/qr.mjs';
 import {
 	N8N_VERSION,
 	CREDENTIAL_TYPE,
 	EXAMPLE_CREDENTIAL,
 	TRIGGER_TYPE,
+	exampleChatCredential,
 	e2eSetup,
 	readExamples,
 	sparkBotCredential,
@@ -141,6 +145,7 @@ before(
 		healSim = await startSimulator({ apiKey: SECRET, devices: 12 });
 		await instance.importCredentials(runtime, userFolder, [
 			{ ...EXAMPLE_CREDENTIAL, data: { apiKey: SECRET, baseUrl: healSim.baseUrl } },
+			exampleChatCredential(healSim),
 		]);
 		[workflows.selfHealing] = await instance.importWorkflow(
 			runtime,
@@ -199,7 +204,7 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 	});
 
 	// Before n8n restarts (next test): its execution started with the poll above must finish first.
-	test('the self-healing example: reboot, reset when the reboot fails, a human for what neither fixes', async () => {
+	test('the self-healing example: reboot, reset when the reboot fails, a QR code sent to a person, a human told what neither fixes', async () => {
 		let seen = [];
 		await waitUntil(
 			'the example ran once and finished',
@@ -238,18 +243,41 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 				.sort(),
 			[sales.id, generatedDevice(6).id].sort(),
 		);
+		const scan = generatedDevice(8);
+		assert.deepEqual(
+			items('Get QR code').map((d) => [d.id, d.alias, d.phone, d.qr]),
+			[[scan.id, scan.alias, scan.phone, healSim.qrCode(scan.id).qr]],
+		);
 		const notes = items('Notify a human');
 		assert.deepEqual(
 			notes.map((n) => n.number).sort(),
-			[billing.alias, generatedDevice(8).alias].sort(),
+			[billing.alias, generatedDevice(10).alias].sort(),
+		);
+		const says = (number) => notes.find((n) => n.number === number).message;
+		assert.match(
+			says(billing.alias),
+			/^WhatsApp number Billing: could not bring the session back\. .*403/,
 		);
 		assert.match(
-			notes.find((n) => n.number === billing.alias).message,
-			/^Could not bring the session back: .*403/,
+			says(generatedDevice(10).alias),
+			/the QR code answer has an image that is not a PNG/,
 		);
+		// The person gets the QR code as a photo that scans, and the messages about the others.
+		const photos = healSim.chat.filter((m) => m.method === 'sendPhoto');
+		assert.equal(photos.length, 1);
+		assert.equal(photos[0].fileName, `number-008-${scan.phone}-qr.png`);
+		assert.equal(photos[0].contentType, 'image/png');
 		assert.match(
-			notes.find((n) => n.number === generatedDevice(8).alias).message,
-			/needs a QR scan/,
+			photos[0].caption,
+			/^WhatsApp number Number 008 needs a QR scan\. .*Linked devices/,
+		);
+		assert.equal(readQrPng(photos[0].photo), healSim.qrCode(scan.id).qr, 'the photo scans');
+		const texts = healSim.chat.filter((m) => m.method === 'sendMessage').map((m) => m.text);
+		assert.deepEqual(
+			texts.sort(),
+			notes
+				.map((n) => n.message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'))
+				.sort(),
 		);
 	});
 
@@ -362,6 +390,8 @@ function dropSessionsOfTheExample() {
 	});
 	healSim.setSessionStatus(billing.id, 'timeout');
 	healSim.setSessionStatus(generatedDevice(8).id, 'authorize');
+	healSim.setSessionStatus(generatedDevice(10).id, 'authorize');
+	healSim.setFault({ route: 'scan', deviceId: generatedDevice(10).id, fault: 'qrNotPng' });
 }
 
 /** Reboots and resets the example's account received. */
