@@ -106,7 +106,7 @@ writeFileSync(
 );
 
 /**
- * Both nodes require the one `nodes/SparkBot/core.js` (the wasm module and the code around it)
+ * Every node requires the one `nodes/SparkBot/core.js` (the wasm module and the code around it)
  * instead of bundling a copy each: a process loads the module once, and the package carries it
  * once.
  */
@@ -128,6 +128,10 @@ await build({
 		'nodes/SparkBotTrigger/SparkBotTrigger.node': join(
 			root,
 			'pkg-template/nodes/SparkBotTrigger/SparkBotTrigger.node.ts',
+		),
+		'nodes/SparkBotWebhookTrigger/SparkBotWebhookTrigger.node': join(
+			root,
+			'pkg-template/nodes/SparkBotWebhookTrigger/SparkBotWebhookTrigger.node.ts',
 		),
 		'credentials/SparkBotApi.credentials': join(
 			root,
@@ -167,6 +171,7 @@ for (const [from, to = from] of [
 	['nodes/SparkBot/sparkbot.svg'],
 	['nodes/SparkBot/sparkbot.dark.svg'],
 	['nodes/SparkBotTrigger/SparkBotTrigger.node.json'],
+	['nodes/SparkBotWebhookTrigger/SparkBotWebhookTrigger.node.json'],
 ]) {
 	cpSync(join(template, from), join(code, to));
 }

@@ -26,6 +26,9 @@ pub const DESCRIPTOR_PATH: &str = "node-descriptor/SparkBot.description.json";
 pub const TRIGGER_DESCRIPTOR_PATH: &str = "node-descriptor/SparkBotTrigger.description.json";
 /// Path of the checked-in credential description, relative to the crate root.
 pub const CREDENTIAL_DESCRIPTOR_PATH: &str = "node-descriptor/SparkBotApi.credential.json";
+/// Path of the checked-in description of SparkBot Webhook Trigger, relative to the crate root.
+pub const WEBHOOK_TRIGGER_DESCRIPTOR_PATH: &str =
+    "node-descriptor/SparkBotWebhookTrigger.description.json";
 /// Name of the dynamic options method that fills the WhatsApp Number dropdown.
 pub const LOAD_DEVICES_METHOD: &str = "getDevices";
 /// Name of the node's credential test (`methods.credentialTest`), which runs in the core.
@@ -468,10 +471,6 @@ fn timeout_option(op: Operation) -> Value {
 /// SparkBot Trigger: a polling trigger (n8n adds its standard Poll Times) with one event and
 /// its filters.
 pub fn trigger_description() -> Value {
-    let statuses: Vec<Value> = SESSION_STATUSES
-        .iter()
-        .map(|value| json!({ "name": title_case(value), "value": value }))
-        .collect();
     json!({
         "displayName": "SparkBot Trigger",
         "name": "sparkBotTrigger",
@@ -485,43 +484,90 @@ pub fn trigger_description() -> Value {
         "inputs": [],
         "outputs": ["main"],
         "credentials": [{ "name": CREDENTIAL_TYPE, "required": true, "testedBy": CREDENTIAL_TEST_METHOD }],
+        "properties": [event_property(), trigger_filters()],
+    })
+}
+
+/// Name of SparkBot Webhook Trigger's webhook path (n8n's URL ends with it).
+pub const WEBHOOK_PATH: &str = "sparkbot";
+
+/// SparkBot Webhook Trigger: the same event and filters as SparkBot Trigger, delivered by
+/// SparkBot the moment a session changes (n8n's webhook lifecycle registers and deletes the
+/// webhook).
+pub fn webhook_trigger_description() -> Value {
+    json!({
+        "displayName": "SparkBot Webhook Trigger",
+        "name": "sparkBotWebhookTrigger",
+        "icon": { "light": "file:../SparkBot/sparkbot.svg", "dark": "file:../SparkBot/sparkbot.dark.svg" },
+        "group": ["trigger"],
+        "version": 1,
+        "subtitle": "={{\"Session status changed (instant)\"}}",
+        "description": "Starts the workflow the moment the WhatsApp session of a SparkBot number changes (SparkBot calls n8n; needs an n8n URL SparkBot can reach)",
+        "defaults": { "name": "SparkBot Webhook Trigger" },
+        "inputs": [],
+        "outputs": ["main"],
+        "credentials": [{ "name": CREDENTIAL_TYPE, "required": true, "testedBy": CREDENTIAL_TEST_METHOD }],
+        "webhooks": [{
+            "name": "default",
+            "httpMethod": "POST",
+            "responseMode": "onReceived",
+            "path": WEBHOOK_PATH,
+        }],
         "properties": [
             {
-                "displayName": EVENT.display_name,
-                "name": EVENT.name,
-                "type": "options",
-                "noDataExpression": true,
-                "options": [{
-                    "name": "Session Status Changed",
-                    "value": SESSION_STATUS_CHANGED,
-                    "description": "A number's WhatsApp session went to another status (online, offline, timeout, authorize, …)",
-                }],
-                "default": SESSION_STATUS_CHANGED,
+                "displayName": "SparkBot calls this workflow's webhook URL the moment a session changes, so SparkBot must be able to reach your n8n (its public URL, n8n's WEBHOOK_URL). Publishing the workflow registers the webhook with SparkBot, unpublishing deletes it. Without a URL SparkBot can reach, use SparkBot Trigger, which polls.",
+                "name": "webhookNotice",
+                "type": "notice",
+                "default": "",
+            },
+            event_property(),
+            trigger_filters(),
+        ],
+    })
+}
+
+fn event_property() -> Value {
+    json!({
+        "displayName": EVENT.display_name,
+        "name": EVENT.name,
+        "type": "options",
+        "noDataExpression": true,
+        "options": [{
+            "name": "Session Status Changed",
+            "value": SESSION_STATUS_CHANGED,
+            "description": "A number's WhatsApp session went to another status (online, offline, timeout, authorize, …)",
+        }],
+        "default": SESSION_STATUS_CHANGED,
+    })
+}
+
+fn trigger_filters() -> Value {
+    let statuses: Vec<Value> = SESSION_STATUSES
+        .iter()
+        .map(|value| json!({ "name": title_case(value), "value": value }))
+        .collect();
+    json!({
+        "displayName": FILTERS.display_name,
+        "name": FILTERS.name,
+        "type": "collection",
+        "placeholder": "Add Filter",
+        "default": {},
+        "options": [
+            {
+                "displayName": format!("{} Names or IDs", DEVICES_FILTER.display_name),
+                "name": DEVICES_FILTER.name,
+                "type": "multiOptions",
+                "typeOptions": { "loadOptionsMethod": LOAD_DEVICES_METHOD },
+                "default": [],
+                "description": "Only these numbers (none: every number of the account). Choose from the list, or specify IDs using an <a href=\"https://docs.n8n.io/code/expressions/\">expression</a>.",
             },
             {
-                "displayName": FILTERS.display_name,
-                "name": FILTERS.name,
-                "type": "collection",
-                "placeholder": "Add Filter",
-                "default": {},
-                "options": [
-                    {
-                        "displayName": format!("{} Names or IDs", DEVICES_FILTER.display_name),
-                        "name": DEVICES_FILTER.name,
-                        "type": "multiOptions",
-                        "typeOptions": { "loadOptionsMethod": LOAD_DEVICES_METHOD },
-                        "default": [],
-                        "description": "Only these numbers (none: every number of the account). Choose from the list, or specify IDs using an <a href=\"https://docs.n8n.io/code/expressions/\">expression</a>.",
-                    },
-                    {
-                        "displayName": SESSION_STATUS_FILTER.display_name,
-                        "name": SESSION_STATUS_FILTER.name,
-                        "type": "multiOptions",
-                        "options": statuses,
-                        "default": [],
-                        "description": "Only changes to these statuses (none: any change)",
-                    },
-                ],
+                "displayName": SESSION_STATUS_FILTER.display_name,
+                "name": SESSION_STATUS_FILTER.name,
+                "type": "multiOptions",
+                "options": statuses,
+                "default": [],
+                "description": "Only changes to these statuses (none: any change)",
             },
         ],
     })
@@ -608,6 +654,10 @@ pub fn descriptor_files() -> Result<Vec<(&'static str, String)>, serde_json::Err
         (
             TRIGGER_DESCRIPTOR_PATH,
             description_file(&trigger_description())?,
+        ),
+        (
+            WEBHOOK_TRIGGER_DESCRIPTOR_PATH,
+            description_file(&webhook_trigger_description())?,
         ),
         (
             CREDENTIAL_DESCRIPTOR_PATH,

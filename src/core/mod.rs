@@ -44,3 +44,4 @@ pub mod retry;
 pub mod status;
 pub mod text;
 pub mod trigger;
+pub mod webhook;

@@ -212,6 +212,8 @@ pub enum Method {
     Get,
     /// `POST` with a JSON body.
     Post,
+    /// `DELETE` (a webhook of the Webhook Trigger's).
+    Delete,
 }
 
 impl Method {
@@ -220,6 +222,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Delete => "DELETE",
         }
     }
 }

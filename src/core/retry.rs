@@ -44,7 +44,7 @@ pub fn retry_delay_ms(
             return None
         }
         Err(TransportFailure::Network { code, .. })
-            if method == Method::Get || reach(code.as_deref()) == Reach::NotSent => {}
+            if method != Method::Post || reach(code.as_deref()) == Reach::NotSent => {}
         _ => return None,
     }
     let step = BACKOFF_BASE_MS * f64::from(1u32 << attempt.saturating_sub(1).min(8));

@@ -113,7 +113,8 @@ impl Watch {
         Ok(Watch { statuses, devices })
     }
 
-    fn watches(&self, id: &str, status: &str) -> bool {
+    /// Whether a change of number `id` to `status` is one the filters watch.
+    pub fn watches(&self, id: &str, status: &str) -> bool {
         (self.devices.is_empty() || self.devices.iter().any(|d| d == id))
             && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == status))
     }

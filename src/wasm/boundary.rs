@@ -4,6 +4,7 @@
 //! transport), encode the result — and turns every [`Error`] into a JS `Error` in exactly one
 //! function, `to_js_error`, which also removes the API key from everything it lets through.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -14,19 +15,22 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::core::batch::{first_failure, BatchSettings, ItemResult};
+use crate::core::batch::{first_failure, send_with_retries, BatchSettings, BatchState, ItemResult};
 use crate::core::credentials::{Credentials, RawCredentials};
 use crate::core::devices::{DeviceCollector, DeviceOption};
 use crate::core::error::{Error, ErrorKind};
 use crate::core::execute::{run_items, Output};
+use crate::core::json::{JsonReader, JsonType};
 use crate::core::listing::{list_devices, search_devices, test_credentials};
 use crate::core::operation::{
     Field, ALLOWED_DOMAINS, ALLOWED_HTTP_REQUEST_DOMAINS, ALLOW_INSECURE_HTTP, API_KEY, BASE_URL,
     BINARY_PROPERTY, DEVICE, FILTERS, LIMIT, OPERATION, OPTIONS, RESOURCE, RETURN_ALL,
 };
 use crate::core::plan::{parse_concurrency, plan_item, ItemPlan, RawItem};
+use crate::core::status::interpret_action;
 use crate::core::text::redact;
 use crate::core::trigger::{poll_account, starts_afresh, Watch, EVENT, PREVIOUS_STATUS};
+use crate::core::webhook::{self, Delivery, DeliveryHeaders, Memory, Registration, Verdict};
 use crate::wasm::js::{self, to_json};
 use crate::wasm::transport::{Host, HostExchange};
 
@@ -427,4 +431,221 @@ fn item_error(error: &Error, secret: Option<&str>, attempts: u32, index: usize) 
     // Setting a property on a fresh Error object cannot fail.
     let _ = Reflect::set(&js_error, &"itemIndex".into(), &JsValue::from(index as u32));
     js_error
+}
+
+// ─── SparkBot Webhook Trigger ─────────────────────────────────────────────────────────────────
+
+/// n8n's `checkExists` of SparkBot Webhook Trigger: whether the webhook in `stored` (the node's
+/// static data) still exists at SparkBot for `url`, n8n's current webhook URL. Resolves with a
+/// boolean; a failed request rejects with the node's error.
+#[wasm_bindgen(js_name = webhookExists)]
+pub fn webhook_exists(credentials: JsValue, stored: JsValue, url: String, host: Host) -> Promise {
+    spawn(async move {
+        let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
+        let stored = Registration::from_static(to_json(&stored).ok().as_ref());
+        let exchange = exchange_of(host, &credentials);
+        webhook::exists(&exchange, &credentials, stored.as_ref(), &url)
+            .await
+            .map(JsValue::from_bool)
+            .map_err(|e| to_js_error(&e, Some(credentials.api_key.expose()), 0))
+    })
+}
+
+/// n8n's `create`: registers a webhook for `url` whose deliveries are signed with a secret made
+/// from `random` (at least 32 bytes from the runtime's cryptographic generator); the webhook in
+/// `stored` and any other one for `url` are deleted first. Resolves with the registration to
+/// keep in static data (`{ webhookId, url, secret }`).
+#[wasm_bindgen(js_name = webhookCreate)]
+pub fn webhook_create(
+    credentials: JsValue,
+    stored: JsValue,
+    url: String,
+    random: Vec<u8>,
+    host: Host,
+) -> Promise {
+    spawn(async move {
+        let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
+        let secret_key = Some(credentials.api_key.expose());
+        let secret = webhook::new_secret(&random).map_err(|e| to_js_error(&e, secret_key, 0))?;
+        let stored = Registration::from_static(to_json(&stored).ok().as_ref());
+        let exchange = exchange_of(host, &credentials);
+        let registration =
+            webhook::find_or_replace(&exchange, &credentials, stored.as_ref(), &url, secret)
+                .await
+                .map_err(|e| to_js_error(&e, secret_key, 0))?;
+        Ok(js::from_json(&registration.to_static()))
+    })
+}
+
+/// n8n's `delete`: deletes the webhook in `stored`, if any (one SparkBot no longer has is gone
+/// already). Resolves with `true`.
+#[wasm_bindgen(js_name = webhookDelete)]
+pub fn webhook_delete(credentials: JsValue, stored: JsValue, host: Host) -> Promise {
+    spawn(async move {
+        let credentials = decode_credentials(&credentials).map_err(|e| to_js_error(&e, None, 0))?;
+        if let Some(stored) = Registration::from_static(to_json(&stored).ok().as_ref()) {
+            let exchange = exchange_of(host, &credentials);
+            webhook::unregister(&exchange, &credentials, &stored)
+                .await
+                .map_err(|e| to_js_error(&e, Some(credentials.api_key.expose()), 0))?;
+        }
+        Ok(JsValue::TRUE)
+    })
+}
+
+thread_local! {
+    /// What this process remembers of each trigger node's deliveries (`key`: workflow and
+    /// node), besides its static data: two deliveries handled at the same moment load the same
+    /// static data, and the one saved last would otherwise forget the other.
+    static RECENT: RefCell<Vec<(String, Memory)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most trigger nodes whose deliveries the process remembers.
+const MAX_RECENT_NODES: usize = 64;
+
+/// One delivery to SparkBot Webhook Trigger, checked before anything runs. `key` names the
+/// trigger node in this process (workflow and node IDs); `stored` and `memory` are its static
+/// data (the registration, what it remembers of deliveries); `timestamp` and `signature` the
+/// `X-SparkBot-Timestamp` and `X-SparkBot-Signature` headers; `body` the raw body, exactly as
+/// received; `event` and `filters` the node's parameters; `now_ms` the clock.
+///
+/// Resolves with `{ status, item?, memory? }`: `401` for a delivery that is not signed with the
+/// secret or whose timestamp is more than 5 minutes away (nothing runs; nothing else is said),
+/// `400` for a signed body that is not a delivery, `200` otherwise — with `item` (the device as
+/// `GET /devices/{id}` shows it, its session as the delivery says, `previousSessionStatus`) when
+/// the workflow is to run, and the `memory` to keep. Rejects only on parameters that are wrong.
+#[wasm_bindgen(js_name = receiveDelivery)]
+#[allow(clippy::too_many_arguments)]
+pub fn receive_delivery(
+    key: String,
+    credentials: JsValue,
+    stored: JsValue,
+    memory: JsValue,
+    timestamp: Option<String>,
+    signature: Option<String>,
+    body: Vec<u8>,
+    event: JsValue,
+    filters: JsValue,
+    now_ms: f64,
+    host: Host,
+) -> Promise {
+    spawn(async move {
+        let answer = |status: u16| {
+            let result = Object::new();
+            let _ = Reflect::set(&result, &"status".into(), &JsValue::from(status));
+            result
+        };
+        let now_secs = (now_ms / 1000.0).floor() as i64;
+        let secret = Registration::from_static(to_json(&stored).ok().as_ref())
+            .map(|r| r.secret)
+            .unwrap_or_default();
+        let headers = DeliveryHeaders {
+            timestamp: timestamp.as_deref(),
+            signature: signature.as_deref(),
+        };
+        if body.len() > webhook::MAX_DELIVERY_BYTES
+            || webhook::verify(&secret, headers, &body, now_secs).is_err()
+        {
+            return Ok(answer(401).into());
+        }
+        // The runtime's JSON.parse, as for every answer of SparkBot's (serde_json's parser would
+        // add tens of kilobytes to the module).
+        let Some(delivery) = std::str::from_utf8(&body)
+            .ok()
+            .and_then(|text| js::parse(text).ok())
+            .and_then(|value| to_json(&value).ok())
+            .and_then(|value| webhook::parse_delivery(&value).ok())
+        else {
+            return Ok(answer(400).into());
+        };
+        let watch = Watch::parse(
+            to_json(&event).ok().as_ref(),
+            to_json(&filters).ok().as_ref(),
+        )
+        .map_err(|e| to_js_error(&e, None, 0))?;
+        let mut remembered = Memory::from_static(to_json(&memory).ok().as_ref());
+        // The process's memory, when it can be had (it always can: nothing else borrows it).
+        let verdict = RECENT
+            .try_with(|recent| {
+                let mut recent = recent.try_borrow_mut().ok()?;
+                if let Some(at) = recent.iter().position(|(known, _)| *known == key) {
+                    remembered.merge(&recent.remove(at).1);
+                }
+                let verdict = remembered.decide(&delivery, &watch, now_secs);
+                recent.push((key.clone(), remembered.clone()));
+                if recent.len() > MAX_RECENT_NODES {
+                    recent.remove(0);
+                }
+                Some(verdict)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| remembered.decide(&delivery, &watch, now_secs));
+        let result = answer(200);
+        let _ = Reflect::set(
+            &result,
+            &"memory".into(),
+            &js::from_json(&remembered.to_static()),
+        );
+        if verdict == Verdict::Run {
+            let item = reported_device(&delivery, &credentials, host).await;
+            let _ = Reflect::set(&result, &"item".into(), &item);
+        }
+        Ok(result.into())
+    })
+}
+
+/// The device a delivery reports: as `GET /devices/{id}` shows it (or, when that read fails,
+/// the delivery's `{ id, alias, phone }`), with the session's status and time from the delivery
+/// and `previousSessionStatus` — the item the polling trigger gives for the same change.
+async fn reported_device(delivery: &Delivery, credentials: &JsValue, host: Host) -> JsValue {
+    let read = match decode_credentials(credentials) {
+        Ok(credentials) => {
+            let exchange = exchange_of(host, &credentials);
+            let plan = webhook::device_read(&delivery.device_id, &credentials);
+            let sent = send_with_retries(&exchange, &plan, &BatchState::default()).await;
+            interpret_action(&plan.context, sent.outcome, &|text| exchange.parse(text))
+                .ok()
+                .and_then(|body| js::parse(&body).ok())
+                .filter(|device| {
+                    js::json_type(device) == JsonType::Object
+                        && Reflect::get(device, &"id".into())
+                            .ok()
+                            .and_then(|id| id.as_string())
+                            == Some(delivery.device_id.clone())
+                })
+        }
+        Err(_) => None,
+    };
+    let device = read.unwrap_or_else(|| js::from_json(&Value::Object(delivery.device.clone())));
+    let session = Reflect::get(&device, &"session".into())
+        .ok()
+        .filter(|session| js::json_type(session) == JsonType::Object)
+        .unwrap_or_else(|| Object::new().into());
+    // Plain objects from JSON.parse or from_json: setting a field cannot fail.
+    let _ = Reflect::set(
+        &session,
+        &"status".into(),
+        &JsValue::from_str(&delivery.status),
+    );
+    let _ = Reflect::set(
+        &session,
+        &"updatedAt".into(),
+        &JsValue::from_str(&delivery.updated_at),
+    );
+    let _ = Reflect::set(&device, &"session".into(), &session);
+    let previous = delivery
+        .previous_status
+        .as_deref()
+        .map_or(JsValue::NULL, JsValue::from_str);
+    let _ = Reflect::set(&device, &PREVIOUS_STATUS.into(), &previous);
+    device
+}
+
+fn exchange_of(host: Host, credentials: &Credentials) -> HostExchange {
+    HostExchange {
+        host,
+        api_key: credentials.api_key.clone(),
+        cancel: None,
+    }
 }

@@ -25,6 +25,7 @@ import {
 	suite,
 	workflow,
 } from './harness.mjs';
+import { WEBHOOK_TRIGGER_PATH } from './webhook-harness.mjs';
 
 const SECRET = 'sk-live-3f9a2c7e-DO-NOT-LEAK-81b4';
 
@@ -61,9 +62,9 @@ before(() => {
 });
 
 describe('package', () => {
-	test('package.json lists both nodes and the credential, and every listed file exists', () => {
+	test('package.json lists the three nodes and the credential, and every listed file exists', () => {
 		assert.equal(packageJson.name, 'n8n-nodes-sparkbot');
-		assert.deepEqual(packageJson.n8n.nodes, [NODE_PATH, TRIGGER_PATH]);
+		assert.deepEqual(packageJson.n8n.nodes, [NODE_PATH, TRIGGER_PATH, WEBHOOK_TRIGGER_PATH]);
 		assert.deepEqual(packageJson.n8n.credentials, [CREDENTIAL_PATH]);
 		assert.ok(packageJson.keywords.includes('n8n-community-node-package'));
 		assert.equal(packageJson.dependencies, undefined, 'no runtime dependencies');
@@ -77,6 +78,8 @@ describe('package', () => {
 			'dist/nodes/SparkBot/sparkbot.dark.svg',
 			'dist/nodes/SparkBot/SparkBot.node.json',
 			'dist/nodes/SparkBotTrigger/SparkBotTrigger.node.json',
+			WEBHOOK_TRIGGER_PATH,
+			'dist/nodes/SparkBotWebhookTrigger/SparkBotWebhookTrigger.node.json',
 		]) {
 			assert.ok(existsSync(join(dist, file)), file);
 		}

@@ -1,13 +1,15 @@
 // SparkBot API simulator: a local HTTP server that implements the v1 wire contract
 // (summarised in the project README) plus test hooks — injectable faults, a request log and control
 // endpoints under /__sim/ for other processes. Node 20+; `qrcode` (a dev dependency) draws the
-// QR codes of `/scan`.
+// QR codes of `/scan`; webhooks and their deliveries are in webhooks.mjs.
 
 import http from 'node:http';
 import https from 'node:https';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 import QRCode from 'qrcode';
+
+import { createWebhooks } from './webhooks.mjs';
 
 export const DEFAULT_API_KEY = 'sparkbot-demo-key';
 
@@ -195,6 +197,7 @@ export async function startSimulator(options = {}) {
 
 	const scrub = (text) => text.split(config.apiKey).join(REDACTED);
 	const log = config.verbose ? config.logger : () => {};
+	const hooks = createWebhooks({ sleep, timeScale: config.timeScale, log, wire: toWire });
 
 	function seedDevices() {
 		devices.clear();
@@ -275,6 +278,18 @@ export async function startSimulator(options = {}) {
 			if (route.name === 'list') return await listDevices(query, res);
 			if (route.name === 'get') return sendJson(res, 200, toWire(findDevice(route.deviceId)));
 			if (route.name === 'scan') return sendJson(res, 200, await scan(route.deviceId));
+			if (route.name === 'listWebhooks') return sendJson(res, 200, hooks.list());
+			if (route.name === 'createWebhook') return createWebhook(req, body, res);
+			if (route.name === 'getWebhook' || route.name === 'deleteWebhook') {
+				const id = route.webhookId;
+				const found = hooks.get(id);
+				if (!found)
+					throw new ApiError(404, 'webhook_not_found', `Webhook ${safeText(id)} not found`);
+				if (route.name === 'getWebhook') return sendJson(res, 200, found);
+				hooks.remove(id);
+				res.writeHead(204);
+				return res.end();
+			}
 			return await operate(route.name, route.deviceId, req.headers['content-type'], body, res);
 		} catch (error) {
 			if (error instanceof ApiError) return sendError(res, error);
@@ -475,12 +490,28 @@ export async function startSimulator(options = {}) {
 		};
 	}
 
+	function createWebhook(req, body, res) {
+		if (!/^application\/json(\s*;|$)/i.test(req.headers['content-type'] ?? ''))
+			throw new ApiError(400, 'invalid_request', 'Content-Type must be application/json');
+		let parsed;
+		try {
+			parsed = JSON.parse(body.toString('utf8'));
+		} catch {
+			throw new ApiError(400, 'invalid_request', 'The body is not valid JSON');
+		}
+		const { webhook, problems } = hooks.create(parsed);
+		if (problems) throw new ApiError(400, 'invalid_request', problems.join('; '));
+		return sendJson(res, 201, webhook);
+	}
+
 	function setSession(device, status) {
+		const previous = device.session?.status;
 		device.session = {
 			...device.session,
 			status,
 			updatedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
 		};
+		if (status !== previous) hooks.sessionChanged(device, previous);
 	}
 
 	// ---- faults -------------------------------------------------------------------------------
@@ -657,6 +688,12 @@ export async function startSimulator(options = {}) {
 				case 'POST /__sim/reset':
 					reset();
 					return ok();
+				case 'GET /__sim/webhooks':
+					return sendJson(res, 200, hooks.list());
+				case 'GET /__sim/deliveries':
+					return sendJson(res, 200, hooks.attempts);
+				case 'POST /__sim/deliveries':
+					return sendJson(res, 200, await hooks.deliver(parseControlBody(body), findDevice));
 				case 'GET /__sim/chat':
 					return sendJson(
 						res,
@@ -730,6 +767,7 @@ export async function startSimulator(options = {}) {
 		operations.clear();
 		qrCodes.clear();
 		chat.length = 0;
+		hooks.reset();
 		requestSeq = 0;
 	}
 
@@ -775,8 +813,20 @@ export async function startSimulator(options = {}) {
 			const code = qrCodes.get(id);
 			if (code) code.expiresAt = Date.now();
 		},
+		/** The registered webhooks, as `GET /webhooks` lists them. */
+		webhooks: () => hooks.list(),
+		/** The webhooks with their secrets (tests sign deliveries of their own with them). */
+		webhookSecrets: () => [...hooks.webhooks.values()].map(({ id, secret }) => ({ id, secret })),
+		/** Every delivery attempt: `{ deliveryId, webhookId, deviceId, kind, attempt, status, error, at, ms, headers }`. */
+		deliveries: hooks.attempts,
+		/** Sends a delivery as a test asks (see `deliver` in webhooks.mjs). */
+		deliver: (spec) => hooks.deliver(spec, findDevice),
+		/** Holds automatic deliveries until `resumeDeliveries({ reversed })`. */
+		pauseDeliveries: () => hooks.pause(),
+		resumeDeliveries: (options) => hooks.resume(options),
 		/** Stops at once: cancels every timer and destroys every socket, held or hung ones too. */
 		close() {
+			hooks.close();
 			closing ??= new Promise((resolve) => {
 				for (const timer of timers) clearTimeout(timer);
 				timers.clear();
@@ -913,6 +963,14 @@ function matchRoute(method, path) {
 	if (segments[0] !== 'v1') return undefined;
 	const [, collection, rawId, action, ...rest] = segments;
 	const noRoute = { name: undefined, allow: undefined, deviceId: undefined };
+	if (collection === 'webhooks' && !segments.includes('') && action === undefined) {
+		if (rawId === undefined) {
+			const name = { GET: 'listWebhooks', POST: 'createWebhook' }[method];
+			return { name, allow: 'GET, POST', deviceId: undefined };
+		}
+		const name = { GET: 'getWebhook', DELETE: 'deleteWebhook' }[method];
+		return { name, allow: 'GET, DELETE', deviceId: undefined, webhookId: decodeSegment(rawId) };
+	}
 	if (segments.includes('') || collection !== 'devices' || rest.length > 0) return noRoute;
 	const deviceId = rawId === undefined ? undefined : decodeSegment(rawId);
 	const route = (name, allow) => ({ name: method === allow ? name : undefined, allow, deviceId });

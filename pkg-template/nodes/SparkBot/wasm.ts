@@ -14,8 +14,12 @@ import {
 	initSync,
 	loadDevices,
 	pollSessions,
+	receiveDelivery,
 	searchDevices,
 	testCredential,
+	webhookCreate,
+	webhookDelete,
+	webhookExists,
 } from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
 import { version as packageVersion } from '../../package.json';
@@ -29,6 +33,10 @@ export interface Core {
 	pollSessions: typeof pollSessions;
 	searchDevices: typeof searchDevices;
 	testCredential: typeof testCredential;
+	webhookExists: typeof webhookExists;
+	webhookCreate: typeof webhookCreate;
+	webhookDelete: typeof webhookDelete;
+	receiveDelivery: typeof receiveDelivery;
 }
 
 /** An error thrown by the Rust core (see `to_js_error` in `src/wasm/boundary.rs`), or by `callCore`. */
@@ -43,7 +51,17 @@ export interface CoreError extends Error {
 	itemIndex?: number;
 }
 
-const core: Core = { executeItems, loadDevices, pollSessions, searchDevices, testCredential };
+const core: Core = {
+	executeItems,
+	loadDevices,
+	pollSessions,
+	searchDevices,
+	testCredential,
+	webhookExists,
+	webhookCreate,
+	webhookDelete,
+	receiveDelivery,
+};
 /** The compiled module, once compiling succeeded (it is the same for every instance). */
 let compiled: WebAssembly.Module | undefined;
 /** `none`: no instance yet; `ready`: a live one; `poisoned`: it trapped and must be replaced. */

@@ -1,0 +1,156 @@
+import type {
+	IDataObject,
+	IHookFunctions,
+	INodeType,
+	INodeTypeDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
+
+import generatedDescription from '../../../node-descriptor/SparkBotWebhookTrigger.description.json';
+
+import { callCore, getDevices, hostFor, sparkBotApiTest, toNodeError } from '../SparkBot/core';
+
+/** Static data: the webhook SparkBot calls (`{ webhookId, url, secret }`; never shown). */
+const REGISTRATION_KEY = 'webhook';
+/** Static data: the deliveries and changes seen lately (duplicates and late ones run nothing). */
+const MEMORY_KEY = 'deliveries';
+/** Bytes of randomness a webhook secret is made from. */
+const SECRET_BYTES = 32;
+
+/**
+ * SparkBot Webhook Trigger: starts a workflow the moment the WhatsApp session of a SparkBot number
+ * changes. SparkBot calls the workflow's webhook URL; n8n's webhook lifecycle (`checkExists`,
+ * `create`, `delete`) registers and deletes the webhook, each time with a new secret.
+ *
+ * Every delivery is checked in the Rust core before anything runs — its signature (HMAC-SHA256,
+ * constant-time), its timestamp (5 minutes at most), whether it was seen before or is older than
+ * a change already seen — and the core says what to answer. This class only hands n8n's request
+ * over and the answer back.
+ */
+export class SparkBotWebhookTrigger implements INodeType {
+	/**
+	 * The description generated from Rust. `icon`, `subtitle`, `webhooks` and `credentials` are
+	 * repeated here because n8n's lint reads them from this class; the package tests check they
+	 * equal the generated ones.
+	 */
+	description: INodeTypeDescription = {
+		...(generatedDescription as unknown as INodeTypeDescription),
+		icon: { light: 'file:../SparkBot/sparkbot.svg', dark: 'file:../SparkBot/sparkbot.dark.svg' },
+		subtitle: '={{"Session status changed (instant)"}}',
+		webhooks: [
+			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'sparkbot' },
+		],
+		credentials: [{ name: 'sparkBotApi', required: true, testedBy: 'sparkBotApiTest' }],
+	};
+
+	methods = {
+		loadOptions: { getDevices },
+		credentialTest: { sparkBotApiTest },
+	};
+
+	webhookMethods = {
+		default: {
+			/** Whether the webhook kept in static data still exists at SparkBot for this URL. */
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				const staticData = this.getWorkflowStaticData('node');
+				const credentials = await this.getCredentials('sparkBotApi');
+				const host = hostFor((options) => this.helpers.httpRequest(options));
+				try {
+					return (await callCore((core) =>
+						core.webhookExists(
+							credentials,
+							staticData[REGISTRATION_KEY],
+							this.getNodeWebhookUrl('default') ?? '',
+							host,
+						),
+					)) as boolean;
+				} catch (error) {
+					throw toNodeError(this.getNode(), error);
+				}
+			},
+			/** Registers the webhook with a new secret (an older one for this URL is replaced). */
+			async create(this: IHookFunctions): Promise<boolean> {
+				const staticData = this.getWorkflowStaticData('node');
+				const credentials = await this.getCredentials('sparkBotApi');
+				const host = hostFor((options) => this.helpers.httpRequest(options));
+				const random = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
+				try {
+					staticData[REGISTRATION_KEY] = (await callCore((core) =>
+						core.webhookCreate(
+							credentials,
+							staticData[REGISTRATION_KEY],
+							this.getNodeWebhookUrl('default') ?? '',
+							random,
+							host,
+						),
+					)) as IDataObject;
+				} catch (error) {
+					throw toNodeError(this.getNode(), error);
+				}
+				delete staticData[MEMORY_KEY];
+				return true;
+			},
+			/** Deletes the webhook at SparkBot. */
+			async delete(this: IHookFunctions): Promise<boolean> {
+				const staticData = this.getWorkflowStaticData('node');
+				const credentials = await this.getCredentials('sparkBotApi');
+				const host = hostFor((options) => this.helpers.httpRequest(options));
+				try {
+					await callCore((core) =>
+						core.webhookDelete(credentials, staticData[REGISTRATION_KEY], host),
+					);
+				} catch (error) {
+					throw toNodeError(this.getNode(), error);
+				}
+				delete staticData[REGISTRATION_KEY];
+				delete staticData[MEMORY_KEY];
+				return true;
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const request = this.getRequestObject() as { rawBody?: Uint8Array };
+		const headers = this.getHeaderData() as Record<string, string | string[] | undefined>;
+		const header = (name: string) => {
+			const value = headers[name];
+			return typeof value === 'string' ? value : undefined;
+		};
+		const staticData = this.getWorkflowStaticData('node');
+		const credentials = await this.getCredentials('sparkBotApi');
+		const host = hostFor((options) => this.helpers.httpRequest(options));
+		let received: { status: number; item?: IDataObject; memory?: IDataObject };
+		try {
+			received = (await callCore((core) =>
+				core.receiveDelivery(
+					`${this.getWorkflow().id ?? ''}:${this.getNode().id}`,
+					credentials,
+					staticData[REGISTRATION_KEY],
+					staticData[MEMORY_KEY],
+					header('x-sparkbot-timestamp'),
+					header('x-sparkbot-signature'),
+					request.rawBody ?? new Uint8Array(),
+					this.getNodeParameter('event', null),
+					this.getNodeParameter('filters', {}),
+					Date.now(),
+					host,
+				),
+			)) as typeof received;
+		} catch (error) {
+			throw toNodeError(this.getNode(), error);
+		}
+		if (received.status !== 200) {
+			// Nothing runs, and nothing says why: a forger learns nothing.
+			const response = this.getResponseObject();
+			response
+				.status(received.status)
+				.send(received.status === 401 ? 'Unauthorized' : 'Bad Request')
+				.end();
+			return { noWebhookResponse: true };
+		}
+		if (received.memory !== undefined) staticData[MEMORY_KEY] = received.memory;
+		if (received.item === undefined) return { webhookResponse: { received: true } };
+		return { workflowData: [this.helpers.returnJsonArray([received.item])] };
+	}
+}

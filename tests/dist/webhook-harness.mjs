@@ -1,0 +1,168 @@
+// SparkBot Webhook Trigger as n8n runs it, for the package suites: `webhookHost()` is a small
+// stand-in for n8n's webhook server — an HTTP server at the workflow's webhook URL that, for each
+// request, loads the workflow's static data afresh (n8n reads it from its database per request),
+// calls the node's `webhook()` with an n8n-like context, answers as n8n does (the node's own
+// response, `webhookResponse`, or "Workflow was started"), saves the static data, and records an
+// execution for each `workflowData`. `hooks()` gives the lifecycle (`checkExists`, `create`,
+// `delete`) the same static data, as n8n's activation does.
+import { createServer } from 'node:http';
+
+import { httpRequest } from './n8n-helpers.mjs';
+import { NodeApiError, NodeOperationError, loadClass } from './harness.mjs';
+
+export const WEBHOOK_TRIGGER_PATH =
+	'dist/nodes/SparkBotWebhookTrigger/SparkBotWebhookTrigger.node.js';
+
+/**
+ * Starts an n8n-like webhook host for one SparkBot Webhook Trigger node: `credentials`, its
+ * `parameters` (`event`, `filters`), `workflowId`. Returns
+ *   url                 the production webhook URL (`…/webhook/<id>/sparkbot`)
+ *   staticData          the saved static data (a copy of the node's; set it to start from one)
+ *   executions          the items of every execution started, in order
+ *   answers             every answer given: `{ status, body }`
+ *   hooks(url?)         the lifecycle methods with a context for `url` (default: `url`)
+ *   node                the node instance
+ *   close()
+ */
+export async function webhookHost({
+	credentials,
+	parameters = {},
+	workflowId = 'wf-webhook-1',
+	nodeId = 'node-webhook-1',
+}) {
+	const node = loadClass(WEBHOOK_TRIGGER_PATH);
+	const nodeData = {
+		id: nodeId,
+		name: 'SparkBot Webhook Trigger',
+		type: 'n8n-nodes-sparkbot.sparkBotWebhookTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters,
+	};
+	const state = { saved: '{}' };
+	const executions = [];
+	const answers = [];
+	const contextBase = (staticData) => ({
+		async getCredentials(type) {
+			if (type !== 'sparkBotApi') throw new Error(`unexpected credential type ${type}`);
+			return host.credentials;
+		},
+		getNodeParameter(name, fallback) {
+			return Object.hasOwn(host.parameters, name) ? host.parameters[name] : fallback;
+		},
+		getWorkflowStaticData: (type) => {
+			if (type !== 'node') throw new Error(`unexpected static data type ${type}`);
+			return staticData;
+		},
+		getNode: () => nodeData,
+		getWorkflow: () => ({ id: host.workflowId, name: 'webhook test', active: true }),
+		helpers: { httpRequest, returnJsonArray: (items) => items.map((json) => ({ json })) },
+	});
+
+	const server = createServer((req, res) => {
+		const chunks = [];
+		req.on('data', (chunk) => chunks.push(chunk));
+		req.on('end', () => void handle(req, res, Buffer.concat(chunks)));
+	});
+	async function handle(req, res, rawBody) {
+		const staticData = JSON.parse(state.saved);
+		let sent = false;
+		const response = {
+			statusCode: 200,
+			status(code) {
+				this.statusCode = code;
+				return this;
+			},
+			send(body) {
+				sent = true;
+				answers.push({ status: this.statusCode, body: String(body) });
+				res.writeHead(this.statusCode, { 'content-type': 'text/plain' });
+				res.end(String(body));
+				return this;
+			},
+			end() {
+				return this;
+			},
+		};
+		const context = {
+			...contextBase(staticData),
+			getRequestObject: () => ({ rawBody, headers: req.headers, body: safeJson(rawBody) }),
+			getHeaderData: () => req.headers,
+			getResponseObject: () => response,
+		};
+		try {
+			const result = await node.webhook.call(context);
+			if (result.noWebhookResponse) {
+				if (!sent) throw new Error('noWebhookResponse without a response');
+			} else if (result.workflowData) {
+				executions.push({ at: Date.now(), items: result.workflowData[0].map((i) => i.json) });
+				answers.push({ status: 200, body: '{"message":"Workflow was started"}' });
+				res.writeHead(200, { 'content-type': 'application/json' });
+				res.end('{"message":"Workflow was started"}');
+			} else {
+				const body = JSON.stringify(result.webhookResponse ?? { message: 'Webhook call received' });
+				answers.push({ status: 200, body });
+				res.writeHead(200, { 'content-type': 'application/json' });
+				res.end(body);
+			}
+			state.saved = JSON.stringify(staticData);
+		} catch (error) {
+			const expected = error instanceof NodeApiError || error instanceof NodeOperationError;
+			answers.push({ status: 500, body: error.message, error, expected });
+			res.writeHead(500);
+			res.end(error.message);
+		}
+	}
+	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const base = `http://127.0.0.1:${server.address().port}`;
+
+	const host = {
+		node,
+		credentials,
+		parameters,
+		workflowId,
+		url: `${base}/webhook/${nodeId}/sparkbot`,
+		testUrl: `${base}/webhook-test/${nodeId}/sparkbot`,
+		executions,
+		answers,
+		get staticData() {
+			return JSON.parse(state.saved);
+		},
+		set staticData(value) {
+			state.saved = JSON.stringify(value);
+		},
+		/** The lifecycle methods, for `url`, on the saved static data (saved after each). */
+		hooks(url = host.url) {
+			const run = async (method) => {
+				const staticData = JSON.parse(state.saved);
+				const context = {
+					...contextBase(staticData),
+					getNodeWebhookUrl: (name) => (name === 'default' ? url : undefined),
+				};
+				const result = await node.webhookMethods.default[method].call(context);
+				state.saved = JSON.stringify(staticData);
+				return result;
+			};
+			return {
+				checkExists: () => run('checkExists'),
+				create: () => run('create'),
+				delete: () => run('delete'),
+			};
+		},
+		/** n8n's activation: create the webhook unless it exists. */
+		async activate(url) {
+			const hooks = host.hooks(url);
+			if (!(await hooks.checkExists())) await hooks.create();
+		},
+		close: () => new Promise((resolve) => server.close(resolve)),
+	};
+	return host;
+}
+
+function safeJson(bytes) {
+	try {
+		return JSON.parse(bytes.toString());
+	} catch {
+		return {};
+	}
+}
