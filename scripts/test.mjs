@@ -38,6 +38,7 @@ const E2E_SUITES = [
 	'tests/e2e/outbound.test.mjs',
 	'tests/e2e/install.test.mjs',
 	'tests/e2e/trigger.test.mjs',
+	'tests/e2e/webhook.test.mjs',
 	'tests/e2e/browser.test.mjs',
 	'tests/e2e/queue.test.mjs',
 	'tests/e2e/start.test.mjs',
@@ -52,6 +53,7 @@ const E2E_SUITES_OLDEST = [
 	'tests/e2e/outbound.test.mjs',
 	'tests/e2e/install.test.mjs',
 	'tests/e2e/trigger.test.mjs',
+	'tests/e2e/webhook.test.mjs',
 ];
 
 /**

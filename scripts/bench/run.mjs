@@ -20,11 +20,13 @@
 //   4. fleet: 200 numbers, each held 1 s by the project's simulator (Wait For Session), at
 //      Concurrency 1, 10 and 50, against the ideal ceil(200 / c) × 1 s;
 //   5. listing (scripts/bench/listing.mjs): 1,012 numbers at 100 ms a page — Get Many, the
-//      dropdown and one trigger poll against reading the pages one after another.
+//      dropdown and one trigger poll against reading the pages one after another;
+//   6. triggers (scripts/bench/triggers.mjs): 100 session changes over 5 minutes, the time from
+//      each to the start of its execution with SparkBot Webhook Trigger and SparkBot Trigger.
 // Results: a table on stdout, .artifacts/bench/results.json, and docs/benchmark.svg (with
 // --out DIR, both in DIR: docs/ stays as it is).
 //
-// Options: --repeats N (default 7)   --skip-fleet   --skip-startup   --skip-listing
+// Options: --repeats N (default 7)   --skip-fleet   --skip-startup   --skip-listing   --skip-triggers
 // --quick-fleet (no c = 1, which takes 200 s)   --out DIR
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -56,6 +58,7 @@ import {
 import { generatedDevice } from '../../tests/simulator/sparkbot-simulator.mjs';
 import { writeChart } from './chart.mjs';
 import { benchListing } from './listing.mjs';
+import { benchTriggers, reportTriggers } from './triggers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_OUT = join(ROOT, '.artifacts', 'bench');
@@ -66,6 +69,7 @@ const { values: flags } = parseArgs({
 		'skip-startup': { type: 'boolean', default: false },
 		'quick-fleet': { type: 'boolean', default: false },
 		'skip-listing': { type: 'boolean', default: false },
+		'skip-triggers': { type: 'boolean', default: false },
 		out: { type: 'string', default: DEFAULT_OUT },
 	},
 });
@@ -434,6 +438,12 @@ try {
 		}
 	}
 
+	// 6: triggers.
+	if (!flags['skip-triggers']) {
+		await settle();
+		results.triggers = await benchTriggers({ log: (line) => say(line) });
+	}
+
 	report(results);
 	mkdirSync(flags.out, { recursive: true });
 	writeFileSync(join(flags.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -480,6 +490,7 @@ function report(r) {
 			`Package load (require + new SparkBot): ${fmt(r.load.requireMs, 2)}; wasm compiled on load: ${r.load.compiledOnLoad}; first execution adds ${fmt(r.load.instantiateMs, 2)} (compile + instantiate)`,
 		);
 	}
+	if (r.triggers) reportTriggers(r.triggers, say);
 	for (const f of r.fleet ?? []) {
 		say(
 			`Fleet, ${FLEET.numbers} numbers held ${FLEET.holdMs} ms, Concurrency ${f.concurrency}: ${fmt(f.ms, 0)} vs ideal ${f.idealMs} ms (${(f.overIdeal * 100).toFixed(1)} % over)`,

@@ -19,6 +19,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const NODE_TYPE = 'n8n-nodes-sparkbot.sparkBot';
 /** The trigger node's type in a workflow. */
 export const TRIGGER_TYPE = 'n8n-nodes-sparkbot.sparkBotTrigger';
+/** SparkBot Webhook Trigger's node type. */
+export const WEBHOOK_TRIGGER_TYPE = 'n8n-nodes-sparkbot.sparkBotWebhookTrigger';
 export const CREDENTIAL_TYPE = 'sparkBotApi';
 
 /** The n8n an e2e suite runs: `SPARKBOT_E2E_N8N` on Node `SPARKBOT_E2E_NODE` (npm test sets both). */

@@ -9,6 +9,9 @@
 //   n8n main (`n8n start`)        receives the webhook calls and enqueues the executions
 //   2 × `n8n worker`              run them: each its own user folder with the package installed,
 //                                 the same encryption key, database and Redis
+//   `n8n webhook`                 a webhook process (n8n's WEBHOOK_URL points at it): SparkBot's
+//                                 deliveries to SparkBot Webhook Trigger reach it, it checks them
+//                                 and enqueues the executions
 //
 // The workflow is Webhook (production URL, workflow activated) → Code (one item per device ID
 // posted) → SparkBot Reboot Session (`device` = {{ $json.id }}); production executions always go
@@ -45,6 +48,7 @@ import {
 	N8N_VERSION,
 	CREDENTIAL_TYPE,
 	TRIGGER_TYPE,
+	WEBHOOK_TRIGGER_TYPE,
 	e2eRuntime,
 	packPackage,
 	rebootEachItem,
@@ -78,6 +82,10 @@ let cookie;
 let workflow;
 /** The SparkBot Trigger workflow. */
 let trigger;
+/** The SparkBot Webhook Trigger workflow, and the webhook process that receives its deliveries. */
+let instant;
+let webhookProcess;
+let webhookPort;
 
 // ─── services ────────────────────────────────────────────────────────────────────────────────
 
@@ -316,6 +324,8 @@ function queueEnv() {
 		// production executions go to the workers anyway; this also sends manual ones there (and
 		// silences n8n's deprecation notice about running them on main)
 		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+		// The URL n8n gives SparkBot for webhooks: the webhook process.
+		WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/`,
 	};
 }
 
@@ -437,6 +447,61 @@ function triggerWorkflow(credential) {
 	};
 }
 
+/** SparkBot Webhook Trigger (every change) → SparkBot Get of that number. */
+function instantWorkflow(credential) {
+	const credentials = { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } };
+	return {
+		name: 'e2e: queue mode, SparkBot Webhook Trigger',
+		nodes: [
+			{
+				name: 'Session changed',
+				type: WEBHOOK_TRIGGER_TYPE,
+				typeVersion: 1,
+				webhookId: randomUUID(),
+				position: [0, 0],
+				parameters: { event: 'sessionStatusChanged', filters: {} },
+				credentials,
+			},
+			sparkBotNode({
+				name: 'Get',
+				credential,
+				typeVersion: 2,
+				parameters: {
+					resource: 'whatsappNumber',
+					operation: 'get',
+					device: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+				},
+			}),
+		],
+		connections: {
+			'Session changed': { main: [[{ node: 'Get', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+/** `n8n webhook` for `userFolder` on `webhookPort`; resolves once it serves webhooks. */
+async function launchWebhookProcess(userFolder) {
+	const [brokerPort] = await freePorts(1);
+	const proc = startProcess(runtime.nodeBin, [runtime.n8nBin, 'webhook'], {
+		cwd: userFolder,
+		env: instance.n8nEnv(runtime, userFolder, {
+			...queueEnv(),
+			N8N_PORT: String(webhookPort),
+			N8N_LISTEN_ADDRESS: '127.0.0.1',
+			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		}),
+		logFile: join(userFolder, 'n8n-webhook.log'),
+	});
+	webhookProcess = { name: 'webhook', proc };
+	await waitUntil(
+		'webhook process start',
+		async () => await httpOk(`http://127.0.0.1:${webhookPort}/healthz`),
+		{ timeoutMs: STARTUP_TIMEOUT_MS, proc },
+	);
+	return webhookProcess;
+}
+
 /**
  * POST to the production webhook; resolves the JSON answer (the Reboot node's items). n8n 2.41
  * publishes an activated workflow through an outbox, a moment after the activation request
@@ -523,6 +588,7 @@ function oneRebootPerDevice() {
 function printLogTails(title) {
 	const parts = [
 		['main', main?.output],
+		['webhook', webhookProcess?.proc.output],
 		...workers.map((w) => [w.name, w.proc.output]),
 		['redis', redis?.output],
 		['postgres', postgres?.output],
@@ -608,10 +674,16 @@ before(
 		runtime = await e2eRuntime({ log: (line) => console.log(`# ${line}`) });
 
 		const tarball = await packPackage();
-		for (let i = 0; i <= WORKERS; i++)
+		[webhookPort] = await freePorts(1);
+		for (let i = 0; i <= WORKERS + 1; i++)
 			userFolders.push(
 				instance.createUserFolder({
-					prefix: i ? `n8n-sparkbot-worker${i}-` : 'n8n-sparkbot-main-',
+					prefix:
+						i === 0
+							? 'n8n-sparkbot-main-'
+							: i > WORKERS
+								? 'n8n-sparkbot-webhook-'
+								: `n8n-sparkbot-worker${i}-`,
 					removeOnExit: true,
 				}),
 			);
@@ -636,17 +708,19 @@ before(
 		);
 
 		// The CLI imports run the database migrations, so main and the workers can start together.
-		const [mainFolder, ...workerFolders] = userFolders;
+		const [mainFolder, ...rest] = userFolders;
+		const workerFolders = rest.slice(0, WORKERS);
+		const webhookFolder = rest[WORKERS];
 		const [credential] = await instance.importCredentials(
 			runtime,
 			mainFolder,
 			sparkBotCredential({ apiKey: SECRET, baseUrl: sim.baseUrl }),
 			{ env: queueEnv() },
 		);
-		[workflow, trigger] = await instance.importWorkflow(
+		[workflow, trigger, instant] = await instance.importWorkflow(
 			runtime,
 			mainFolder,
-			[queueWorkflow(credential), triggerWorkflow(credential)],
+			[queueWorkflow(credential), triggerWorkflow(credential), instantWorkflow(credential)],
 			{ env: queueEnv() },
 		);
 		mark('credential and workflow imported');
@@ -662,17 +736,23 @@ before(
 				})
 				.then((started) => (main = started)),
 			...workers.map((w) => w.ready),
+			launchWebhookProcess(webhookFolder),
 		]);
-		mark(`main on ${main.url} and ${WORKERS} workers ready`);
+		mark(`main on ${main.url}, ${WORKERS} workers and the webhook process ready`);
 
 		({ cookie } = await instance.setupOwner(main.url));
-		for (const { id } of [workflow, trigger]) await instance.activateWorkflow(main.url, cookie, id);
+		for (const { id } of [workflow, trigger, instant])
+			await instance.activateWorkflow(main.url, cookie, id);
 		mark('workflows activated');
 	}),
 );
 
 after(async () => {
-	await Promise.allSettled([main?.stop(), ...workers.map((w) => w.proc.stop())]);
+	await Promise.allSettled([
+		main?.stop(),
+		webhookProcess?.proc.stop(),
+		...workers.map((w) => w.proc.stop()),
+	]);
 	await Promise.allSettled([redis?.stop(), postgres?.stop(), sim?.close()]);
 	for (const folder of userFolders) instance.removeUserFolder(folder);
 });
@@ -802,9 +882,71 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 		}),
 	);
 
+	test(
+		'SparkBot Webhook Trigger: the webhook process checks each delivery, a worker runs one execution per change, duplicates run nothing',
+		withLogs('webhook trigger', async () => {
+			await waitUntil(
+				'one webhook for the webhook process',
+				() =>
+					sim.webhooks().filter((w) => w.url.startsWith(`http://127.0.0.1:${webhookPort}/`))
+						.length === 1,
+				{ timeoutMs: 30_000 },
+			);
+			assert.equal(sim.webhooks().length, 1, 'exactly one webhook');
+			const changed = [DEVICES[20], DEVICES[21], DEVICES[22]];
+			for (const device of changed) sim.setSessionStatus(device, 'timeout');
+			await waitUntil(
+				'the three deliveries answered',
+				() =>
+					changed.every((id) => sim.deliveries.some((d) => d.deviceId === id && d.status === 200)),
+				{ timeoutMs: 30_000 },
+			);
+			// SparkBot retrying and duplicating each of them, and a forged one.
+			for (const attempt of sim.deliveries.filter((d) => changed.includes(d.deviceId))) {
+				const again = await sim.deliver({ id: attempt.deliveryId, copies: 2 });
+				assert.deepEqual(
+					again.attempts.map((a) => a.status),
+					[200, 200],
+				);
+			}
+			const forged = await sim.deliver({
+				deviceId: DEVICES[23],
+				status: 'offline',
+				signature: 'wrong',
+			});
+			assert.deepEqual(
+				forged.attempts.map((a) => a.status),
+				[401],
+			);
+			const summaries = await finishedExecutions(3, instant.id);
+			await sleep(3_000);
+			const all = await finishedExecutions(3, instant.id);
+			assert.equal(all.length, 3, 'one execution per change');
+			const reported = [];
+			for (const summary of summaries) {
+				assert.equal(summary.mode, 'webhook');
+				assert.equal(summary.status, 'success');
+				const { data } = await readExecution(summary.id);
+				reported.push(data.resultData.runData['Session changed'][0].data.main[0][0].json.id);
+				assert.equal(
+					workers.filter((w) => finishedOn(w).has(summary.id)).length,
+					1,
+					`execution ${summary.id} ran on a worker`,
+				);
+			}
+			assert.deepEqual(reported.sort(), [...changed].sort());
+			assert.match(
+				webhookProcess.proc.output(),
+				/Enqueued execution \d+/,
+				'the webhook process enqueued them',
+			);
+		}),
+	);
+
 	test('the API key is in no log of main or the workers', () => {
 		for (const [name, output] of [
 			['main', main.output()],
+			['webhook', webhookProcess.proc.output()],
 			...workers.map((w) => [w.name, w.proc.output()]),
 		]) {
 			assert.ok(!output.includes(SECRET), `${name}'s output holds the API key`);

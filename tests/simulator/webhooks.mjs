@@ -187,7 +187,8 @@ export function createWebhooks({ sleep, timeScale, log, wire }) {
 				status: status ?? wired.session.status,
 				previousStatus: previousStatus ?? null,
 				// A change a test makes up happened now, unless it says when.
-				updatedAt: updatedAt ?? (status === undefined ? wired.session.updatedAt : isoSeconds(Date.now())),
+				updatedAt:
+					updatedAt ?? (status === undefined ? wired.session.updatedAt : isoSeconds(Date.now())),
 			},
 		};
 		const body = Buffer.from(JSON.stringify(delivery));
