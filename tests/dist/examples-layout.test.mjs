@@ -1,4 +1,4 @@
-// The example workflows as the canvas draws them: no sticky note over a node, no edge through a
+// The example workflows as n8n stores them (IDs of n8n's format) and as the canvas draws them: no sticky note over a node, no edge through a
 // node it does not connect, no two nodes on top of each other. n8n places a node's 100 × 100 box
 // at its position (top left); an edge runs from the source's right side to the target's left
 // side, drawn here as the straight line between them (n8n's curve stays close to it).
@@ -38,6 +38,19 @@ function crosses([px, py], [qx, qy], { x, y, w, h }, margin = 8) {
 	}
 	return false;
 }
+
+describe('the examples as n8n stores them', () => {
+	// n8n saves a workflow's static data only for an ID of its own format (1.x: at most 16
+	// characters, 2.x: 21): with a longer one, a trigger's state and a webhook's secret are lost.
+	test('every workflow and credential ID is one n8n makes: 16 letters and digits', () => {
+		for (const [file, workflow] of examples) {
+			assert.match(workflow.id, /^[A-Za-z0-9]{16}$/, file);
+			for (const node of workflow.nodes)
+				for (const [type, credential] of Object.entries(node.credentials ?? {}))
+					assert.match(credential.id, /^[A-Za-z0-9]{16}$/, `${file}: ${node.name}, ${type}`);
+		}
+	});
+});
 
 describe('the examples on the canvas', () => {
 	for (const [file, workflow] of examples) {

@@ -39,7 +39,9 @@ export async function webhookHost({
 		position: [0, 0],
 		parameters,
 	};
-	const state = { saved: '{}' };
+	// n8n keeps a test registration's static data apart from the workflow's (test-webhooks.ts).
+	const state = { saved: '{}', test: '{}' };
+	const storeOf = (path) => (path.startsWith('/webhook-test/') ? 'test' : 'saved');
 	const executions = [];
 	const answers = [];
 	const contextBase = (staticData) => ({
@@ -65,7 +67,8 @@ export async function webhookHost({
 		req.on('end', () => void handle(req, res, Buffer.concat(chunks)));
 	});
 	async function handle(req, res, rawBody) {
-		const staticData = JSON.parse(state.saved);
+		const store = storeOf(req.url);
+		const staticData = JSON.parse(state[store]);
 		let sent = false;
 		const response = {
 			statusCode: 200,
@@ -88,6 +91,7 @@ export async function webhookHost({
 			...contextBase(staticData),
 			getRequestObject: () => ({ rawBody, headers: req.headers, body: safeJson(rawBody) }),
 			getHeaderData: () => req.headers,
+			getMode: () => (req.url.startsWith('/webhook-test/') ? 'manual' : 'webhook'),
 			getResponseObject: () => response,
 		};
 		try {
@@ -105,7 +109,7 @@ export async function webhookHost({
 				res.writeHead(200, { 'content-type': 'application/json' });
 				res.end(body);
 			}
-			state.saved = JSON.stringify(staticData);
+			state[store] = JSON.stringify(staticData);
 		} catch (error) {
 			const expected = error instanceof NodeApiError || error instanceof NodeOperationError;
 			answers.push({ status: 500, body: error.message, error, expected });
@@ -133,14 +137,15 @@ export async function webhookHost({
 		},
 		/** The lifecycle methods, for `url`, on the saved static data (saved after each). */
 		hooks(url = host.url) {
+			const store = storeOf(new URL(url).pathname);
 			const run = async (method) => {
-				const staticData = JSON.parse(state.saved);
+				const staticData = JSON.parse(state[store]);
 				const context = {
 					...contextBase(staticData),
 					getNodeWebhookUrl: (name) => (name === 'default' ? url : undefined),
 				};
 				const result = await node.webhookMethods.default[method].call(context);
-				state.saved = JSON.stringify(staticData);
+				state[store] = JSON.stringify(staticData);
 				return result;
 			};
 			return {

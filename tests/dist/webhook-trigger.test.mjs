@@ -166,13 +166,11 @@ describe('SparkBot Webhook Trigger: the webhook lifecycle', () => {
 		assert.equal(await h.hooks().delete(), true);
 	});
 
-	test("the editor's test URL gets its own webhook, removed after the test", async () => {
+	test("the editor's test URL gets its own webhook and its own run of a change, removed after the test", async () => {
 		const h = await host();
 		await h.activate();
-		const test = h.hooks(h.testUrl);
-		// n8n gives a test registration its own static data.
 		const production = h.staticData;
-		h.staticData = {};
+		const test = h.hooks(h.testUrl);
 		await test.create();
 		assert.deepEqual(
 			sim
@@ -181,8 +179,12 @@ describe('SparkBot Webhook Trigger: the webhook lifecycle', () => {
 				.sort(),
 			[h.url, h.testUrl].sort(),
 		);
+		assert.deepEqual(h.staticData, production, 'the production registration untouched');
+		// One change, delivered to both webhooks: the test run and the production run each get it.
+		sim.setSessionStatus(sales.id, 'offline');
+		await until('both runs', () => h.executions.length === 2);
+		assert.deepEqual(statuses(h), [[[sales.id, 'offline']], [[sales.id, 'offline']]]);
 		await test.delete();
-		h.staticData = production;
 		assert.deepEqual(
 			sim.webhooks().map((w) => w.url),
 			[h.url],
@@ -268,8 +270,8 @@ describe('SparkBot Webhook Trigger: deliveries', () => {
 			{ signature: 'missing' },
 			{ signature: 'otherSecret' },
 			{ signature: 'noTimestamp' },
-			{ timestampOffsetSecs: -301 },
-			{ timestampOffsetSecs: 301 },
+			{ timestampOffsetSecs: -310 },
+			{ timestampOffsetSecs: 310 },
 		]) {
 			const { attempts } = await sim.deliver({ deviceId: sales.id, status: 'offline', ...spec });
 			assert.deepEqual(

@@ -793,7 +793,7 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 });
 
 /** The self-healing example's id (examples/sparkbot-self-healing.json). */
-const SELF_HEALING_ID = 'SparkBotExSelfHealing';
+const SELF_HEALING_ID = 'SparkBotExHealer';
 
 /** Copies a screenshot to docs/ when SPARKBOT_UPDATE_DOCS_SCREENSHOTS=1 (docs stay unchanged by plain runs). */
 function copyToDocs(from, to) {

@@ -66,7 +66,7 @@ export const EXAMPLE_CREDENTIAL = Object.freeze({
  * the trigger suite): `exampleChatCredential(sim)` points it at that simulator's chat stand-in.
  */
 export const EXAMPLE_CHAT_CREDENTIAL = Object.freeze({
-	id: 'SparkBotExTelegram',
+	id: 'SparkBotTelegram',
 	name: 'Telegram (chat stand-in)',
 	type: 'telegramApi',
 });

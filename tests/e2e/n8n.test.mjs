@@ -1061,7 +1061,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 	test('nightly reboot: Force Reboot and Wait For Session on the Sales number', async () => {
 		sim.reset();
 		sim.clearRequests();
-		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
+		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNights');
 		const result = await instance.executeWorkflow(runtime, userFolder, example.id);
 		assert.ok(result.ok, why(result));
 		assert.deepEqual(
@@ -1072,7 +1072,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 	});
 
 	test('nightly reboot: a busy session is sent once more after 30 s through the error output, any other failure notifies a human', async () => {
-		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNightly');
+		const example = EXAMPLES.find((w) => w.id === 'SparkBotExNights');
 		sim.reset();
 		sim.setFault({ route: 'reboot', deviceId: sales.id, fault: 'busy', times: 1 });
 		let result = await instance.executeWorkflow(runtime, userFolder, example.id);
@@ -1093,7 +1093,7 @@ describe(`the examples/ workflows in n8n ${N8N_VERSION}`, () => {
 	test('reboot every number whose session is down: Get Many reads every page, one reboot per such number', async () => {
 		sim.reset();
 		sim.clearRequests();
-		const example = EXAMPLES.find((w) => w.id === 'SparkBotExRebootAll');
+		const example = EXAMPLES.find((w) => w.id === 'SparkBotExFleet1');
 		// The model: the operative numbers whose session is down before the run.
 		const down = [...sim.devices.values()]
 			.filter((d) => d.status === 'operative' && ['offline', 'timeout'].includes(d.session.status))

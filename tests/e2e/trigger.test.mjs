@@ -44,7 +44,7 @@ const EVERY_MINUTE = { item: [{ mode: 'everyMinute' }] };
 const POLL_MS = 75_000;
 const [sales, support] = DEMO_DEVICES;
 const billing = DEMO_DEVICES.find((d) => d.alias === 'Billing');
-const SELF_HEALING_ID = 'SparkBotExSelfHealing';
+const SELF_HEALING_ID = 'SparkBotExHealer';
 
 let runtime;
 let userFolder;

@@ -31,7 +31,7 @@ import { readQrPng } from '../simulator/qr.mjs';
 const SECRET = 'sk-e2e-webhook-3a9c-NEVER-IN-OUTPUT';
 const WEBHOOK_ID = randomUUID();
 const [sales, support] = DEMO_DEVICES;
-const INSTANT_EXAMPLE_ID = 'SparkBotExSelfHealingInstant';
+const INSTANT_EXAMPLE_ID = 'SparkBotExWebhk1';
 
 let runtime;
 let userFolder;
@@ -249,6 +249,62 @@ describe(`SparkBot Webhook Trigger in n8n ${N8N_VERSION}`, () => {
 		await oneWebhookFor(productionUrl());
 	});
 
+	test("Listen for test event: a webhook for n8n's test URL, one test execution, then it is deleted", async () => {
+		// What the editor sends (n8n 1.x wants the workflow in the body; 2.x reads it itself).
+		const workflowData = await instance.restRequest(
+			n8n.url,
+			cookie,
+			'GET',
+			`/rest/workflows/${workflow.id}`,
+		);
+		const started = await instance.restRequest(
+			n8n.url,
+			cookie,
+			'POST',
+			`/rest/workflows/${workflow.id}/run`,
+			{ workflowData, triggerToStartFrom: { name: 'Session changed' } },
+		);
+		assert.equal(started.waitingForWebhook, true, JSON.stringify(started));
+		const testUrl = `${n8n.url}/webhook-test/${WEBHOOK_ID}/sparkbot`;
+		await waitUntil(
+			'a webhook for the test URL',
+			() => sim.webhooks().some((w) => w.url === testUrl),
+			{ timeoutMs: 30_000, pollMs: 100 },
+		);
+		assert.deepEqual(
+			sim
+				.webhooks()
+				.map((w) => w.url)
+				.sort(),
+			[productionUrl(), testUrl].sort(),
+			'the production webhook and the test one',
+		);
+		const before = (await executions()).length;
+		sim.setSessionStatus(generatedDevice(6).id, 'timeout');
+		await waitUntil(
+			'the test webhook deleted after its one event',
+			() => !sim.webhooks().some((w) => w.url === testUrl),
+			{ timeoutMs: 30_000, pollMs: 100 },
+		);
+		const list = await executionCount(before + 2, 'the production and the test execution');
+		assert.deepEqual(
+			list
+				.slice(0, 2)
+				.map((e) => e.mode)
+				.sort(),
+			['manual', 'webhook'],
+		);
+		const test = list.find((e) => e.mode === 'manual');
+		assert.deepEqual(
+			(await reported(test.id)).map((i) => [i.id, i.session.status]),
+			[[generatedDevice(6).id, 'timeout']],
+		);
+		assert.deepEqual(
+			sim.webhooks().map((w) => w.url),
+			[productionUrl()],
+		);
+	});
+
 	test('the instant self-healing example: a dropped session is rebooted within seconds, a QR code reaches the chat', async () => {
 		await instance.activateWorkflow(n8n.url, cookie, example.id);
 		await waitUntil('the example registered its webhook', () => healSim.webhooks().length === 1, {
@@ -262,7 +318,17 @@ describe(`SparkBot Webhook Trigger in n8n ${N8N_VERSION}`, () => {
 			() =>
 				healSim.requests.some((r) => r.method === 'POST' && r.path.endsWith(`${sales.id}/reboot`)),
 			{ timeoutMs: 30_000, pollMs: 50 },
-		);
+		).catch(async (error) => {
+			const filter = encodeURIComponent(JSON.stringify({ workflowId: example.id }));
+			const list = await instance.restRequest(
+				n8n.url,
+				cookie,
+				'GET',
+				`/rest/executions?filter=${filter}`,
+			);
+			error.message += `; deliveries: ${JSON.stringify(healSim.deliveries.map((d) => [d.deviceId, d.status, d.error]))}; executions: ${JSON.stringify(list.results?.map((e) => [e.id, e.status]))}; requests: ${JSON.stringify(healSim.requests.map((r) => [r.method, r.path]))}`;
+			throw error;
+		});
 		const reboot = healSim.requests.find((r) => r.path.endsWith(`${sales.id}/reboot`));
 		console.log(`# session dropped → Reboot Session sent: ${reboot.at - droppedAt} ms`);
 		assert.ok(reboot.at - droppedAt < 2_000, `${reboot.at - droppedAt} ms`);

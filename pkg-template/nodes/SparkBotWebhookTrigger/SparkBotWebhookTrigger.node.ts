@@ -124,7 +124,9 @@ export class SparkBotWebhookTrigger implements INodeType {
 		try {
 			received = (await callCore((core) =>
 				core.receiveDelivery(
-					`${this.getWorkflow().id ?? ''}:${this.getNode().id}`,
+					// The process's memory is per workflow, node and mode: a test (the editor's
+					// test URL, its own webhook) gets the same changes as the production webhook.
+					`${this.getWorkflow().id ?? ''}:${this.getNode().id}:${this.getMode()}`,
 					credentials,
 					staticData[REGISTRATION_KEY],
 					staticData[MEMORY_KEY],
