@@ -1,11 +1,10 @@
 //! The WhatsApp Number dropdown: device list pages → n8n options.
 
-use crate::core::order::{sort_by_cached_key, FirstByKey};
-
 use serde_json::Value;
 
+use crate::core::order::{sort_by_cached_key, FirstByKey};
 use crate::core::plan::is_device_id;
-use crate::core::text::{find_text, sanitize};
+use crate::core::text::{find_text, fold, sanitize};
 
 /// One entry of an n8n options list (`INodePropertyOptions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,58 +89,6 @@ fn natural_key(label: &str) -> String {
     }
     flush(&mut key, &mut digits);
     key
-}
-
-/// Base letters of Latin-1 (U+00C0–U+00FF); `*` keeps the character (× and ÷).
-const LATIN1: &[u8; 64] = b"aaaaaaaceeeeiiiidnooooo*ouuuuytsaaaaaaaceeeeiiiidnooooo*ouuuuyty";
-/// Base letters of Latin Extended-A (U+0100–U+017F), in runs of (letter, count).
-const LATIN_EXTENDED_A: [(u8, u8); 22] = [
-    (b'a', 6),
-    (b'c', 8),
-    (b'd', 4),
-    (b'e', 10),
-    (b'g', 8),
-    (b'h', 4),
-    (b'i', 10),
-    (b'i', 2),
-    (b'j', 2),
-    (b'k', 3),
-    (b'l', 10),
-    (b'n', 9),
-    (b'o', 6),
-    (b'o', 2),
-    (b'r', 6),
-    (b's', 8),
-    (b't', 6),
-    (b'u', 12),
-    (b'w', 2),
-    (b'y', 3),
-    (b'z', 6),
-    (b's', 1),
-];
-
-/// A character for sorting: lower case, and a Latin letter with an accent as its base letter.
-pub fn fold(ch: char) -> char {
-    let code = ch as u32;
-    let base = match code {
-        0xC0..=0xFF => LATIN1
-            .get((code - 0xC0) as usize)
-            .filter(|&&b| b != b'*')
-            .map(|&b| b as char),
-        0x100..=0x17F => {
-            let mut offset = code - 0x100;
-            LATIN_EXTENDED_A.iter().find_map(|&(letter, count)| {
-                if offset < u32::from(count) {
-                    Some(letter as char)
-                } else {
-                    offset -= u32::from(count);
-                    None
-                }
-            })
-        }
-        _ => None,
-    };
-    base.unwrap_or_else(|| ch.to_ascii_lowercase())
 }
 
 /// Whether `device` matches the text a user typed in the search of the WhatsApp Number list:
@@ -421,7 +368,10 @@ mod tests {
         ] {
             assert_eq!(fold(accented), base, "{accented}");
         }
-        let total: u32 = LATIN_EXTENDED_A.iter().map(|&(_, n)| u32::from(n)).sum();
+        let total: u32 = crate::core::text::LATIN_EXTENDED_A
+            .iter()
+            .map(|&(_, n)| u32::from(n))
+            .sum();
         assert_eq!(total, 0x80);
     }
 
