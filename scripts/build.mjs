@@ -53,6 +53,8 @@ const { build } = await import('esbuild');
 log('› cargo build (wasm32, release)');
 run('cargo', [
 	'build',
+	'--package',
+	'sparkbot-wasm',
 	'--lib',
 	'--release',
 	'--target',
@@ -106,14 +108,14 @@ writeFileSync(
 );
 
 /**
- * Every node requires the one `nodes/SparkBot/core.js` (the wasm module and the code around it)
+ * Every node requires the one `nodes/SparkBot/shared.js` (the wasm module and the code around it)
  * instead of bundling a copy each: a process loads the module once, and the package carries it
  * once.
  */
 const sharedCore = {
 	name: 'shared-core',
 	setup(builder) {
-		builder.onResolve({ filter: /^(\.\/|\.\.\/SparkBot\/)core$/ }, (args) =>
+		builder.onResolve({ filter: /^(\.\/|\.\.\/SparkBot\/)shared$/ }, (args) =>
 			args.importer.endsWith('.node.ts') ? { path: args.path, external: true } : undefined,
 		);
 	},
@@ -123,7 +125,7 @@ log('› esbuild → dist/');
 rmSync(dist, { recursive: true, force: true });
 await build({
 	entryPoints: {
-		'nodes/SparkBot/core': join(root, 'pkg-template/nodes/SparkBot/core.ts'),
+		'nodes/SparkBot/shared': join(root, 'pkg-template/nodes/SparkBot/shared.ts'),
 		'nodes/SparkBot/SparkBot.node': join(root, 'pkg-template/nodes/SparkBot/SparkBot.node.ts'),
 		'nodes/SparkBotTrigger/SparkBotTrigger.node': join(
 			root,
@@ -189,10 +191,10 @@ const packed = JSON.parse(
 		encoding: 'utf8',
 	}),
 )[0];
-const coreFile = statSync(join(code, 'nodes/SparkBot/core.js')).size;
+const coreFile = statSync(join(code, 'nodes/SparkBot/shared.js')).size;
 const gzipped = gzipSync(wasmBytes, { level: 9 }).length;
 // The sizes only: whether they meet the project's goals is the benchmark's to say (npm run bench).
 console.log(
 	`built dist/: wasm ${kb(wasmBytes.length)} (gzip ${kb(gzipped)}), ` +
-		`core.js ${kb(coreFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files)`,
+		`shared.js ${kb(coreFile)}, tarball ${packed.filename} ${kb(packed.size)} (${packed.entryCount} files)`,
 );

@@ -37,6 +37,8 @@ process.exitCode = await runShown('cargo', [
 	'src/core/fake.rs',
 	'--timeout',
 	'60',
+	'--package',
+	'sparkbot-core',
 	'--output',
 	'target/mutants',
 	...extra,

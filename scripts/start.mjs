@@ -29,14 +29,14 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } 
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { DEMO_DEVICES, startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, startSimulator } from '../support/simulator/sparkbot-simulator.mjs';
 import {
 	EXAMPLE_CHAT_CREDENTIAL,
 	EXAMPLE_CREDENTIAL,
 	exampleChatCredential,
 	packPackage,
 	readExamples,
-} from '../tests/e2e/fixtures.mjs';
+} from '../support/fixtures.mjs';
 import { atExit, delegateSignals, run } from './n8n/processes.mjs';
 import { ROOT, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
 import {

@@ -21,7 +21,7 @@ import { cpSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { startSimulator } from '../tests/simulator/sparkbot-simulator.mjs';
+import { startSimulator } from '../support/simulator/sparkbot-simulator.mjs';
 import { NEWEST_N8N, OLDEST_N8N, RUNTIME_DIR, ensureRuntime } from './n8n/runtime.mjs';
 import {
 	SetupError,
@@ -113,33 +113,21 @@ try {
 		'--check',
 		'.',
 	]);
-	await run('clippy (native)', 'cargo', [
-		'clippy',
-		'--quiet',
-		'--all-targets',
-		'--',
-		'-D',
-		'warnings',
-	]);
-	await run('clippy (wasm32)', 'cargo', [
-		'clippy',
-		'--quiet',
-		'--all-targets',
-		'--target',
-		'wasm32-unknown-unknown',
-		'--',
-		'-D',
-		'warnings',
-	]);
-	for (const target of [[], ['--target', 'wasm32-unknown-unknown']]) {
-		await run(
-			`cargo doc (${target.length ? 'wasm32' : 'native'})`,
-			'cargo',
-			['doc', '--quiet', '--no-deps', ...target],
-			{ RUSTDOCFLAGS: '-D warnings' },
-		);
+	// The workspace natively, every feature (the descriptions, the test support); the boundary
+	// (and the core under it) for wasm32, where it is built.
+	const native = ['--workspace', '--all-targets', '--all-features'];
+	const wasm32 = ['--package', 'sparkbot-wasm', '--all-targets', '--target', 'wasm32-unknown-unknown'];
+	await run('clippy (native)', 'cargo', ['clippy', '--quiet', ...native, '--', '-D', 'warnings']);
+	await run('clippy (wasm32)', 'cargo', ['clippy', '--quiet', ...wasm32, '--', '-D', 'warnings']);
+	for (const [name, args] of [
+		['native', ['--workspace', '--all-features']],
+		['wasm32', ['--package', 'sparkbot-wasm', '--target', 'wasm32-unknown-unknown']],
+	]) {
+		await run(`cargo doc (${name})`, 'cargo', ['doc', '--quiet', '--no-deps', ...args], {
+			RUSTDOCFLAGS: '-D warnings',
+		});
 	}
-	await run('native core tests', 'cargo', ['test', '--quiet']);
+	await run('native core tests', 'cargo', ['test', '--quiet', '--workspace', '--all-features']);
 	await run('build', 'node', ['scripts/build.mjs', '--quiet']);
 	await run('typecheck', 'node', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
 	await run('n8n lint (n8n-node lint, cloud rules)', 'npm', ['run', '--silent', 'lint']);
@@ -149,15 +137,15 @@ try {
 	await run(
 		'wasm-bindgen tests (Node)',
 		'cargo',
-		['test', '--target', 'wasm32-unknown-unknown', '--test', 'wasm'],
+		['test', '--package', 'sparkbot-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'wasm'],
 		{
 			SPARKBOT_SIM_URL: sim.baseUrl,
 			SPARKBOT_SIM_KEY: sim.apiKey,
-			// Requests go through the package's own host (the built core.js) over the package
-			// tests' stand-in for n8n's helpers.httpRequest; core.js requires n8n-workflow (for its
+			// Requests go through the package's own host (the built shared.js) over the package
+			// tests' stand-in for n8n's helpers.httpRequest; shared.js requires n8n-workflow (for its
 			// error classes), which resolves through NODE_PATH from the runner's temporary folder.
-			SPARKBOT_CORE_JS: join(root, 'dist', 'dist', 'nodes', 'SparkBot', 'core.js'),
-			SPARKBOT_TEST_HELPERS: pathToFileURL(join(root, 'tests', 'dist', 'n8n-helpers.mjs')).href,
+			SPARKBOT_SHARED_JS: join(root, 'dist', 'dist', 'nodes', 'SparkBot', 'shared.js'),
+			SPARKBOT_TEST_HELPERS: pathToFileURL(join(root, 'support', 'n8n-helpers.mjs')).href,
 			NODE_PATH: join(root, 'node_modules'),
 		},
 	);

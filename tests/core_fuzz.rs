@@ -12,19 +12,19 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use sparkbot_node::core::credentials::{Credentials, RawCredentials};
-use sparkbot_node::core::http::{HttpReply, TransportFailure};
-use sparkbot_node::core::json::{nesting_depth, JsonType, SerdeJson};
-use sparkbot_node::core::operation::Operation;
-use sparkbot_node::core::plan::{
+use sparkbot_core::credentials::{Credentials, RawCredentials};
+use sparkbot_core::exchange::{HttpReply, TransportFailure};
+use sparkbot_core::json::{nesting_depth, JsonType, SerdeJson};
+use sparkbot_core::operation::Operation;
+use sparkbot_core::plan::{
     parse_concurrency, plan_item, ItemPlan, Method, RawItem, RequestContext, Target,
 };
-use sparkbot_node::core::qr::NumberNames;
-use sparkbot_node::core::retry::{retry_delay_ms, MAX_ATTEMPTS};
-use sparkbot_node::core::status::{
+use sparkbot_core::qr::NumberNames;
+use sparkbot_core::retry::{retry_delay_ms, MAX_ATTEMPTS};
+use sparkbot_core::status::{
     expect_object, interpret_action, interpret_device_page, parse_retry_after,
 };
-use sparkbot_node::core::text::{redact, sanitize};
+use sparkbot_core::text::{redact, sanitize};
 
 /// Text that looks like what users and services produce: device IDs, near misses, URLs, any
 /// Unicode (controls included), and now and then something long.

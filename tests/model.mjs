@@ -11,7 +11,7 @@
 // (real n8n, a few).
 import assert from 'node:assert/strict';
 
-import { DEMO_DEVICES, generatedDevice } from './simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, generatedDevice } from '../support/simulator/sparkbot-simulator.mjs';
 import { FAULT_MODES } from './fault-modes.mjs';
 
 /** Fault modes that answer at once (no hang, delay or 10 MB body), with their outcome and requests. */

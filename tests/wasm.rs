@@ -1,7 +1,7 @@
 //! wasm-bindgen tests, run in Node by `wasm-bindgen-test-runner`: the transport and the wasm
 //! exports against the project's SparkBot simulator, whose URL `scripts/test.mjs` passes in
 //! `SPARKBOT_SIM_URL` (with the key in `SPARKBOT_SIM_KEY`). Requests go through the package's
-//! own host (`hostFor` of the built `core.js`, `SPARKBOT_CORE_JS`) over the package tests'
+//! own host (`hostFor` of the built `shared.js`, `SPARKBOT_SHARED_JS`) over the package tests'
 //! stand-in for n8n's `helpers.httpRequest` (`SPARKBOT_TEST_HELPERS`).
 #![cfg(target_arch = "wasm32")]
 // Test code: failing loudly is the point.
@@ -14,12 +14,12 @@
 
 use js_sys::{Array, Reflect};
 use serde_json::{json, Value};
-use sparkbot_node::core::credentials::{Credentials, RawCredentials};
-use sparkbot_node::core::http::TransportFailure;
-use sparkbot_node::core::io::Io;
-use sparkbot_node::core::plan::{plan_device_page, plan_item_request, RawItem};
-use sparkbot_node::wasm::boundary::{execute_items as execute, load_devices};
-use sparkbot_node::wasm::transport::{send, Host, HostExchange};
+use sparkbot_core::credentials::{Credentials, RawCredentials};
+use sparkbot_core::exchange::TransportFailure;
+use sparkbot_core::io::Io;
+use sparkbot_core::plan::{plan_device_page, plan_item_request, RawItem};
+use sparkbot_node::boundary::{execute_items as execute, load_devices};
+use sparkbot_node::transport::{send, Host, HostExchange};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -27,7 +27,7 @@ use wasm_bindgen_test::*;
 export function env(name) { return process.env[name] ?? ''; }
 export async function packageHost() {
     const { createRequire } = await import('node:module');
-    const core = createRequire(process.env.SPARKBOT_CORE_JS)(process.env.SPARKBOT_CORE_JS);
+    const core = createRequire(process.env.SPARKBOT_SHARED_JS)(process.env.SPARKBOT_SHARED_JS);
     const { httpRequest } = await import(process.env.SPARKBOT_TEST_HELPERS);
     return core.hostFor(httpRequest);
 }
@@ -42,7 +42,7 @@ extern "C" {
 async fn host() -> Host {
     wasm_bindgen_futures::JsFuture::from(package_host())
         .await
-        .expect("SPARKBOT_CORE_JS and SPARKBOT_TEST_HELPERS name the built core.js and the helpers")
+        .expect("SPARKBOT_SHARED_JS and SPARKBOT_TEST_HELPERS name the built shared.js and the helpers")
         .unchecked_into()
 }
 
@@ -233,7 +233,21 @@ fn signal(ms: u32) -> web_sys::AbortSignal {
     web_sys::AbortSignal::timeout_with_u32(ms)
 }
 
-/// `executeItems` awaited: one entry per item.
+/// An export's result awaited: `Ok(value)` for `{ ok: value }`, `Err(failure)` for
+/// `{ error: failure }` (every export resolves with one of the two, never rejects).
+async fn settled(promise: js_sys::Promise) -> Result<JsValue, JsValue> {
+    let result = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .expect("the exports never reject");
+    let error = prop(&result, "error");
+    if error.is_undefined() {
+        Ok(prop(&result, "ok"))
+    } else {
+        Err(error)
+    }
+}
+
+/// `executeItems` awaited: one entry per item (`{ ok }` or `{ error }`).
 async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bool) -> Array {
     let promise = execute(
         items.into(),
@@ -241,27 +255,24 @@ async fn execute_items(items: Array, credentials: JsValue, stop_on_error: bool) 
         stop_on_error,
         host().await,
         JsValue::UNDEFINED,
-    )
-    .unwrap();
-    wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .unwrap()
-        .unchecked_into()
+    );
+    settled(promise).await.unwrap().unchecked_into()
 }
 
 fn prop(error: &JsValue, name: &str) -> JsValue {
     Reflect::get(error, &JsValue::from_str(name)).unwrap()
 }
 
-/// `executeItems` with one item: the response object, or the error it resolved to.
+/// `executeItems` with one item: the response object, or its failure.
 async fn execute_item(item: JsValue, credentials: JsValue) -> Result<JsValue, JsValue> {
     let results = execute_items(Array::of1(&item), credentials, false).await;
     assert_eq!(results.length(), 1);
     let result = results.get(0);
-    if result.is_instance_of::<js_sys::Error>() {
-        Err(result)
+    let error = prop(&result, "error");
+    if error.is_undefined() {
+        Ok(prop(&result, "ok"))
     } else {
-        Ok(result)
+        Err(error)
     }
 }
 
@@ -284,7 +295,7 @@ async fn execute_item_resolves_to_the_response_object() {
 }
 
 #[wasm_bindgen_test]
-async fn execute_item_rejects_with_a_coded_error_and_never_the_key() {
+async fn execute_item_fails_with_a_coded_failure_and_never_the_key() {
     let secret = "wasm-test-secret-key";
     let error = execute_item(
         js(json!({"operation": "reboot", "device": "aaaaaaaaaaaaaaaaaaaaaaaa"})),
@@ -292,7 +303,6 @@ async fn execute_item_rejects_with_a_coded_error_and_never_the_key() {
     )
     .await
     .unwrap_err();
-    assert!(error.is_instance_of::<js_sys::Error>());
     assert_eq!(prop(&error, "code"), "SPARKBOT_UNAUTHORIZED");
     assert_eq!(prop(&error, "kind"), "api");
     assert_eq!(prop(&error, "httpCode"), 401);
@@ -335,7 +345,7 @@ async fn execute_item_survives_any_js_input() {
 
 #[wasm_bindgen_test]
 async fn load_devices_lists_every_device_as_options() {
-    let options = load_devices(sim_credentials_js(), host().await)
+    let options = settled(load_devices(sim_credentials_js(), host().await))
         .await
         .unwrap();
     let options: Vec<Value> = serde_wasm_bindgen::from_value(options).unwrap();
@@ -372,12 +382,15 @@ async fn execute_items_answers_per_item_in_order_and_stops_after_a_failure() {
     )
     .await;
     assert_eq!(results.length(), 3);
-    assert_eq!(prop(&results.get(0), "id"), device.as_str());
-    assert_eq!(prop(&results.get(1), "code"), "SPARKBOT_DEVICE_NOT_FOUND");
+    assert_eq!(prop(&prop(&results.get(0), "ok"), "id"), device.as_str());
+    assert_eq!(
+        prop(&prop(&results.get(1), "error"), "code"),
+        "SPARKBOT_DEVICE_NOT_FOUND"
+    );
     // The first reboot may still be in progress: a reboot or a 409, never a missing entry.
     assert!(!results.get(2).is_undefined());
 
-    // Without continue-on-fail the promise rejects with the first failed item's error, naming it.
+    // Without continue-on-fail it is the first failed item's failure, naming it.
     control("POST", "/__sim/reset", None).await;
     let promise = execute(
         Array::of3(
@@ -390,11 +403,8 @@ async fn execute_items_answers_per_item_in_order_and_stops_after_a_failure() {
         true,
         host().await,
         JsValue::UNDEFINED,
-    )
-    .unwrap();
-    let error = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .unwrap_err();
+    );
+    let error = settled(promise).await.unwrap_err();
     assert_eq!(prop(&error, "code"), "SPARKBOT_DEVICE_NOT_FOUND");
     assert_eq!(prop(&error, "itemIndex"), 1);
     let sent = control("GET", "/__sim/requests", None).await;

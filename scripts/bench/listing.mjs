@@ -9,7 +9,7 @@
 // or as part of `npm run bench`.
 import { parseArgs } from 'node:util';
 
-import { startSimulator } from '../../tests/simulator/sparkbot-simulator.mjs';
+import { startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
 import {
 	NODE_PATH,
 	TRIGGER_PATH,
@@ -17,7 +17,7 @@ import {
 	loadClass,
 	loadOptionsContext,
 	pollContext,
-} from '../../tests/dist/harness.mjs';
+} from '../../support/package.mjs';
 
 /** Numbers the simulator adds to its six demo numbers: 1,012 in all. */
 const EXTRA = 1_006;

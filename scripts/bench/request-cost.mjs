@@ -21,7 +21,7 @@ const ROUNDS = Number(flags.rounds);
 const REQUESTS = Number(flags.requests);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const sim = spawn(process.execPath, [join(root, 'tests/simulator/cli.mjs'), '--devices', '1000'], {
+const sim = spawn(process.execPath, [join(root, 'support/simulator/cli.mjs'), '--devices', '1000'], {
 	stdio: ['ignore', 'pipe', 'inherit'],
 });
 const base = await new Promise((resolve, reject) => {

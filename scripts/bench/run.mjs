@@ -54,8 +54,8 @@ import {
 	rebootEachItem,
 	sparkBotCredential,
 	sparkBotNode,
-} from '../../tests/e2e/fixtures.mjs';
-import { generatedDevice } from '../../tests/simulator/sparkbot-simulator.mjs';
+} from '../../support/fixtures.mjs';
+import { generatedDevice } from '../../support/simulator/sparkbot-simulator.mjs';
 import { writeChart } from './chart.mjs';
 import { benchListing } from './listing.mjs';
 import { benchTriggers, reportTriggers } from './triggers.mjs';
@@ -86,9 +86,9 @@ const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 const say = (line) => console.log(line);
 
-/** The module as the package embeds it (base64 in core.js), gzipped, and the packed tarball. */
+/** The module as the package embeds it (base64 in shared.js), gzipped, and the packed tarball. */
 function packageSizes(tarball) {
-	const core = readFileSync(join(ROOT, 'dist', 'dist', 'nodes', 'SparkBot', 'core.js'), 'utf8');
+	const core = readFileSync(join(ROOT, 'dist', 'dist', 'nodes', 'SparkBot', 'shared.js'), 'utf8');
 	const module = Buffer.from(/"([A-Za-z0-9+/=]{50000,})"/.exec(core)?.[1] ?? '', 'base64');
 	return {
 		wasm: module.length,
@@ -234,7 +234,7 @@ function startLeanServer(runtime) {
 
 /** The project's simulator, for the fleet (its wait holds). */
 function startSimulatorProcess(runtime) {
-	const args = [join(ROOT, 'tests/simulator/cli.mjs'), '--devices', '1000', '--api-key', API_KEY];
+	const args = [join(ROOT, 'support/simulator/cli.mjs'), '--devices', '1000', '--api-key', API_KEY];
 	args.push('--wait-ms', String(FLEET.holdMs));
 	return startServer(runtime, 'simulator', args, 'SPARKBOT_SIMULATOR_URL');
 }

@@ -34,8 +34,8 @@ import {
 	WEBHOOK_TRIGGER_TYPE,
 	packPackage,
 	sparkBotCredential,
-} from '../../tests/e2e/fixtures.mjs';
-import { generatedDevice, startSimulator } from '../../tests/simulator/sparkbot-simulator.mjs';
+} from '../../support/fixtures.mjs';
+import { generatedDevice, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
 
 const API_KEY = 'bench-triggers-key';
 

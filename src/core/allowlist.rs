@@ -13,9 +13,9 @@
 //! matching (non-ASCII, percent-encoded, a shortened IPv4 address) is refused under a list, so
 //! the node never allows what n8n would refuse.
 
-use crate::core::error::{Error, NotAllowed};
-use crate::core::operation::{ALLOWED_DOMAINS, ALLOWED_HTTP_REQUEST_DOMAINS};
-use crate::core::text::quote;
+use crate::error::{Error, NotAllowed};
+use crate::operation::{ALLOWED_DOMAINS, ALLOWED_HTTP_REQUEST_DOMAINS};
+use crate::text::quote;
 
 /// n8n's value for "All".
 pub const MODE_ALL: &str = "all";

@@ -4,21 +4,21 @@
 //!
 //! The scheduling is pure Rust over [`Io`] (HTTP, clock, sleep, randomness, cancellation) and a
 //! [`JsonReader`], so it is tested natively with a fake; the wasm build plugs in
-//! `crate::wasm::transport::HostExchange`.
+//! `sparkbot_wasm`'s `HostExchange`.
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 
-use crate::core::error::Error;
-use crate::core::http::{HttpReply, TransportFailure};
-use crate::core::io::Io;
-use crate::core::json::{JsonReader, JsonType};
-use crate::core::plan::{Expect, RequestPlan};
-use crate::core::qr::read_scan;
-use crate::core::retry::{requested_pause_ms, retry_delay_ms};
-use crate::core::status::{expect_object, interpret_action};
+use crate::error::Error;
+use crate::exchange::{HttpReply, TransportFailure};
+use crate::io::Io;
+use crate::json::{JsonReader, JsonType};
+use crate::plan::{Expect, RequestPlan};
+use crate::qr::read_scan;
+use crate::retry::{requested_pause_ms, retry_delay_ms};
+use crate::status::{expect_object, interpret_action};
 
 /// The final outcome of one request, and how many attempts it took.
 #[derive(Debug)]
@@ -393,9 +393,9 @@ impl Future for JoinAll<'_> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::core::fake::{Answer, Fake};
-    use crate::core::operation::Operation;
-    use crate::core::plan::{Method, RequestContext};
+    use crate::fake::{Answer, Fake};
+    use crate::operation::Operation;
+    use crate::plan::{Method, RequestContext};
     use serde_json::Value;
 
     fn plan_for(n: usize, device: &str) -> RequestPlan {
@@ -878,7 +878,6 @@ mod tests {
         assert_eq!(fake.urls().len(), 2);
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         /// Whatever SparkBot answers to whichever attempt, and however many at once: exactly one
         /// result per item, in input order, at most three requests per item.

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use crate::core::allowlist::DomainPolicy;
-use crate::core::error::Error;
-use crate::core::operation::{ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEFAULT_BASE_URL};
-use crate::core::text::{find_text, quote};
+use crate::allowlist::DomainPolicy;
+use crate::error::Error;
+use crate::operation::{ALLOW_INSECURE_HTTP, API_KEY, BASE_URL, DEFAULT_BASE_URL};
+use crate::text::{find_text, quote};
 
 /// The credential as n8n hands it over (`apiKey`, `baseUrl`, `allowInsecureHttp`,
 /// `allowedHttpRequestDomains`, `allowedDomains`), before validation.
@@ -23,8 +23,9 @@ pub struct RawCredentials {
     pub allowed_domains: Option<serde_json::Value>,
 }
 
-/// An API key. Its `Debug` output never shows the key.
-#[derive(Clone, PartialEq, Eq)]
+/// An API key. Its `Debug` output never shows the key. The default, empty one sends nothing
+/// (the boundary's exchange when the credential could not be read).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct ApiKey(String);
 
 impl ApiKey {

@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use crate::core::order::{sort_by_cached_key, FirstByKey};
-use crate::core::plan::is_device_id;
-use crate::core::text::{find_text, fold, sanitize};
+use crate::order::{sort_by_cached_key, FirstByKey};
+use crate::plan::is_device_id;
+use crate::text::{find_text, fold, sanitize};
 
 /// One entry of an n8n options list (`INodePropertyOptions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,7 +368,7 @@ mod tests {
         ] {
             assert_eq!(fold(accented), base, "{accented}");
         }
-        let total: u32 = crate::core::text::LATIN_EXTENDED_A
+        let total: u32 = crate::text::LATIN_EXTENDED_A
             .iter()
             .map(|&(_, n)| u32::from(n))
             .sum();

@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::core::operation::Operation;
-use crate::core::text::{seconds_text, sentence};
+use crate::operation::Operation;
+use crate::text::{redact, seconds_text, sentence};
 
 /// Which n8n error class an [`Error`] becomes in the shim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,9 +223,97 @@ pub enum Error {
         /// failed (any status but `407`).
         maybe_carried_out: Option<Operation>,
     },
+    /// n8n could not resolve the item's parameters (an expression failed): its own message and
+    /// description, passed on unchanged. Nothing was sent for the item.
+    Unresolved {
+        /// n8n's message.
+        message: String,
+        /// n8n's description, if it gave one.
+        description: Option<String>,
+    },
+}
+
+/// Every code an error carries across the boundary, with its kind: the core's, and the two the
+/// shim's loader gives itself (the module could not start; it trapped). Written into
+/// `node-descriptor/core-contract.ts` as the shim's type of a code.
+pub const CODES: [(&str, ErrorKind); 24] = [
+    ("SPARKBOT_INVALID_PARAMETER", ErrorKind::Operation),
+    ("SPARKBOT_INVALID_CREDENTIAL", ErrorKind::Operation),
+    ("SPARKBOT_PHONE_NOT_FOUND", ErrorKind::Operation),
+    ("SPARKBOT_DOMAIN_NOT_ALLOWED", ErrorKind::Operation),
+    ("SPARKBOT_NO_TEST_EVENT", ErrorKind::Operation),
+    ("SPARKBOT_CANCELLED", ErrorKind::Operation),
+    ("SPARKBOT_UNAUTHORIZED", ErrorKind::Api),
+    ("SPARKBOT_FORBIDDEN", ErrorKind::Api),
+    ("SPARKBOT_DEVICE_NOT_FOUND", ErrorKind::Api),
+    ("SPARKBOT_ENDPOINT_NOT_FOUND", ErrorKind::Api),
+    ("SPARKBOT_SESSION_BUSY", ErrorKind::Api),
+    ("SPARKBOT_SESSION_STOPPED", ErrorKind::Api),
+    ("SPARKBOT_SCAN_NOT_NEEDED", ErrorKind::Api),
+    ("SPARKBOT_CONFLICT", ErrorKind::Api),
+    ("SPARKBOT_TIMEOUT", ErrorKind::Api),
+    ("SPARKBOT_RATE_LIMITED", ErrorKind::Api),
+    ("SPARKBOT_BAD_REQUEST", ErrorKind::Api),
+    ("SPARKBOT_SERVICE_ERROR", ErrorKind::Api),
+    ("SPARKBOT_NETWORK_ERROR", ErrorKind::Api),
+    ("SPARKBOT_INVALID_RESPONSE", ErrorKind::Api),
+    ("SPARKBOT_TLS_ERROR", ErrorKind::Api),
+    ("SPARKBOT_PROXY_ERROR", ErrorKind::Api),
+    ("SPARKBOT_CORE_UNAVAILABLE", ErrorKind::Operation),
+    ("SPARKBOT_CORE_CRASHED", ErrorKind::Operation),
+];
+
+/// An error as the node reports it across the boundary: plain data, the one contract the shim
+/// reads (`CoreFailure` in `node-descriptor/core-contract.ts`), with the API key removed from
+/// every text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The stable code, one of [`CODES`].
+    pub code: &'static str,
+    /// Whether it is a problem of the input (`NodeOperationError`) or of the API
+    /// (`NodeApiError`).
+    pub kind: ErrorKind,
+    /// The one-line message, with how many attempts it took when there were several.
+    pub message: String,
+    /// What it means and what to do, with how many requests were made.
+    pub description: String,
+    /// The HTTP status behind it, where there is one.
+    pub http_code: Option<u16>,
+    /// Requests made for the item (0 when none was sent).
+    pub attempts: u32,
+    /// The item a run without continue-on-fail fails with.
+    pub item_index: Option<usize>,
+}
+
+impl ErrorKind {
+    /// The kind as the contract spells it: `operation` or `api`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Operation => "operation",
+            ErrorKind::Api => "api",
+        }
+    }
 }
 
 impl Error {
+    /// The error as the boundary reports it, after `attempts` requests, with `secret` removed
+    /// from its texts.
+    pub fn report(&self, attempts: u32, secret: Option<&str>) -> Report {
+        let clean = |text: String| match secret {
+            Some(secret) => redact(&text, secret),
+            None => text,
+        };
+        Report {
+            code: self.code(),
+            kind: self.kind(),
+            message: clean(self.message_after(attempts)),
+            description: clean(self.description_after(attempts)),
+            http_code: self.http_code(),
+            attempts,
+            item_index: None,
+        }
+    }
+
     /// Shorthand for [`Error::InvalidParameter`].
     pub fn invalid_parameter(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Error::InvalidParameter {
@@ -237,7 +325,7 @@ impl Error {
     /// The stable machine-readable code, for `err.code` on the JS side.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::InvalidParameter { .. } => "SPARKBOT_INVALID_PARAMETER",
+            Error::InvalidParameter { .. } | Error::Unresolved { .. } => "SPARKBOT_INVALID_PARAMETER",
             Error::InvalidCredential { .. } => "SPARKBOT_INVALID_CREDENTIAL",
             Error::Unauthorized => "SPARKBOT_UNAUTHORIZED",
             Error::Forbidden { .. } => "SPARKBOT_FORBIDDEN",
@@ -275,6 +363,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::InvalidParameter { .. }
+            | Error::Unresolved { .. }
             | Error::InvalidCredential { .. }
             | Error::PhoneNotFound { .. }
             | Error::NotAllowed(_)
@@ -306,6 +395,7 @@ impl Error {
     pub fn message(&self) -> String {
         match self {
             Error::InvalidParameter { field, problem } => format!("{field}: {problem}"),
+            Error::Unresolved { message, .. } => message.clone(),
             Error::InvalidCredential { field, problem } => {
                 format!("SparkBot credential, {field}: {problem}")
             }
@@ -467,6 +557,7 @@ impl Error {
     /// The longer hint: what to do about it.
     pub fn description(&self) -> String {
         match self {
+            Error::Unresolved { description, .. } => description.clone().unwrap_or_default(),
             Error::InvalidParameter { .. } => {
                 "Fix the parameter in the node (or the expression that fills it). No request was sent."
                     .to_string()

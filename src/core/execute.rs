@@ -12,18 +12,19 @@
 
 use serde_json::Value;
 
-use crate::core::batch::{first_failure, run_batch, BatchSettings, ItemResult};
-use crate::core::credentials::Credentials;
-use crate::core::error::Error;
-use crate::core::io::Io;
-use crate::core::json::JsonReader;
-use crate::core::listing::list_devices;
-use crate::core::order::FirstByKey;
-use crate::core::plan::{
-    is_device_id, DeviceCall, DeviceRequest, ItemPlan, ListPlan, RequestPlan, Target,
+use crate::batch::{first_failure, run_batch, BatchSettings, ItemResult};
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::io::Io;
+use crate::json::JsonReader;
+use crate::listing::list_devices;
+use crate::order::FirstByKey;
+use crate::plan::{
+    is_device_id, parse_concurrency, plan_item, DeviceCall, DeviceRequest, ItemPlan, ListPlan,
+    RawItem, RequestPlan, Target,
 };
-use crate::core::qr::NumberNames;
-use crate::core::status::interpret_action;
+use crate::qr::NumberNames;
+use crate::status::interpret_action;
 
 /// What an item produced: one object (reboot, reset, get), or a list (Get Many).
 #[derive(Debug)]
@@ -36,6 +37,142 @@ pub enum Output<T> {
 
 /// Every item's result, in input order (`None`: not run, because the run stopped).
 pub type Results<T> = Vec<Option<ItemResult<Output<T>>>>;
+
+/// What a node execution comes to, as the shim hands it on to n8n.
+#[derive(Debug)]
+pub enum Execution<T> {
+    /// Every item's outcome, in input order: with continue-on-fail, or when nothing failed.
+    Items(Vec<ItemOutcome<T>>),
+    /// Without continue-on-fail: the run fails with this item — the first that failed in input
+    /// order (nothing is sent when any item is invalid, and nothing starts after a failure).
+    Failed {
+        /// The item's index.
+        index: usize,
+        /// Its error.
+        error: Error,
+        /// Requests made for it.
+        attempts: u32,
+    },
+}
+
+/// One item's outcome.
+#[derive(Debug)]
+pub enum ItemOutcome<T> {
+    /// The answer about one number; `attempts` is set when the item's Include Attempt Count is
+    /// on (the output then says how many requests it took).
+    One {
+        /// The object.
+        object: T,
+        /// The requests it took, to add to the output.
+        attempts: Option<u32>,
+    },
+    /// Get Many: one object per number.
+    Many(Vec<T>),
+    /// The item failed.
+    Failed {
+        /// Its error.
+        error: Error,
+        /// Requests made for it.
+        attempts: u32,
+    },
+    /// Not run: the run stopped before it (not with continue-on-fail).
+    NotRun,
+}
+
+/// Runs one node execution: `credentials` as the boundary read them, every item's parameters
+/// (or n8n's error for an item whose parameters it could not resolve), and whether the run stops
+/// at the first failure (n8n without continue-on-fail). Every item is planned — validated —
+/// before anything is sent; the first item's Concurrency is the run's.
+pub async fn execute<E: Io + JsonReader>(
+    io: &E,
+    credentials: Result<Credentials, Error>,
+    items: Vec<Result<RawItem, Error>>,
+    stop_on_error: bool,
+) -> Execution<E::Object> {
+    let count = items.len();
+    // A problem that concerns every item: each fails with it (the run with the first one).
+    let all_failed = |error: Error| {
+        if stop_on_error {
+            Execution::Failed {
+                index: 0,
+                error,
+                attempts: 0,
+            }
+        } else {
+            Execution::Items(
+                (0..count)
+                    .map(|_| ItemOutcome::Failed {
+                        error: error.clone(),
+                        attempts: 0,
+                    })
+                    .collect(),
+            )
+        }
+    };
+    let credentials = match credentials {
+        Ok(credentials) => credentials,
+        Err(error) => return all_failed(error),
+    };
+    let first_options = items
+        .first()
+        .and_then(|item| item.as_ref().ok()?.options.as_ref());
+    let concurrency = match parse_concurrency(first_options) {
+        Ok(concurrency) => concurrency,
+        Err(error) => return all_failed(error),
+    };
+    let plans: Vec<Result<ItemPlan, Error>> = items
+        .into_iter()
+        .map(|item| plan_item(&item?))
+        .collect();
+    let reports: Vec<bool> = plans
+        .iter()
+        .map(|plan| matches!(plan, Ok(ItemPlan::Device { request, .. }) if request.report_attempts))
+        .collect();
+    let settings = BatchSettings {
+        concurrency,
+        stop_on_error,
+    };
+    let mut results = run_items(io, &credentials, plans, settings).await;
+    if stop_on_error {
+        if let Some(index) = first_failure(&results) {
+            if let Some(Some(ItemResult {
+                result: Err(error),
+                attempts,
+            })) = results.get_mut(index).map(Option::take)
+            {
+                return Execution::Failed {
+                    index,
+                    error,
+                    attempts,
+                };
+            }
+        }
+    }
+    Execution::Items(
+        results
+            .into_iter()
+            .zip(reports)
+            .map(|(item, report)| match item {
+                None => ItemOutcome::NotRun,
+                Some(ItemResult {
+                    result: Ok(Output::One(object)),
+                    attempts,
+                }) => ItemOutcome::One {
+                    object,
+                    attempts: report.then_some(attempts),
+                },
+                Some(ItemResult {
+                    result: Ok(Output::Many(objects)),
+                    ..
+                }) => ItemOutcome::Many(objects),
+                Some(ItemResult {
+                    result: Err(error),
+                    attempts,
+                }) => ItemOutcome::Failed { error, attempts },
+            })
+            .collect(),
+    )
+}
 
 /// Runs the items of one execution.
 pub async fn run_items<E: Io + JsonReader>(
@@ -199,9 +336,9 @@ async fn get_many<E: Io + JsonReader>(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::core::fake::{self, device_id as id, Answer, Fake};
-    use crate::core::http::HttpReply;
-    use crate::core::plan::{plan_item, RawItem};
+    use crate::fake::{self, device_id as id, Answer, Fake};
+    use crate::exchange::HttpReply;
+    use crate::plan::{plan_item, RawItem};
     use serde_json::json;
 
     fn credentials() -> Credentials {

@@ -13,11 +13,11 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use serde_json::Value;
 
-use crate::core::credentials::{Credentials, RawCredentials};
-use crate::core::http::{HttpReply, TransportFailure};
-use crate::core::io::Io;
-use crate::core::json::{JsonReader, JsonType, SerdeJson};
-use crate::core::plan::{Method, RequestPlan};
+use crate::credentials::{Credentials, RawCredentials};
+use crate::exchange::{HttpReply, TransportFailure};
+use crate::io::Io;
+use crate::json::{JsonReader, JsonType, SerdeJson};
+use crate::plan::{Method, RequestPlan};
 
 /// Where the virtual clock starts, as the core sees it through `now_ms()`: 2025-11-24.
 pub const EPOCH_MS: f64 = 1_764_000_000_000.0;

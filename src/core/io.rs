@@ -1,12 +1,12 @@
 //! What the core needs from the outside world to run requests: HTTP, a clock, sleeps,
 //! randomness and the execution's cancellation. The wasm build implements it with the
-//! shim's host, which sends through n8n's request helper (`crate::wasm::transport::HostExchange`); native tests with a scripted fake on a virtual
+//! shim's host, which sends through n8n's request helper (`sparkbot_wasm`'s `HostExchange`); native tests with a scripted fake on a virtual
 //! clock, so scheduling, retries and pagination are tested without a network.
 
 use std::future::Future;
 
-use crate::core::http::{HttpReply, TransportFailure};
-use crate::core::plan::RequestPlan;
+use crate::exchange::{HttpReply, TransportFailure};
+use crate::plan::RequestPlan;
 
 /// The outside world of a node execution.
 pub trait Io {

@@ -11,15 +11,16 @@ use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
-use crate::core::batch::{join_workers, send_with_retries, BatchState};
-use crate::core::credentials::Credentials;
-use crate::core::devices::{device_option, matches_search, DeviceCollector, DeviceOption};
-use crate::core::error::Error;
-use crate::core::io::Io;
-use crate::core::json::JsonReader;
-use crate::core::order::FirstByKey;
-use crate::core::plan::{plan_device_page, DEVICE_PAGE_SIZE};
-use crate::core::status::{interpret_device_page, DevicePage};
+use crate::batch::{join_workers, send_with_retries, BatchState};
+use crate::credentials::Credentials;
+use crate::devices::{device_option, matches_search, DeviceCollector, DeviceOption};
+use crate::error::Error;
+use crate::io::Io;
+use crate::json::JsonReader;
+use crate::order::FirstByKey;
+use crate::plan::{plan_device_page, DEVICE_PAGE_SIZE};
+use crate::status::{interpret_device_page, DevicePage};
+use crate::text::redact;
 
 /// Upper bound on pages read (100,000 devices), so a misbehaving service cannot loop us forever.
 pub const MAX_DEVICE_PAGES: usize = 1_000;
@@ -208,6 +209,49 @@ pub async fn test_credentials<E: Io + JsonReader>(
     }
 }
 
+/// Version 1's WhatsApp Number dropdown: every device of the account as n8n options, labelled
+/// and in natural order.
+pub async fn dropdown<E: Io + JsonReader>(
+    io: &E,
+    credentials: &Credentials,
+) -> Listed<Vec<DeviceOption>> {
+    let listed = list_devices(io, credentials, None).await;
+    Listed {
+        result: listed.result.map(|devices| {
+            let mut collector = DeviceCollector::default();
+            collector.add_page(devices.iter().map(|(value, _)| value));
+            collector.into_options()
+        }),
+        attempts: listed.attempts,
+        requests: listed.requests,
+    }
+}
+
+/// The credential's Test as n8n shows it (n8n's `{ status: "OK" | "Error", message }`): the
+/// node's own validation of the credential (`credentials` as the boundary read them), then the
+/// one request. `Ok` with the sentence for a key that works, `Err` with what failed — never the
+/// key.
+pub async fn credential_test<E: Io + JsonReader>(
+    io: &E,
+    credentials: Result<Credentials, Error>,
+) -> Result<String, String> {
+    let credentials = credentials.map_err(|error| error.message())?;
+    let tested = test_credentials(io, &credentials).await;
+    match tested.result {
+        Ok(Some(1)) => Ok(
+            "Connection successful: the API key works (1 WhatsApp number in the account)".into(),
+        ),
+        Ok(Some(n)) => Ok(format!(
+            "Connection successful: the API key works ({n} WhatsApp numbers in the account)"
+        )),
+        Ok(None) => Ok("Connection successful: the API key works".into()),
+        Err(error) => Err(redact(
+            &error.message_after(tested.attempts),
+            credentials.api_key.expose(),
+        )),
+    }
+}
+
 /// Reads pages of one size, counting requests; they share one pause (a 429 slows them all).
 struct PageReader<'a, E> {
     io: &'a E,
@@ -321,8 +365,8 @@ impl<T> Collected<T> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::core::fake::{self, Answer, Fake, Received};
-    use crate::core::http::HttpReply;
+    use crate::fake::{self, Answer, Fake, Received};
+    use crate::exchange::HttpReply;
     use serde_json::json;
     use std::rc::Rc;
 

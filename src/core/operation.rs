@@ -1,6 +1,6 @@
 //! The two operations and their options, as data.
 //!
-//! The node description (`crate::core::description`) and the request planner ([`crate::core::plan`]) both
+//! The node description (`crate::description`) and the request planner ([`crate::plan`]) both
 //! read these tables, so a parameter name, its wire field and its text cannot drift apart.
 
 /// Seconds the node waits without Wait For Session.
@@ -122,13 +122,13 @@ pub struct BooleanOption {
     pub field: Field,
     /// Field in the JSON request body.
     pub wire_field: &'static str,
-    /// Help text ("Whether …"). Only the node description shows it, and that is generated
-    /// natively, so the wasm module does not carry these texts.
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Help text ("Whether …"). Only the node description shows it, and only the descriptor
+    /// writer builds that (feature `descriptions`): the wasm module does not carry these texts.
+    #[cfg(feature = "descriptions")]
     pub description: &'static str,
     /// For an option that destroys data: the warning the editor shows while it is on, and what
     /// the canvas subtitle adds.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(feature = "descriptions")]
     pub destructive: Option<Destructive>,
 }
 
@@ -146,25 +146,25 @@ const REBOOT_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
         field: Field::new("forceReboot", "Force Reboot"),
         wire_field: "force",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         description: "Whether to reboot the session even if it is stopped. Without it, a stopped session is refused with a 409 error.",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         destructive: None,
     },
     BooleanOption {
         field: Field::new("forceSync", "Force Sync"),
         wire_field: "sync",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         description: "Whether to force a synchronization of the session data (chats, contacts) after the reboot",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         destructive: None,
     },
     BooleanOption {
         field: WAIT_FOR_SESSION,
         wire_field: "wait",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         description: "Whether to hold the response until the session is online again. This may delay the response up to 90 seconds.",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         destructive: None,
     },
 ];
@@ -173,9 +173,9 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
         field: Field::new("deleteAllData", "Delete All Data"),
         wire_field: "deleteAllData",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         description: "Whether to permanently delete all stored chats, messages and contacts of the number. Destructive: this cannot be undone.",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         destructive: Some(Destructive {
             warning: "Delete All Data is on: every run permanently deletes all stored chats, messages and contacts of the number. This cannot be undone.",
             subtitle: "data",
@@ -184,9 +184,9 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
         field: Field::new("emptyQueue", "Empty Queue"),
         wire_field: "emptyQueue",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         description: "Whether to permanently delete every queued outbound message of the number that has not been sent yet. Destructive: this cannot be undone.",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         destructive: Some(Destructive {
             warning: "Empty Queue is on: every run permanently deletes the messages of the number that are queued and not sent yet. This cannot be undone.",
             subtitle: "queue",
@@ -195,9 +195,9 @@ const RESET_OPTIONS: [BooleanOption; 3] = [
     BooleanOption {
         field: WAIT_FOR_SESSION,
         wire_field: "wait",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         description: "Whether to hold the response until the number is available again. This may delay the response up to 2 minutes.",
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(feature = "descriptions")]
         destructive: None,
     },
 ];

@@ -9,9 +9,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::core::error::Error;
-use crate::core::operation::BINARY_PROPERTY;
-use crate::core::text::{fold, sanitize};
+use crate::error::Error;
+use crate::operation::BINARY_PROPERTY;
+use crate::text::{fold, sanitize};
 
 /// The PNG file signature.
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];

@@ -6,10 +6,10 @@
 //! have reached the service, is final: a reboot or reset must not run twice. Reading the device
 //! list changes nothing, so its requests are also retried after any network failure.
 
-use crate::core::http::{HttpReply, TransportFailure};
-use crate::core::node_codes::{reach, tls_problem, Reach};
-use crate::core::plan::Method;
-use crate::core::status::parse_retry_after;
+use crate::exchange::{HttpReply, TransportFailure};
+use crate::network_errors::{reach, tls_problem, Reach};
+use crate::plan::Method;
+use crate::status::parse_retry_after;
 
 /// Most attempts per request, the first one included.
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_connection_that_was_never_made_is_retried_with_backoff() {
-        let not_sent = crate::core::node_codes::NODE_CODES
+        let not_sent = crate::network_errors::NODE_CODES
             .iter()
             .filter(|(_, _, reach)| *reach == Reach::NotSent);
         for (code, _, _) in not_sent {

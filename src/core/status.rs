@@ -4,15 +4,15 @@
 
 use serde_json::Value;
 
-use crate::core::error::{ConflictReason, Error, TimeoutSource};
-use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
-use crate::core::json::{nesting_depth, JsonReader, JsonType, MAX_NESTING};
-use crate::core::node_codes::{network_cause, reach, tls_problem, Reach};
-use crate::core::plan::RequestContext;
-use crate::core::text::{find_text, sanitize};
+use crate::error::{ConflictReason, Error, TimeoutSource};
+use crate::exchange::{HttpReply, TransportFailure, MAX_BODY_BYTES};
+use crate::json::{nesting_depth, JsonReader, JsonType, MAX_NESTING};
+use crate::network_errors::{network_cause, reach, tls_problem, Reach};
+use crate::plan::RequestContext;
+use crate::text::{find_text, sanitize};
 
 /// Reads JSON text into a [`Value`], or says why it could not (see
-/// [`crate::core::json::JsonReader::parse`]).
+/// [`crate::json::JsonReader::parse`]).
 pub type ParseJson<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
 
 /// Longest service message shown to a user.
@@ -316,7 +316,7 @@ pub fn parse_retry_after(value: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::error::ErrorKind;
+    use crate::error::ErrorKind;
 
     const ID: &str = "6523a1f0c2d4e5f60718293a";
 
@@ -324,7 +324,7 @@ mod tests {
         RequestContext {
             host: "127.0.0.1:9".into(),
             device: Some(ID.into()),
-            operation: Some(crate::core::operation::Operation::Reboot),
+            operation: Some(crate::operation::Operation::Reboot),
             wait: true,
             custom_timeout: false,
             timeout_ms: 105_000,
@@ -584,7 +584,7 @@ mod tests {
             host: "h".into(),
             ..RequestContext::default()
         };
-        let json = crate::core::json::SerdeJson;
+        let json = crate::json::SerdeJson;
         let err = interpret_device_page(&context, reply(404, ""), &json).unwrap_err();
         assert!(err.message().contains("Base URL"));
         let err = interpret_device_page(&context, reply(200, "{}"), &json).unwrap_err();

@@ -27,15 +27,15 @@
 
 use serde_json::{Map, Value};
 
-use crate::core::credentials::Credentials;
-use crate::core::error::Error;
-use crate::core::io::Io;
-use crate::core::json::JsonReader;
-use crate::core::listing::{list_devices, Listed};
-use crate::core::operation::{Field, SESSION_STATUSES, SESSION_STATUS_FILTER};
-use crate::core::order::sort_by;
-use crate::core::plan::{is_device_id, parse_choices};
-use crate::core::text::{describe_value, sanitize};
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::io::Io;
+use crate::json::JsonReader;
+use crate::listing::{list_devices, Listed};
+use crate::operation::{Field, SESSION_STATUSES, SESSION_STATUS_FILTER};
+use crate::order::sort_by;
+use crate::plan::{is_device_id, parse_choices};
+use crate::text::{describe_value, sanitize};
 
 /// The only event: a session's status changed.
 pub const SESSION_STATUS_CHANGED: &str = "sessionStatusChanged";
@@ -395,7 +395,7 @@ pub async fn poll_account<E: Io + JsonReader>(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::core::fake::device_id as id;
+    use crate::fake::device_id as id;
     use serde_json::json;
 
     fn account(statuses: &[&str]) -> Vec<Value> {

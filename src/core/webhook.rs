@@ -20,16 +20,16 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use crate::core::batch::{send_with_retries, BatchState};
-use crate::core::credentials::Credentials;
-use crate::core::error::Error;
-use crate::core::io::Io;
-use crate::core::json::JsonReader;
-use crate::core::order::sort_by;
-use crate::core::plan::{is_device_id, Expect, Method, RequestContext, RequestPlan};
-use crate::core::status::interpret_action;
-use crate::core::text::sanitize;
-use crate::core::trigger::Watch;
+use crate::batch::{send_with_retries, BatchState};
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::io::Io;
+use crate::json::{JsonReader, JsonType};
+use crate::order::sort_by;
+use crate::plan::{is_device_id, Expect, Method, RequestContext, RequestPlan};
+use crate::status::interpret_action;
+use crate::text::sanitize;
+use crate::trigger::Watch;
 
 /// The only event the trigger registers for.
 pub const SESSION_EVENT: &str = "session:status";
@@ -704,6 +704,113 @@ pub async fn unregister<E: Io + JsonReader>(
     )
     .await?;
     Ok(())
+}
+
+/// Registers a webhook for `url` (n8n's `create`) with a new secret made from `random` (at
+/// least [`SECRET_BYTES`] bytes of the runtime's cryptographic generator): see
+/// [`find_or_replace`].
+pub async fn register<E: Io + JsonReader>(
+    io: &E,
+    credentials: &Credentials,
+    stored: Option<&Registration>,
+    url: &str,
+    random: &[u8],
+) -> Result<Registration, Error> {
+    let secret = new_secret(random)?;
+    find_or_replace(io, credentials, stored, url, secret).await
+}
+
+/// What the process remembers of the deliveries of each trigger node (by a key the shim makes
+/// of workflow, node and mode), at most [`MAX_RECENT_NODES`] nodes, the least recent dropped
+/// first.
+#[derive(Debug, Default)]
+pub struct Recent {
+    nodes: Vec<(String, Memory)>,
+}
+
+/// Most trigger nodes whose deliveries a process remembers.
+pub const MAX_RECENT_NODES: usize = 64;
+
+/// What became of a delivery.
+#[derive(Debug)]
+pub enum Received {
+    /// Not signed with the secret, or its timestamp too far from now: `401`, nothing runs,
+    /// nothing is remembered.
+    Refused,
+    /// Signed, but not a delivery: `400`.
+    Unreadable,
+    /// Checked: `200`, with the memory to keep and, when the workflow is to run, the delivery.
+    Checked {
+        /// What the node remembers now.
+        memory: Memory,
+        /// The change to report, if any.
+        run: Option<Delivery>,
+    },
+}
+
+impl Received {
+    /// The HTTP status SparkBot is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Received::Refused => 401,
+            Received::Unreadable => 400,
+            Received::Checked { .. } => 200,
+        }
+    }
+}
+
+/// One delivery to the node `key`: verified with the secret of `registration` against the raw
+/// `body` (`parsed`: the same body read as JSON, if it is JSON), then decided with what the
+/// static data (`remembered`) and the process (`recent`) remember.
+#[allow(clippy::too_many_arguments)]
+pub fn receive(
+    recent: &mut Recent,
+    key: &str,
+    registration: Option<&Registration>,
+    remembered: Memory,
+    headers: DeliveryHeaders,
+    body: &[u8],
+    parsed: Option<&Value>,
+    watch: &Watch,
+    now_secs: i64,
+) -> Received {
+    let secret = registration.map(|r| r.secret.as_str()).unwrap_or_default();
+    if body.len() > MAX_DELIVERY_BYTES || verify(secret, headers, body, now_secs).is_err() {
+        return Received::Refused;
+    }
+    let Some(delivery) = parsed.and_then(|value| parse_delivery(value).ok()) else {
+        return Received::Unreadable;
+    };
+    let mut memory = remembered;
+    if let Some(at) = recent.nodes.iter().position(|(known, _)| known == key) {
+        memory.merge(&recent.nodes.remove(at).1);
+    }
+    let verdict = memory.decide(&delivery, watch, now_secs);
+    recent.nodes.push((key.to_string(), memory.clone()));
+    if recent.nodes.len() > MAX_RECENT_NODES {
+        recent.nodes.remove(0);
+    }
+    Received::Checked {
+        memory,
+        run: (verdict == Verdict::Run).then_some(delivery),
+    }
+}
+
+/// The number a delivery reports, as `GET /devices/{id}` shows it now (one budget of 3 s,
+/// retried like every read); `None` when that read fails or answers another device.
+pub async fn read_device<E: Io + JsonReader>(
+    io: &E,
+    credentials: &Credentials,
+    delivery: &Delivery,
+) -> Option<E::Object> {
+    let plan = device_read(&delivery.device_id, credentials);
+    let sent = send_with_retries(io, &plan, &BatchState::default()).await;
+    let body = interpret_action(&plan.context, sent.outcome, &|text| io.parse(text)).ok()?;
+    let same = io.parse(&body).ok()?.get("id").and_then(Value::as_str) == Some(&delivery.device_id);
+    match io.parse_body(&body) {
+        Ok((JsonType::Object, device)) if same => Some(device),
+        _ => None,
+    }
 }
 
 /// The device read that fills in a delivery's number (`GET /devices/{id}`), one budget of

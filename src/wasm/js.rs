@@ -10,7 +10,7 @@ use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::json::{JsonType, MAX_NESTING};
+use sparkbot_core::json::{JsonType, MAX_NESTING};
 
 #[wasm_bindgen]
 extern "C" {

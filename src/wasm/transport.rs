@@ -1,6 +1,6 @@
 //! The one place that performs HTTP: a [`RequestPlan`] in, an [`HttpReply`] or a
 //! [`TransportFailure`] out. [`HostExchange`] also gives the batch its clock, sleep, randomness
-//! and cancellation (see [`crate::core::io::Io`]) and its JSON reading.
+//! and cancellation (see [`sparkbot_core::io::Io`]) and its JSON reading.
 //!
 //! The module performs no I/O of its own and imports nothing but the runtime's standard globals
 //! (`AbortSignal`, `JSON`, `Date`, `Math`): every request and every pause goes through the
@@ -19,14 +19,14 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
-use crate::core::credentials::ApiKey;
-use crate::core::http::{HttpReply, TransportFailure, MAX_BODY_BYTES};
-use crate::core::io::Io;
-use crate::core::json::JsonReader;
-use crate::core::json::JsonType;
-use crate::core::plan::{Method, RequestPlan};
-use crate::core::text::find_text;
-use crate::wasm::js;
+use sparkbot_core::credentials::ApiKey;
+use sparkbot_core::exchange::{HttpReply, TransportFailure, MAX_BODY_BYTES};
+use sparkbot_core::io::Io;
+use sparkbot_core::json::JsonReader;
+use sparkbot_core::json::JsonType;
+use sparkbot_core::plan::{Method, RequestPlan};
+use sparkbot_core::text::find_text;
+use crate::js;
 
 #[wasm_bindgen]
 extern "C" {
@@ -72,6 +72,13 @@ pub struct HostExchange {
 }
 
 impl HostExchange {
+    /// The key to remove from every text that leaves the module (none when there is no key).
+    pub fn secret(&self) -> Option<String> {
+        Some(self.api_key.expose())
+            .filter(|key| !key.is_empty())
+            .map(str::to_string)
+    }
+
     /// A signal that fires after `ms` milliseconds or when the execution is cancelled.
     fn deadline(&self, ms: u32) -> AbortSignal {
         let timeout = AbortSignal::timeout_with_u32(ms);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { DEMO_DEVICES } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES } from '../../support/simulator/sparkbot-simulator.mjs';
 import { rng } from '../../scripts/lib/random.mjs';
 import {
 	NodeApiError,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
-import { DEMO_DEVICES } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES } from '../../support/simulator/sparkbot-simulator.mjs';
 import {
 	NodeOperationError,
 	TRIGGER_PATH,

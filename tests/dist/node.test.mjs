@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
 import { sleep } from '../../scripts/lib/wait.mjs';
-import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, generatedDevice } from '../../support/simulator/sparkbot-simulator.mjs';
 import {
 	CREDENTIAL_PATH,
 	NODE_PATH,
@@ -73,7 +73,7 @@ describe('package', () => {
 			NODE_PATH,
 			TRIGGER_PATH,
 			CREDENTIAL_PATH,
-			'dist/nodes/SparkBot/core.js',
+			'dist/nodes/SparkBot/shared.js',
 			'dist/nodes/SparkBot/sparkbot.svg',
 			'dist/nodes/SparkBot/sparkbot.dark.svg',
 			'dist/nodes/SparkBot/SparkBot.node.json',
@@ -126,13 +126,13 @@ describe('package', () => {
 	});
 
 	test('the shared core embeds the module, and no file reads the disk or the environment', () => {
-		const core = readFileSync(join(dist, 'dist/nodes/SparkBot/core.js'), 'utf8');
+		const core = readFileSync(join(dist, 'dist/nodes/SparkBot/shared.js'), 'utf8');
 		assert.match(core, /wasmBase64 = "AGFzbQ/, 'the wasm module, embedded once');
 		for (const node of [NODE_PATH, TRIGGER_PATH]) {
 			const text = readFileSync(join(dist, node), 'utf8');
 			assert.ok(!text.includes('AGFzbQ'), `${node} requires the core instead of a copy`);
 		}
-		const source = [NODE_PATH, TRIGGER_PATH, 'dist/nodes/SparkBot/core.js']
+		const source = [NODE_PATH, TRIGGER_PATH, 'dist/nodes/SparkBot/shared.js']
 			.map((file) => readFileSync(join(dist, file), 'utf8'))
 			.join('\n');
 		for (const forbiddenUse of [

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
 import { makeTestCa } from '../simulator/test-ca.mjs';
 import {
 	NodeApiError,
@@ -67,10 +67,10 @@ describe('every request goes through n8n’s request helper', () => {
 		);
 	});
 
-	test('the wasm module imports nothing but its own glue; core.js requires only n8n-workflow, for the error classes', () => {
-		const core = readFileSync(join(dist, 'dist/nodes/SparkBot/core.js'), 'utf8');
+	test('the wasm module imports nothing but its own glue; shared.js requires only n8n-workflow, for the error classes', () => {
+		const core = readFileSync(join(dist, 'dist/nodes/SparkBot/shared.js'), 'utf8');
 		const base64 = /"([A-Za-z0-9+/=]{50000,})"/.exec(core)?.[1];
-		assert.ok(base64, 'the module is embedded in core.js');
+		assert.ok(base64, 'the module is embedded in shared.js');
 		const imports = WebAssembly.Module.imports(
 			new WebAssembly.Module(Buffer.from(base64, 'base64')),
 		);
@@ -200,7 +200,7 @@ describe('a SparkBot behind an internal CA', () => {
 	test('with the CA given to Node by NODE_EXTRA_CA_CERTS (read at start-up: a process of its own), it works', async () => {
 		const script = `
 			const { SparkBot } = require(${JSON.stringify(join(dist, 'dist/nodes/SparkBot/SparkBot.node.js'))});
-			import(${JSON.stringify(pathToFileURL(join(root, 'tests/dist/n8n-helpers.mjs')).href)}).then(({ httpRequest }) =>
+			import(${JSON.stringify(pathToFileURL(join(root, 'support/n8n-helpers.mjs')).href)}).then(({ httpRequest }) =>
 				new SparkBot().execute.call({
 					getInputData: () => [{ json: {} }],
 					getNodeParameter: (name) => ({ resource: 'whatsappSession', operation: 'reboot', device: ${JSON.stringify(online.id)}, options: {} })[name],

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 
-import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, generatedDevice } from '../../support/simulator/sparkbot-simulator.mjs';
 import {
 	NodeApiError,
 	NodeOperationError,
@@ -378,7 +378,7 @@ test('in a bare Node process a retry pause keeps the process alive until the ite
 			continueOnFail: () => false,
 			helpers: { httpRequest: (options) => httpRequest(options) },
 		};
-		import(${JSON.stringify(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'n8n-helpers.mjs')).href)})
+		import(${JSON.stringify(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'n8n-helpers.mjs')).href)})
 			.then((helpers) => { httpRequest = helpers.httpRequest; return node.execute.call(context); }).then((out) => process.stdout.write(JSON.stringify(out[0][0].json)), (e) => process.stdout.write('ERROR ' + e.message));
 		process.on('exit', () => process.stdout.write('\\nEXIT'));
 	`;

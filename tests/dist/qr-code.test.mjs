@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { rng } from '../../scripts/lib/random.mjs';
-import { DEMO_DEVICES, SESSION_STATUSES } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, SESSION_STATUSES } from '../../support/simulator/sparkbot-simulator.mjs';
 import { pngSize, readQrPng } from '../simulator/qr.mjs';
 import {
 	NodeApiError,

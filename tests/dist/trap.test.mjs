@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
-import { DEMO_DEVICES } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES } from '../../support/simulator/sparkbot-simulator.mjs';
 import { NodeOperationError, params, suite, workflow } from './harness.mjs';
 
 // (module (func (export "trap") unreachable))

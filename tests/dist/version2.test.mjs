@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { DEMO_DEVICES, generatedDevice } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, generatedDevice } from '../../support/simulator/sparkbot-simulator.mjs';
 import {
 	NodeOperationError,
 	assertNoSecret,

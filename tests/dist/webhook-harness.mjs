@@ -7,7 +7,7 @@
 // `delete`) the same static data, as n8n's activation does.
 import { createServer } from 'node:http';
 
-import { httpRequest } from './n8n-helpers.mjs';
+import { httpRequest } from '../../support/n8n-helpers.mjs';
 import { NodeApiError, NodeOperationError, loadClass } from './harness.mjs';
 
 export const WEBHOOK_TRIGGER_PATH =

@@ -13,7 +13,7 @@ import {
 	SESSION_STATUSES,
 	generatedDevice,
 	startSimulator,
-} from '../simulator/sparkbot-simulator.mjs';
+} from '../../support/simulator/sparkbot-simulator.mjs';
 import { TRIGGER_PATH, assertNoSecret, loadClass, pollContext, root } from './harness.mjs';
 import { webhookHost } from './webhook-harness.mjs';
 
@@ -307,7 +307,7 @@ describe('SparkBot Webhook Trigger: deliveries', () => {
 		await h.activate();
 		assert.notEqual(h.staticData.webhook.secret, old);
 		// A delivery signed with the old secret (for the webhook that was replaced) is refused.
-		const { signDelivery } = await import('../simulator/webhooks.mjs');
+		const { signDelivery } = await import('../../support/simulator/webhooks.mjs');
 		const { body, headers } = await deliveryBytes(sales.id);
 		const timestamp = String(Math.floor(Date.now() / 1000));
 		const response = await fetch(h.url, {
@@ -384,7 +384,7 @@ describe('SparkBot Webhook Trigger: deliveries', () => {
 		const h = await host();
 		await h.activate();
 		const { secret } = h.staticData.webhook;
-		const { signDelivery } = await import('../simulator/webhooks.mjs');
+		const { signDelivery } = await import('../../support/simulator/webhooks.mjs');
 		const body = Buffer.from('{"hello":"world"}');
 		const timestamp = String(Math.floor(Date.now() / 1000));
 		const response = await fetch(h.url, {

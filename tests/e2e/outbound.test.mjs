@@ -15,7 +15,7 @@ import * as instance from '../../scripts/n8n/instance.mjs';
 import { waitUntil } from '../../scripts/lib/wait.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { startForwardProxy } from '../simulator/forward-proxy.mjs';
-import { DEMO_DEVICES, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { DEMO_DEVICES, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
 import { makeTestCa } from '../simulator/test-ca.mjs';
 import {
 	CREDENTIAL_TYPE,

@@ -43,7 +43,7 @@ import { atExit, run, startProcess } from '../../scripts/n8n/processes.mjs';
 import { freePorts } from '../../scripts/lib/net.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { sleep, waitUntil } from '../../scripts/lib/wait.mjs';
-import { generatedDevice, startSimulator } from '../simulator/sparkbot-simulator.mjs';
+import { generatedDevice, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
 import {
 	N8N_VERSION,
 	CREDENTIAL_TYPE,

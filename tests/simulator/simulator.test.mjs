@@ -10,7 +10,7 @@ import {
 	DEFAULT_API_KEY,
 	FAULT_KINDS,
 	generatedDevice,
-} from './sparkbot-simulator.mjs';
+} from '../../support/simulator/sparkbot-simulator.mjs';
 import { pngSize, readQrPng } from './qr.mjs';
 
 const SALES = DEMO_DEVICES.find((d) => d.alias === 'Sales').id; // online
@@ -765,7 +765,7 @@ describe('close()', () => {
 
 describe('cli', () => {
 	it('prints the URL line first, serves, and exits 0 on SIGTERM', async () => {
-		const cli = fileURLToPath(new URL('./cli.mjs', import.meta.url));
+		const cli = fileURLToPath(new URL('../../support/simulator/cli.mjs', import.meta.url));
 		const child = spawn(process.execPath, [cli, '--devices', '2', '--time-scale', '0.01'], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
@@ -792,7 +792,7 @@ describe('cli', () => {
 	});
 
 	it('refuses a bad option with exit code 2', async () => {
-		const cli = fileURLToPath(new URL('./cli.mjs', import.meta.url));
+		const cli = fileURLToPath(new URL('../../support/simulator/cli.mjs', import.meta.url));
 		const child = spawn(process.execPath, [cli, '--devices', 'many'], { stdio: 'ignore' });
 		const code = await new Promise((resolve) => child.on('exit', resolve));
 		assert.equal(code, 2);

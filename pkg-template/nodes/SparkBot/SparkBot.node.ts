@@ -7,19 +7,19 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import generatedDescription from '../../../node-descriptor/SparkBot.description.json';
 
 import {
+	type CoreFailure,
 	callCore,
-	errorFacts,
+	errorItem,
 	getDevices,
 	hostFor,
-	isCoreError,
+	runCore,
 	sparkBotApiTest,
 	toNodeError,
-} from './core';
+} from './shared';
 
 /**
  * SparkBot: reboot or reset the WhatsApp session of a SparkBot number.
@@ -57,13 +57,9 @@ export class SparkBot implements INodeType {
 			): Promise<INodeListSearchResult> {
 				const credentials = await this.getCredentials('sparkBotApi');
 				const host = hostFor((options) => this.helpers.httpRequest(options));
-				try {
-					return (await callCore((core) =>
-						core.searchDevices(credentials, filter, paginationToken, host),
-					)) as INodeListSearchResult;
-				} catch (error) {
-					throw toNodeError(this.getNode(), error);
-				}
+				return await runCore<INodeListSearchResult>(this.getNode(), (core) =>
+					core.searchDevices(credentials, filter, paginationToken, host),
+				);
 			},
 		},
 		credentialTest: { sparkBotApiTest },
@@ -88,9 +84,9 @@ export class SparkBot implements INodeType {
 			if (!hasExpression(node.parameters[name])) sameForAll.set(name, value);
 			return value;
 		};
-		const parameters: Array<Record<string, unknown> | null> = [];
-		/** Items whose parameters n8n could not resolve: the core sends nothing for them. */
-		const unreadable = new Map<number, NodeApiError | NodeOperationError>();
+		// An item whose parameters n8n could not resolve (an expression failed) goes to the core
+		// with n8n's error, which fails it like any other invalid item.
+		const parameters: Array<Record<string, unknown>> = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
 				const item: Record<string, unknown> = {};
@@ -98,54 +94,47 @@ export class SparkBot implements INodeType {
 					item[name] = read(name, i, name === 'options' ? {} : null);
 				parameters.push(item);
 			} catch (error) {
-				unreadable.set(i, toNodeError(node, error, i));
-				parameters.push(null);
+				parameters.push({ unresolved: unresolved(error) });
 			}
 		}
 		// Stopping the execution in n8n aborts every request in flight, waits included.
 		const cancel = this.getExecutionCancelSignal?.();
 		const host = hostFor((options) => this.helpers.httpRequest(options));
-		let outcomes: unknown[];
-		try {
-			outcomes = await callCore((core) =>
-				core.executeItems(parameters, credentials, !continueOnFail, host, cancel),
-			);
-		} catch (error) {
+		const result = await callCore<Array<{ ok: unknown } | { error: CoreFailure }>>((core) =>
+			core.executeItems(parameters, credentials, !continueOnFail, host, cancel),
+		);
+		if ('error' in result) {
 			// Without continue-on-fail the core fails the run with the first failed item in input
-			// order (validated before anything was sent, or the first that SparkBot refused).
-			const itemIndex = isCoreError(error) ? error.itemIndex : undefined;
-			if (itemIndex !== undefined)
-				throw unreadable.get(itemIndex) ?? toNodeError(node, error, itemIndex);
-			// The core could not run at all (it could not be loaded, or it crashed): every item fails.
-			const nodeError = toNodeError(node, error);
-			if (!continueOnFail) throw nodeError;
-			return [items.map((_, i) => errorItem(nodeError, i, toErrorOutput))];
+			// order (validated before anything was sent, or the first that SparkBot refused); a
+			// core that could not run at all (it could not be loaded, or it crashed) fails every item.
+			if (!continueOnFail || result.error.itemIndex !== undefined)
+				throw toNodeError(node, result.error);
+			return [items.map((_, i) => errorItem(result.error, i, toErrorOutput))];
 		}
 
 		const output: INodeExecutionData[] = [];
-		for (let i = 0; i < items.length; i++) {
-			const outcome: unknown = unreadable.get(i) ?? outcomes[i];
-			if (outcome instanceof Error) {
-				output.push(errorItem(toNodeError(node, outcome, i), i, toErrorOutput));
-				continue;
+		for (const [i, outcome] of result.ok.entries()) {
+			if ('error' in outcome) {
+				output.push(errorItem(outcome.error, i, toErrorOutput));
+			} else if (parameters[i]?.operation === GET_QR_CODE) {
+				output.push(await qrCodeItem.call(this, outcome.ok as QrCodeOutcome, i));
+			} else {
+				// Get Many answers a list: one output item per number, each paired with its input item.
+				const objects = Array.isArray(outcome.ok) ? outcome.ok : [outcome.ok];
+				for (const json of objects as IDataObject[]) output.push({ json, pairedItem: { item: i } });
 			}
-			if (outcome === null || typeof outcome !== 'object') {
-				throw new NodeOperationError(node, `The SparkBot core returned no result for item ${i}`, {
-					itemIndex: i,
-				});
-			}
-			if (parameters[i]?.operation === GET_QR_CODE) {
-				output.push(await qrCodeItem.call(this, outcome as QrCodeOutcome, i));
-				continue;
-			}
-			// Get Many answers a list: one output item per number, each paired with its input item.
-			const objects = Array.isArray(outcome)
-				? (outcome as IDataObject[])
-				: [outcome as IDataObject];
-			for (const json of objects) output.push({ json, pairedItem: { item: i } });
 		}
 		return [output];
 	}
+}
+
+/** n8n's error for an item it could not resolve, as the core takes it. */
+function unresolved(error: unknown): { message: string; description?: string } {
+	if (!(error instanceof Error)) return { message: String(error) };
+	const { description } = error as { description?: unknown };
+	return typeof description === 'string' && description !== ''
+		? { message: error.message, description }
+		: { message: error.message };
 }
 
 /** Get QR Code's operation value. */
@@ -231,28 +220,4 @@ function hasExpression(value: unknown): boolean {
 	if (Array.isArray(value)) return value.some(hasExpression);
 	if (value !== null && typeof value === 'object') return Object.values(value).some(hasExpression);
 	return false;
-}
-
-/**
- * A failed item for continue-on-fail, with what the node knows about the failure, so that a
- * Switch can route on its `httpCode` or `code`:
- * - "Continue" (regular output): `{ error: message, description, code, httpCode, attempts }`.
- * - "Continue (using error output)": `{ error: { message, description, code, httpCode,
- *   attempts } }`. n8n's engine moves an item to the error output only when its json is
- *   `{ error }` (or `{ error, message }`), or when it carries an error — and then it reduces the
- *   json to `{ error: message }`. So the facts travel inside `error`, as n8n's own HTTP Request
- *   node does it.
- */
-function errorItem(
-	error: NodeApiError | NodeOperationError,
-	itemIndex: number,
-	toErrorOutput: boolean,
-): INodeExecutionData {
-	const { code, httpCode, attempts } = errorFacts(error);
-	const facts: IDataObject = { description: error.description ?? null, code, httpCode };
-	if (attempts !== undefined) facts.attempts = attempts;
-	const json: IDataObject = toErrorOutput
-		? { error: { message: error.message, ...facts } }
-		: { error: error.message, ...facts };
-	return { json, pairedItem: { item: itemIndex } };
 }

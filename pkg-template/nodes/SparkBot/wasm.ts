@@ -22,6 +22,7 @@ import {
 	webhookExists,
 } from '../../../target/glue/sparkbot_node';
 import { wasmBase64 } from '../../../target/glue/wasm-bytes';
+import type { CoreFailure, CoreResult } from '../../../node-descriptor/core-contract';
 import { version as packageVersion } from '../../package.json';
 
 import { setTaskErrorHandler } from './wasm-global-scope';
@@ -37,18 +38,6 @@ export interface Core {
 	webhookCreate: typeof webhookCreate;
 	webhookDelete: typeof webhookDelete;
 	receiveDelivery: typeof receiveDelivery;
-}
-
-/** An error thrown by the Rust core (see `to_js_error` in `src/wasm/boundary.rs`), or by `callCore`. */
-export interface CoreError extends Error {
-	code: string;
-	kind: 'operation' | 'api';
-	httpCode: number | null;
-	description: string;
-	/** Requests made for the item (0 when none was sent). */
-	attempts?: number;
-	/** The item a run without continue-on-fail fails with. */
-	itemIndex?: number;
 }
 
 const core: Core = {
@@ -72,11 +61,11 @@ const inFlight = new Set<(error: unknown) => void>();
 /**
  * Compiles and instantiates the module on first use, synchronously (a few milliseconds for this
  * module), and returns the same instance afterwards — or a fresh instance of it (new memory, new
- * glue state) after a trap. When the module cannot be compiled or instantiated here, it throws a
- * `SPARKBOT_CORE_UNAVAILABLE` error that says why and what to do; the next call tries again and,
- * for the same cause, says the same.
+ * glue state) after a trap. When the module cannot be compiled or instantiated here, it returns
+ * the `SPARKBOT_CORE_UNAVAILABLE` failure that says why and what to do; the next call tries
+ * again and, for the same cause, says the same.
  */
-export function loadCore(): Core {
+function loadCore(): Core | CoreFailure {
 	if (state === 'ready') return core;
 	try {
 		const missing = missingRuntimeFeatures();
@@ -88,47 +77,42 @@ export function loadCore(): Core {
 			initSync({ module: compiled });
 		}
 	} catch (error) {
-		throw unavailableError(error);
+		return unavailableFailure(error);
 	}
 	state = 'ready';
 	return core;
 }
 
 /**
- * Runs one call into the core and settles with its result. If the module traps (or a JS
- * exception unwinds through it) during the call — synchronously, or in a later poll of its
- * future — the call, and every other one in flight, fails with a `SPARKBOT_CORE_CRASHED` error
- * at once, and the next `loadCore()` uses a fresh instance rather than the poisoned one.
+ * Runs one call into the core and resolves with its result (every export resolves with
+ * `{ ok }` or `{ error }`, never rejects). If the module traps (or a JS exception unwinds
+ * through it) during the call — synchronously, or in a later poll of its future — the call, and
+ * every other one in flight, resolves with the `SPARKBOT_CORE_CRASHED` failure at once, and the
+ * next call uses a fresh instance rather than the poisoned one.
  */
-export function callCore<T>(call: (core: Core) => Promise<T>): Promise<T> {
-	return new Promise<T>((resolve, reject) => {
-		let loaded: Core;
-		try {
-			loaded = loadCore();
-		} catch (error) {
-			reject(error);
+export function callCore<T>(call: (core: Core) => Promise<unknown>): Promise<CoreResult<T>> {
+	return new Promise<CoreResult<T>>((resolve) => {
+		const loaded = loadCore();
+		if (!('executeItems' in loaded)) {
+			resolve({ error: loaded });
 			return;
 		}
 		let settled = false;
-		const settle = (outcome: () => void) => {
+		const settle = (result: CoreResult<T>) => {
 			if (settled) return;
 			settled = true;
 			inFlight.delete(crash);
-			outcome();
+			resolve(result);
 		};
 		const crash = (error: unknown) => {
 			state = 'poisoned';
-			settle(() => reject(crashError(error)));
+			settle({ error: crashFailure(error) });
 		};
 		inFlight.add(crash);
 		try {
-			call(loaded).then(
-				(value) => settle(() => resolve(value)),
-				(error: unknown) => (isCoreError(error) ? settle(() => reject(error)) : crash(error)),
-			);
+			call(loaded).then((result) => settle(result as CoreResult<T>), crash);
 		} catch (error) {
-			if (isCoreError(error)) settle(() => reject(error));
-			else crash(error);
+			crash(error);
 		}
 	});
 }
@@ -157,42 +141,31 @@ function runtimeName(): string {
 		: 'Node.js 20 or older';
 }
 
-/** The error every call gets while the module cannot be compiled or instantiated here. */
-function unavailableError(cause: unknown): CoreError {
+/** The failure of every call while the module cannot be compiled or instantiated here. */
+function unavailableFailure(cause: unknown): CoreFailure {
 	const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-	const error = new Error(
-		`The SparkBot node cannot start its core on this n8n (${reason}); update n8n-nodes-sparkbot and restart n8n`,
-	) as CoreError;
-	error.code = 'SPARKBOT_CORE_UNAVAILABLE';
-	error.kind = 'operation';
-	error.httpCode = null;
-	error.description = `n8n-nodes-sparkbot ${packageVersion} needs n8n 1.123 or newer on Node.js 20.15 or newer (this is ${runtimeName()}). Update the package (Settings → Community Nodes → Update, or install the newest version by the README's command), and n8n if it is older, then restart n8n. If it still fails, report this message with your n8n version. Nothing was sent to SparkBot.`;
-	return error;
+	return {
+		code: 'SPARKBOT_CORE_UNAVAILABLE',
+		kind: 'operation',
+		message: `The SparkBot node cannot start its core on this n8n (${reason}); update n8n-nodes-sparkbot and restart n8n`,
+		description: `n8n-nodes-sparkbot ${packageVersion} needs n8n 1.123 or newer on Node.js 20.15 or newer (this is ${runtimeName()}). Update the package (Settings → Community Nodes → Update, or install the newest version by the README's command), and n8n if it is older, then restart n8n. If it still fails, report this message with your n8n version. Nothing was sent to SparkBot.`,
+		httpCode: null,
+		attempts: 0,
+	};
 }
 
-/** The error a call gets when the module trapped under it. */
-function crashError(cause: unknown): CoreError {
+/** The failure of a call under which the module trapped. */
+function crashFailure(cause: unknown): CoreFailure {
 	const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-	const error = new Error(
-		`The SparkBot node stopped with an internal error (${reason}); it has been restarted, run the workflow again`,
-	) as CoreError;
-	error.code = 'SPARKBOT_CORE_CRASHED';
-	error.kind = 'operation';
-	error.httpCode = null;
-	error.description =
-		'The WebAssembly core of the node failed and was replaced by a fresh one; nothing else in n8n was affected. Requests already sent may have been carried out by SparkBot. This is a bug in the node: please report it with the input that caused it.';
-	return error;
-}
-
-/** Whether `error` was thrown by the Rust core. */
-export function isCoreError(error: unknown): error is CoreError {
-	if (!(error instanceof Error)) return false;
-	const { code, kind } = error as Partial<CoreError>;
-	return (
-		typeof code === 'string' &&
-		code.startsWith('SPARKBOT_') &&
-		(kind === 'operation' || kind === 'api')
-	);
+	return {
+		code: 'SPARKBOT_CORE_CRASHED',
+		kind: 'operation',
+		message: `The SparkBot node stopped with an internal error (${reason}); it has been restarted, run the workflow again`,
+		description:
+			'The WebAssembly core of the node failed and was replaced by a fresh one; nothing else in n8n was affected. Requests already sent may have been carried out by SparkBot. This is a bug in the node: please report it with the input that caused it.',
+		httpCode: null,
+		attempts: 0,
+	};
 }
 
 /** The module's bytes, decoded by Node's native base64 decoder (0.1 ms). */

@@ -8,7 +8,7 @@ import type {
 
 import generatedDescription from '../../../node-descriptor/SparkBotTrigger.description.json';
 
-import { callCore, getDevices, hostFor, sparkBotApiTest, toNodeError } from '../SparkBot/core';
+import { getDevices, hostFor, runCore, sparkBotApiTest } from '../SparkBot/shared';
 
 /** The key of the trigger's remembered statuses in the node's static data. */
 const STATE_KEY = 'sessions';
@@ -56,23 +56,12 @@ export class SparkBotTrigger implements INodeType {
 		const activation = polledBefore.has(this) ? undefined : this.getActivationMode();
 		polledBefore.add(this);
 		const host = hostFor((options) => this.helpers.httpRequest(options));
-		let polled: { items: IDataObject[]; state?: IDataObject };
-		try {
-			polled = (await callCore((core) =>
-				core.pollSessions(
-					credentials,
-					staticData[STATE_KEY],
-					event,
-					filters,
-					manual,
-					activation,
-					host,
-				),
-			)) as typeof polled;
-		} catch (error) {
-			// A failed poll leaves the remembered statuses as they were.
-			throw toNodeError(this.getNode(), error);
-		}
+		// A failed poll throws: the remembered statuses stay as they were.
+		const polled = await runCore<{ items: IDataObject[]; state?: IDataObject }>(
+			this.getNode(),
+			(core) =>
+				core.pollSessions(credentials, staticData[STATE_KEY], event, filters, manual, activation, host),
+		);
 		if (polled.state !== undefined) staticData[STATE_KEY] = polled.state;
 		if (polled.items.length === 0) return null;
 		return [this.helpers.returnJsonArray(polled.items)];

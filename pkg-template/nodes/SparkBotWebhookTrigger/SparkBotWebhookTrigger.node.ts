@@ -9,7 +9,7 @@ import type {
 
 import generatedDescription from '../../../node-descriptor/SparkBotWebhookTrigger.description.json';
 
-import { callCore, getDevices, hostFor, sparkBotApiTest, toNodeError } from '../SparkBot/core';
+import { getDevices, hostFor, runCore, sparkBotApiTest } from '../SparkBot/shared';
 
 /** Static data: the webhook SparkBot calls (`{ webhookId, url, secret }`; never shown). */
 const REGISTRATION_KEY = 'webhook';
@@ -56,18 +56,14 @@ export class SparkBotWebhookTrigger implements INodeType {
 				const staticData = this.getWorkflowStaticData('node');
 				const credentials = await this.getCredentials('sparkBotApi');
 				const host = hostFor((options) => this.helpers.httpRequest(options));
-				try {
-					return (await callCore((core) =>
-						core.webhookExists(
-							credentials,
-							staticData[REGISTRATION_KEY],
-							this.getNodeWebhookUrl('default') ?? '',
-							host,
-						),
-					)) as boolean;
-				} catch (error) {
-					throw toNodeError(this.getNode(), error);
-				}
+				return await runCore<boolean>(this.getNode(), (core) =>
+					core.webhookExists(
+						credentials,
+						staticData[REGISTRATION_KEY],
+						this.getNodeWebhookUrl('default') ?? '',
+						host,
+					),
+				);
 			},
 			/** Registers the webhook with a new secret (an older one for this URL is replaced). */
 			async create(this: IHookFunctions): Promise<boolean> {
@@ -75,19 +71,15 @@ export class SparkBotWebhookTrigger implements INodeType {
 				const credentials = await this.getCredentials('sparkBotApi');
 				const host = hostFor((options) => this.helpers.httpRequest(options));
 				const random = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
-				try {
-					staticData[REGISTRATION_KEY] = (await callCore((core) =>
-						core.webhookCreate(
-							credentials,
-							staticData[REGISTRATION_KEY],
-							this.getNodeWebhookUrl('default') ?? '',
-							random,
-							host,
-						),
-					)) as IDataObject;
-				} catch (error) {
-					throw toNodeError(this.getNode(), error);
-				}
+				staticData[REGISTRATION_KEY] = await runCore<IDataObject>(this.getNode(), (core) =>
+					core.webhookCreate(
+						credentials,
+						staticData[REGISTRATION_KEY],
+						this.getNodeWebhookUrl('default') ?? '',
+						random,
+						host,
+					),
+				);
 				delete staticData[MEMORY_KEY];
 				return true;
 			},
@@ -96,13 +88,9 @@ export class SparkBotWebhookTrigger implements INodeType {
 				const staticData = this.getWorkflowStaticData('node');
 				const credentials = await this.getCredentials('sparkBotApi');
 				const host = hostFor((options) => this.helpers.httpRequest(options));
-				try {
-					await callCore((core) =>
-						core.webhookDelete(credentials, staticData[REGISTRATION_KEY], host),
-					);
-				} catch (error) {
-					throw toNodeError(this.getNode(), error);
-				}
+				await runCore(this.getNode(), (core) =>
+					core.webhookDelete(credentials, staticData[REGISTRATION_KEY], host),
+				);
 				delete staticData[REGISTRATION_KEY];
 				delete staticData[MEMORY_KEY];
 				return true;
@@ -120,9 +108,9 @@ export class SparkBotWebhookTrigger implements INodeType {
 		const staticData = this.getWorkflowStaticData('node');
 		const credentials = await this.getCredentials('sparkBotApi');
 		const host = hostFor((options) => this.helpers.httpRequest(options));
-		let received: { status: number; item?: IDataObject; memory?: IDataObject };
-		try {
-			received = (await callCore((core) =>
+		const received = await runCore<{ status: number; item?: IDataObject; memory?: IDataObject }>(
+			this.getNode(),
+			(core) =>
 				core.receiveDelivery(
 					// The process's memory is per workflow, node and mode: a test (the editor's
 					// test URL, its own webhook) gets the same changes as the production webhook.
@@ -138,10 +126,7 @@ export class SparkBotWebhookTrigger implements INodeType {
 					Date.now(),
 					host,
 				),
-			)) as typeof received;
-		} catch (error) {
-			throw toNodeError(this.getNode(), error);
-		}
+		);
 		if (received.status !== 200) {
 			// Nothing runs, and nothing says why: a forger learns nothing.
 			const response = this.getResponseObject();

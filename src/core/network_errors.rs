@@ -1,9 +1,9 @@
 //! Node.js network error codes: one table says, for each code, what a user reads and whether
-//! the request can have left this machine. Retries ([`crate::core::retry`]) and messages
-//! ([`crate::core::status`]) both read it, so they cannot disagree.
+//! the request can have left this machine. Retries ([`crate::retry`]) and messages
+//! ([`crate::status`]) both read it, so they cannot disagree.
 
-use crate::core::error::TlsProblem;
-use crate::core::text::find_text;
+use crate::error::TlsProblem;
+use crate::text::find_text;
 
 /// Whether a request that failed with a code may have reached SparkBot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { startSimulator, DEFAULT_API_KEY } from './sparkbot-simulator.mjs';
 
-const USAGE = `Usage: node tests/simulator/cli.mjs [options]
+const USAGE = `Usage: node support/simulator/cli.mjs [options]
 
   --port N          port to listen on (default 0: any free port)
   --host H          address to listen on (default 127.0.0.1)

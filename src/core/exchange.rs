@@ -1,6 +1,6 @@
 //! The transport's contract: what one HTTP exchange produces, whatever the runtime.
 //!
-//! The wasm transport (`crate::wasm::transport`) fills these; the core reads them. Nothing here
+//! The wasm transport (`transport.rs` of `sparkbot-wasm`) fills these; the core reads them. Nothing here
 //! knows about JS.
 
 /// Largest response body that is read, in bytes; a longer one is abandoned unread.

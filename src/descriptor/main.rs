@@ -1,20 +1,11 @@
 //! Writes the node and credential descriptions generated from Rust to `node-descriptor/`, where
 //! they are checked in and bundled into the shim. Run with `npm run descriptor`.
 
-#[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 use std::process::ExitCode;
 
-#[cfg(not(target_arch = "wasm32"))]
-use sparkbot_node::core::description::descriptor_files;
+use sparkbot_core::description::descriptor_files;
 
-/// The description is generated natively only (the wasm build leaves its texts out).
-#[cfg(target_arch = "wasm32")]
-fn main() -> ExitCode {
-    ExitCode::FAILURE
-}
-
-#[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let files = match descriptor_files() {
         Ok(files) => files,
@@ -24,7 +15,9 @@ fn main() -> ExitCode {
         }
     };
     for (relative, text) in files {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+        // The repository's root: two folders up from src/descriptor/.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2);
+        let path = root.unwrap_or(Path::new(".")).join(relative);
         let written = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
