@@ -116,7 +116,13 @@ try {
 	// The workspace natively, every feature (the descriptions, the test support); the boundary
 	// (and the core under it) for wasm32, where it is built.
 	const native = ['--workspace', '--all-targets', '--all-features'];
-	const wasm32 = ['--package', 'sparkbot-wasm', '--all-targets', '--target', 'wasm32-unknown-unknown'];
+	const wasm32 = [
+		'--package',
+		'sparkbot-wasm',
+		'--all-targets',
+		'--target',
+		'wasm32-unknown-unknown',
+	];
 	await run('clippy (native)', 'cargo', ['clippy', '--quiet', ...native, '--', '-D', 'warnings']);
 	await run('clippy (wasm32)', 'cargo', ['clippy', '--quiet', ...wasm32, '--', '-D', 'warnings']);
 	for (const [name, args] of [

@@ -42,7 +42,9 @@ extern "C" {
 async fn host() -> Host {
     wasm_bindgen_futures::JsFuture::from(package_host())
         .await
-        .expect("SPARKBOT_SHARED_JS and SPARKBOT_TEST_HELPERS name the built shared.js and the helpers")
+        .expect(
+            "SPARKBOT_SHARED_JS and SPARKBOT_TEST_HELPERS name the built shared.js and the helpers",
+        )
         .unchecked_into()
 }
 

@@ -21,9 +21,13 @@ const ROUNDS = Number(flags.rounds);
 const REQUESTS = Number(flags.requests);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const sim = spawn(process.execPath, [join(root, 'support/simulator/cli.mjs'), '--devices', '1000'], {
-	stdio: ['ignore', 'pipe', 'inherit'],
-});
+const sim = spawn(
+	process.execPath,
+	[join(root, 'support/simulator/cli.mjs'), '--devices', '1000'],
+	{
+		stdio: ['ignore', 'pipe', 'inherit'],
+	},
+);
 const base = await new Promise((resolve, reject) => {
 	sim.on('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
 	createInterface({ input: sim.stdout }).on('line', (line) => {

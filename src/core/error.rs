@@ -325,7 +325,9 @@ impl Error {
     /// The stable machine-readable code, for `err.code` on the JS side.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::InvalidParameter { .. } | Error::Unresolved { .. } => "SPARKBOT_INVALID_PARAMETER",
+            Error::InvalidParameter { .. } | Error::Unresolved { .. } => {
+                "SPARKBOT_INVALID_PARAMETER"
+            }
             Error::InvalidCredential { .. } => "SPARKBOT_INVALID_CREDENTIAL",
             Error::Unauthorized => "SPARKBOT_UNAUTHORIZED",
             Error::Forbidden { .. } => "SPARKBOT_FORBIDDEN",

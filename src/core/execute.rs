@@ -120,10 +120,8 @@ pub async fn execute<E: Io + JsonReader>(
         Ok(concurrency) => concurrency,
         Err(error) => return all_failed(error),
     };
-    let plans: Vec<Result<ItemPlan, Error>> = items
-        .into_iter()
-        .map(|item| plan_item(&item?))
-        .collect();
+    let plans: Vec<Result<ItemPlan, Error>> =
+        items.into_iter().map(|item| plan_item(&item?)).collect();
     let reports: Vec<bool> = plans
         .iter()
         .map(|plan| matches!(plan, Ok(ItemPlan::Device { request, .. }) if request.report_attempts))
@@ -336,8 +334,8 @@ async fn get_many<E: Io + JsonReader>(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::fake::{self, device_id as id, Answer, Fake};
     use crate::exchange::HttpReply;
+    use crate::fake::{self, device_id as id, Answer, Fake};
     use crate::plan::{plan_item, RawItem};
     use serde_json::json;
 
@@ -648,5 +646,206 @@ mod tests {
             .unwrap_err()
             .message()
             .starts_with("Limit: 0 is not a whole number of at least 1"));
+    }
+
+    fn raw(value: Value) -> Result<RawItem, Error> {
+        let field = |name: &str| value.get(name).cloned();
+        Ok(RawItem {
+            resource: field("resource"),
+            operation: field("operation"),
+            device: field("device"),
+            options: field("options"),
+            return_all: field("returnAll"),
+            limit: field("limit"),
+            filters: field("filters"),
+            binary_property: field("binaryPropertyName"),
+        })
+    }
+
+    fn reboot(n: usize, options: Value) -> Result<RawItem, Error> {
+        raw(json!({ "operation": "reboot", "device": by("id", &id(n)), "options": options }))
+    }
+
+    fn unresolved() -> Result<RawItem, Error> {
+        Err(Error::Unresolved {
+            message: "Referenced node doesn't exist".into(),
+            description: Some("The expression uses data from a node that is not there".into()),
+        })
+    }
+
+    /// Each outcome as text: the id, `[n]` for Get Many, `CODE/attempts`, or `not run`.
+    fn outcomes(execution: &Execution<Value>) -> Vec<String> {
+        let Execution::Items(items) = execution else {
+            panic!("expected items, got {execution:?}");
+        };
+        items
+            .iter()
+            .map(|outcome| match outcome {
+                ItemOutcome::One { object, attempts } => match attempts {
+                    Some(attempts) => format!("{}+{attempts}", object["id"].as_str().unwrap()),
+                    None => object["id"].as_str().unwrap().to_string(),
+                },
+                ItemOutcome::Many(objects) => format!("[{}]", objects.len()),
+                ItemOutcome::Failed { error, attempts } => format!("{}/{attempts}", error.code()),
+                ItemOutcome::NotRun => "not run".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_credential_that_cannot_be_read_fails_every_item_and_sends_nothing() {
+        let error = || Error::invalid_parameter("API Key", "is empty");
+        let items = || {
+            vec![
+                reboot(1, json!({})),
+                reboot(2, json!({})),
+                reboot(3, json!({})),
+            ]
+        };
+        let fake = account(5);
+        let run = fake.run(execute(&fake, Err(error()), items(), false));
+        assert_eq!(outcomes(&run), ["SPARKBOT_INVALID_PARAMETER/0"; 3]);
+        match fake.run(execute(&fake, Err(error()), items(), true)) {
+            Execution::Failed {
+                index,
+                error,
+                attempts,
+            } => {
+                assert_eq!((index, attempts), (0, 0));
+                assert!(error.message().contains("API Key"), "{}", error.message());
+            }
+            other => panic!("expected the run to fail, got {other:?}"),
+        }
+        assert!(fake.urls().is_empty());
+    }
+
+    #[test]
+    fn the_first_items_concurrency_is_the_runs_and_a_bad_one_fails_every_item() {
+        for (first, most) in [(1, 1), (3, 3), (8, 5)] {
+            let fake = account(10);
+            let items = (0..5)
+                .map(|n| reboot(n, json!({ "concurrency": if n == 0 { first } else { 1 } })))
+                .collect();
+            let run = fake.run(execute(&fake, Ok(credentials()), items, false));
+            assert_eq!(outcomes(&run), (0..5).map(id).collect::<Vec<_>>());
+            assert_eq!(fake.most_in_flight.get(), most, "Concurrency {first}");
+        }
+        let fake = account(10);
+        let items = vec![reboot(0, json!({ "concurrency": 0 })), reboot(1, json!({}))];
+        let run = fake.run(execute(&fake, Ok(credentials()), items, false));
+        assert_eq!(outcomes(&run), ["SPARKBOT_INVALID_PARAMETER/0"; 2]);
+        assert!(fake.urls().is_empty());
+    }
+
+    #[test]
+    fn an_item_n8n_could_not_resolve_fails_alone_with_n8ns_own_words() {
+        for at in 0..3 {
+            let items = || {
+                (0..3)
+                    .map(|n| {
+                        if n == at {
+                            unresolved()
+                        } else {
+                            reboot(n, json!({}))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let fake = account(5);
+            let run = fake.run(execute(&fake, Ok(credentials()), items(), false));
+            let expected: Vec<String> = (0..3)
+                .map(|n| {
+                    if n == at {
+                        "SPARKBOT_INVALID_PARAMETER/0".into()
+                    } else {
+                        id(n)
+                    }
+                })
+                .collect();
+            assert_eq!(outcomes(&run), expected, "unresolved item {at}");
+            let Execution::Items(items_out) = &run else {
+                unreachable!()
+            };
+            let ItemOutcome::Failed { error, .. } = &items_out[at] else {
+                unreachable!()
+            };
+            assert_eq!(error.message(), "Referenced node doesn't exist");
+            assert_eq!(fake.urls().len(), 2);
+
+            // Without continue-on-fail the run fails with it, before anything is sent.
+            let fake = account(5);
+            match fake.run(execute(&fake, Ok(credentials()), items(), true)) {
+                Execution::Failed {
+                    index,
+                    attempts,
+                    error,
+                } => {
+                    assert_eq!((index, attempts), (at, 0));
+                    assert_eq!(error.message(), "Referenced node doesn't exist");
+                }
+                other => panic!("expected the run to fail, got {other:?}"),
+            }
+            assert!(fake.urls().is_empty(), "unresolved item {at}: nothing sent");
+        }
+    }
+
+    #[test]
+    fn without_continue_on_fail_the_run_fails_with_the_first_failure_in_input_order() {
+        // Item 1's number does not exist (404); items after it do not start.
+        let fake = account(3);
+        let items = vec![
+            reboot(0, json!({})),
+            reboot(7, json!({})),
+            reboot(1, json!({})),
+        ];
+        match fake.run(execute(&fake, Ok(credentials()), items, true)) {
+            Execution::Failed {
+                index,
+                attempts,
+                error,
+            } => {
+                assert_eq!(
+                    (index, attempts, error.code()),
+                    (1, 1, "SPARKBOT_DEVICE_NOT_FOUND")
+                );
+            }
+            other => panic!("expected the run to fail, got {other:?}"),
+        }
+        assert_eq!(fake.urls().len(), 2, "{:?}", fake.urls());
+        // With continue-on-fail every item has its outcome.
+        let fake = account(3);
+        let items = vec![
+            reboot(0, json!({})),
+            reboot(7, json!({})),
+            reboot(1, json!({})),
+        ];
+        let run = fake.run(execute(&fake, Ok(credentials()), items, false));
+        assert_eq!(
+            outcomes(&run),
+            [id(0), "SPARKBOT_DEVICE_NOT_FOUND/1".into(), id(1)]
+        );
+    }
+
+    #[test]
+    fn the_attempt_count_is_added_only_where_the_item_asks_and_get_many_gives_a_list() {
+        let fake = account(4);
+        let items = vec![
+            reboot(0, json!({ "includeAttempts": true })),
+            reboot(1, json!({})),
+            raw(json!({ "resource": "whatsappNumber", "operation": "getAll", "returnAll": true })),
+        ];
+        let run = fake.run(execute(&fake, Ok(credentials()), items, false));
+        assert_eq!(
+            outcomes(&run),
+            [format!("{}+1", id(0)), id(1), "[4]".into()]
+        );
+    }
+
+    #[test]
+    fn an_empty_run_sends_nothing() {
+        let fake = account(1);
+        let run = fake.run(execute(&fake, Ok(credentials()), Vec::new(), true));
+        assert!(outcomes(&run).is_empty());
+        assert!(fake.urls().is_empty());
     }
 }

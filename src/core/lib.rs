@@ -35,10 +35,10 @@ pub mod credentials;
 pub mod description;
 pub mod devices;
 pub mod error;
+pub mod exchange;
 pub mod execute;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fake;
-pub mod exchange;
 pub mod io;
 pub mod json;
 pub mod listing;

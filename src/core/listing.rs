@@ -365,8 +365,8 @@ impl<T> Collected<T> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::fake::{self, Answer, Fake, Received};
     use crate::exchange::HttpReply;
+    use crate::fake::{self, Answer, Fake, Received};
     use serde_json::json;
     use std::rc::Rc;
 
@@ -688,5 +688,66 @@ mod tests {
         let fake = Fake::statuses(|_, _| 401);
         let tested = fake.run(test_credentials(&fake, &credentials()));
         assert_eq!(tested.result.unwrap_err().code(), "SPARKBOT_UNAUTHORIZED");
+    }
+
+    #[test]
+    fn the_credential_tests_sentences_and_failures_never_carry_the_key() {
+        let sentence = |fake: &Fake| fake.run(credential_test(fake, Ok(credentials())));
+        assert_eq!(
+            sentence(&account(Rc::new(Cell::new(1)), true)),
+            Ok(
+                "Connection successful: the API key works (1 WhatsApp number in the account)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            sentence(&account(Rc::new(Cell::new(42)), true)),
+            Ok(
+                "Connection successful: the API key works (42 WhatsApp numbers in the account)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            sentence(&account(Rc::new(Cell::new(42)), false)),
+            Ok("Connection successful: the API key works".into())
+        );
+
+        // A key the service echoes back in its error is removed from what n8n shows.
+        let key = "sb-live-0123456789abcdef";
+        let keyed = Credentials::validate(&crate::credentials::RawCredentials {
+            api_key: Some(json!(key)),
+            base_url: Some(json!("http://127.0.0.1:1/v1")),
+            ..crate::credentials::RawCredentials::default()
+        })
+        .unwrap();
+        let fake = Fake::new(move |_, _| {
+            Answer::Reply(HttpReply {
+                status: 401,
+                content_type: Some("application/json".into()),
+                body: json!({ "status": 401, "error": "unauthorized", "message": format!("bad token {key}") })
+                    .to_string(),
+                ..Default::default()
+            })
+        });
+        let failed = fake.run(credential_test(&fake, Ok(keyed))).unwrap_err();
+        assert!(!failed.contains(key), "{failed}");
+        assert!(
+            failed.contains("401") || failed.to_lowercase().contains("key"),
+            "{failed}"
+        );
+
+        // Retried failures say how many attempts they took.
+        let fake = Fake::statuses(|_, _| 503);
+        let failed = fake
+            .run(credential_test(&fake, Ok(credentials())))
+            .unwrap_err();
+        assert!(failed.ends_with("(after 3 attempts)"), "{failed}");
+
+        // The node's own validation of the credential comes first: nothing is sent.
+        let fake = Fake::statuses(|_, _| 200);
+        let invalid = Error::invalid_parameter("Base URL", "must start with https://");
+        let failed = fake.run(credential_test(&fake, Err(invalid))).unwrap_err();
+        assert!(failed.contains("Base URL"), "{failed}");
+        assert!(fake.urls().is_empty());
     }
 }

@@ -741,8 +741,8 @@ pub enum Received {
     Unreadable,
     /// Checked: `200`, with the memory to keep and, when the workflow is to run, the delivery.
     Checked {
-        /// What the node remembers now.
-        memory: Memory,
+        /// What the node remembers now (boxed: the other answers carry nothing).
+        memory: Box<Memory>,
         /// The change to report, if any.
         run: Option<Delivery>,
     },
@@ -791,7 +791,7 @@ pub fn receive(
         recent.nodes.remove(0);
     }
     Received::Checked {
-        memory,
+        memory: Box::new(memory),
         run: (verdict == Verdict::Run).then_some(delivery),
     }
 }
@@ -813,8 +813,8 @@ pub async fn read_device<E: Io + JsonReader>(
     }
 }
 
-/// The device read that fills in a delivery's number (`GET /devices/{id}`), one budget of
-/// [`REQUEST_BUDGET_MS`].
+/// The device read that fills in a delivery's number (`GET /devices/{id}`), one budget of 3 s
+/// (the delivery waits for it).
 pub fn device_read(device_id: &str, credentials: &Credentials) -> RequestPlan {
     let mut read = plan(
         Method::Get,

@@ -108,11 +108,11 @@ pub fn execute_items(
 /// the account as n8n options (`{ name, value, description }`).
 #[wasm_bindgen(js_name = loadDevices)]
 pub fn load_devices(credentials: JsValue, host: Host) -> Promise {
-    with_credentials(credentials, host, |exchange, credentials| async move {
+    with_credentials(credentials, host, move |exchange, credentials| async move {
         let listed = dropdown(&exchange, &credentials).await;
         listed
             .result
-            .map(|options| options_to_js(options))
+            .map(options_to_js)
             .map_err(|error| (error, listed.attempts))
     })
 }
@@ -127,7 +127,7 @@ pub fn search_devices_js(
     token: Option<String>,
     host: Host,
 ) -> Promise {
-    with_credentials(credentials, host, |exchange, credentials| async move {
+    with_credentials(credentials, host, move |exchange, credentials| async move {
         let searched =
             search_devices(&exchange, &credentials, filter.as_deref(), token.as_deref()).await;
         let page = searched
@@ -164,7 +164,7 @@ pub fn poll_sessions(
     let state = to_json(&state)
         .ok()
         .filter(|_| !starts_afresh(activation.as_deref()));
-    with_credentials(credentials, host, |exchange, credentials| async move {
+    with_credentials(credentials, host, move |exchange, credentials| async move {
         let watch = parameters.map_err(|error| (error, 0))?;
         let polled = poll_account(&exchange, &credentials, state.as_ref(), &watch, manual).await;
         let fired = polled.result.map_err(|error| (error, polled.attempts))?;
@@ -180,8 +180,8 @@ pub fn poll_sessions(
         let result = Object::new();
         let _ = Reflect::set(&result, &"items".into(), &items);
         if let Some(text) = fired.state {
-            let state = js::parse(&text)
-                .map_err(|problem| (Error::InvalidResponse { problem }, 0))?;
+            let state =
+                js::parse(&text).map_err(|problem| (Error::InvalidResponse { problem }, 0))?;
             let _ = Reflect::set(&result, &"state".into(), &state);
         }
         Ok(result.into())
@@ -215,7 +215,7 @@ pub fn test_credential(credentials: JsValue, host: Host) -> Promise {
 #[wasm_bindgen(js_name = webhookExists)]
 pub fn webhook_exists(credentials: JsValue, stored: JsValue, url: String, host: Host) -> Promise {
     let stored = Registration::from_static(to_json(&stored).ok().as_ref());
-    with_credentials(credentials, host, |exchange, credentials| async move {
+    with_credentials(credentials, host, move |exchange, credentials| async move {
         webhook::exists(&exchange, &credentials, stored.as_ref(), &url)
             .await
             .map(JsValue::from_bool)
@@ -236,7 +236,7 @@ pub fn webhook_create(
     host: Host,
 ) -> Promise {
     let stored = Registration::from_static(to_json(&stored).ok().as_ref());
-    with_credentials(credentials, host, |exchange, credentials| async move {
+    with_credentials(credentials, host, move |exchange, credentials| async move {
         let registration =
             webhook::register(&exchange, &credentials, stored.as_ref(), &url, &random)
                 .await
@@ -249,7 +249,7 @@ pub fn webhook_create(
 #[wasm_bindgen(js_name = webhookDelete)]
 pub fn webhook_delete(credentials: JsValue, stored: JsValue, host: Host) -> Promise {
     let stored = Registration::from_static(to_json(&stored).ok().as_ref());
-    with_credentials(credentials, host, |exchange, credentials| async move {
+    with_credentials(credentials, host, move |exchange, credentials| async move {
         if let Some(stored) = stored {
             webhook::unregister(&exchange, &credentials, &stored)
                 .await
@@ -328,7 +328,11 @@ pub fn receive_delivery(
         let result = Object::new();
         let _ = Reflect::set(&result, &"status".into(), &received.status().into());
         if let Received::Checked { memory, run } = received {
-            let _ = Reflect::set(&result, &"memory".into(), &js::from_json(&memory.to_static()));
+            let _ = Reflect::set(
+                &result,
+                &"memory".into(),
+                &js::from_json(&memory.to_static()),
+            );
             if let (Some(delivery), Ok(credentials)) = (run, credentials) {
                 let item = reported_device(&exchange, &credentials, &delivery).await;
                 let _ = Reflect::set(&result, &"item".into(), &item);
@@ -354,8 +358,16 @@ async fn reported_device(
         .filter(|session| js::json_type(session) == sparkbot_core::json::JsonType::Object)
         .unwrap_or_else(|| Object::new().into());
     // Plain objects from JSON.parse or from_json: setting a field cannot fail.
-    let _ = Reflect::set(&session, &"status".into(), &JsValue::from_str(&delivery.status));
-    let _ = Reflect::set(&session, &"updatedAt".into(), &JsValue::from_str(&delivery.updated_at));
+    let _ = Reflect::set(
+        &session,
+        &"status".into(),
+        &JsValue::from_str(&delivery.status),
+    );
+    let _ = Reflect::set(
+        &session,
+        &"updatedAt".into(),
+        &JsValue::from_str(&delivery.updated_at),
+    );
     let _ = Reflect::set(&device, &"session".into(), &session);
     let previous = delivery
         .previous_status

@@ -3,10 +3,10 @@
 //! converts JS values to the core's types and back, and performs the core's requests through
 //! the host the shim hands over; it decides nothing. Built for `wasm32` (natively it is empty).
 //!
-//! - [`boundary`]: every export; decode the JS values, call the core, encode the result.
-//! - [`transport`]: the one place that performs HTTP, through the host the shim hands over (n8n's
+//! - `boundary`: every export; decode the JS values, call the core, encode the result.
+//! - `transport`: the one place that performs HTTP, through the host the shim hands over (n8n's
 //!   request helper): the time budget and n8n's cancel signal, the body cap.
-//! - [`js`]: JS values and JSON text read as JSON, with the runtime's `JSON.parse`.
+//! - `js`: JS values and JSON text read as JSON, with the runtime's `JSON.parse`.
 
 #[cfg(target_arch = "wasm32")]
 pub mod boundary;

@@ -19,6 +19,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
+use crate::js;
 use sparkbot_core::credentials::ApiKey;
 use sparkbot_core::exchange::{HttpReply, TransportFailure, MAX_BODY_BYTES};
 use sparkbot_core::io::Io;
@@ -26,7 +27,6 @@ use sparkbot_core::json::JsonReader;
 use sparkbot_core::json::JsonType;
 use sparkbot_core::plan::{Method, RequestPlan};
 use sparkbot_core::text::find_text;
-use crate::js;
 
 #[wasm_bindgen]
 extern "C" {

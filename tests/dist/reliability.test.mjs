@@ -8,7 +8,11 @@ import { describe, test } from 'node:test';
 
 import { freePort } from '../../scripts/lib/net.mjs';
 import { sleep } from '../../scripts/lib/wait.mjs';
-import { DEMO_DEVICES, generatedDevice, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
+import {
+	DEMO_DEVICES,
+	generatedDevice,
+	startSimulator,
+} from '../../support/simulator/sparkbot-simulator.mjs';
 import { FAULT_MODES as MODES } from '../fault-modes.mjs';
 import {
 	NodeApiError,

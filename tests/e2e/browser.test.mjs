@@ -31,7 +31,11 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { DEMO_DEVICES, generatedDevice, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
+import {
+	DEMO_DEVICES,
+	generatedDevice,
+	startSimulator,
+} from '../../support/simulator/sparkbot-simulator.mjs';
 import * as instance from '../../scripts/n8n/instance.mjs';
 import { tail } from '../../scripts/lib/text.mjs';
 import { poll, waitUntil } from '../../scripts/lib/wait.mjs';

@@ -45,4 +45,3 @@ export async function e2eSetup({ log } = {}) {
 	}
 	return { runtime, userFolder };
 }
-

@@ -9,7 +9,11 @@ import { after, before, describe, test } from 'node:test';
 
 import * as instance from '../../scripts/n8n/instance.mjs';
 import { poll, sleep } from '../../scripts/lib/wait.mjs';
-import { DEMO_DEVICES, generatedDevice, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
+import {
+	DEMO_DEVICES,
+	generatedDevice,
+	startSimulator,
+} from '../../support/simulator/sparkbot-simulator.mjs';
 import { startMockOpenAi } from './mock-openai.mjs';
 import { FAULT_MODES } from '../fault-modes.mjs';
 import { check, describeBatch, faultsOf, randomBatch } from '../model.mjs';

@@ -15,7 +15,11 @@ import { after, before, describe, test } from 'node:test';
 
 import * as instance from '../../scripts/n8n/instance.mjs';
 import { sleep, waitUntil } from '../../scripts/lib/wait.mjs';
-import { DEMO_DEVICES, generatedDevice, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
+import {
+	DEMO_DEVICES,
+	generatedDevice,
+	startSimulator,
+} from '../../support/simulator/sparkbot-simulator.mjs';
 import {
 	CREDENTIAL_TYPE,
 	EXAMPLE_CREDENTIAL,

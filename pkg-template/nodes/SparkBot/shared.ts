@@ -17,7 +17,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import type { CoreFailure, CoreResult } from '../../../node-descriptor/core-contract';
+import type { CoreFailure } from '../../../node-descriptor/core-contract';
 
 import { credentialTestHost, hostFor } from './host';
 import { callCore, type Core } from './wasm';
@@ -30,10 +30,7 @@ export { callCore } from './wasm';
  * Runs one call into the core and reads its result: the value, or the failure thrown as n8n's
  * error (`NodeOperationError` for the input, `NodeApiError` for SparkBot and the way there).
  */
-export async function runCore<T>(
-	node: INode,
-	call: (core: Core) => Promise<unknown>,
-): Promise<T> {
+export async function runCore<T>(node: INode, call: (core: Core) => Promise<unknown>): Promise<T> {
 	const result = await callCore<T>(call);
 	if ('error' in result) throw toNodeError(node, result.error);
 	return result.ok;

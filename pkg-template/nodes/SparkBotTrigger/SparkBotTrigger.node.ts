@@ -60,7 +60,15 @@ export class SparkBotTrigger implements INodeType {
 		const polled = await runCore<{ items: IDataObject[]; state?: IDataObject }>(
 			this.getNode(),
 			(core) =>
-				core.pollSessions(credentials, staticData[STATE_KEY], event, filters, manual, activation, host),
+				core.pollSessions(
+					credentials,
+					staticData[STATE_KEY],
+					event,
+					filters,
+					manual,
+					activation,
+					host,
+				),
 		);
 		if (polled.state !== undefined) staticData[STATE_KEY] = polled.state;
 		if (polled.items.length === 0) return null;

@@ -1,5 +1,6 @@
 //! Get Many: Return All, Limit and the Filters, and the multiple choices they hold.
 
+use super::resource::join_or;
 use super::*;
 
 /// Get Many's Return All, Limit and Filters.

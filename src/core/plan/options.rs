@@ -44,7 +44,7 @@ pub(super) struct ParsedOptions {
 }
 
 impl ParsedOptions {
-    fn is_on(&self, wire_field: &str) -> bool {
+    pub(super) fn is_on(&self, wire_field: &str) -> bool {
         self.fields
             .iter()
             .any(|&(field, on)| field == wire_field && on)
@@ -52,7 +52,7 @@ impl ParsedOptions {
 
     /// The request body: every field of the operation, e.g. `{"force":false,"sync":true,"wait":false}`.
     /// The names are fixed identifiers and the values booleans, so nothing needs escaping.
-    fn body(&self) -> String {
+    pub(super) fn body(&self) -> String {
         let mut body = String::from("{");
         for (index, (field, on)) in self.fields.iter().enumerate() {
             if index > 0 {
@@ -65,7 +65,10 @@ impl ParsedOptions {
     }
 }
 
-pub(super) fn parse_options(operation: Operation, options: Option<&Value>) -> Result<ParsedOptions, Error> {
+pub(super) fn parse_options(
+    operation: Operation,
+    options: Option<&Value>,
+) -> Result<ParsedOptions, Error> {
     let empty = Map::new();
     let given = match options {
         None | Some(Value::Null) => &empty,
