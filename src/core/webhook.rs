@@ -706,8 +706,8 @@ pub async fn unregister<E: Io + JsonReader>(
     Ok(())
 }
 
-/// The device read that fills in a delivery's number (`GET /devices/{id}`), one budget of
-/// [`REQUEST_BUDGET_MS`].
+/// The device read that fills in a delivery's number (`GET /devices/{id}`), one budget of 3 s
+/// (the delivery waits for it).
 pub fn device_read(device_id: &str, credentials: &Credentials) -> RequestPlan {
     let mut read = plan(
         Method::Get,
