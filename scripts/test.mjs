@@ -9,8 +9,9 @@
 //   2. the package build (dist/), the TypeScript type check (strict), n8n's lint (`n8n-node
 //      lint`, cloud rules, no warnings) and n8n's community-package scanner on the tarball
 //   3. wasm-bindgen tests in Node, against a SparkBot simulator started here
-//   4. node:test suites: the simulator itself and the built package in dist/ — with the
-//      n8n-workflow of devDependencies, then again with the newest n8n's own n8n-workflow
+//   4. node:test suites: the entry scripts' imports (built-ins only, for a fresh clone), the
+//      simulator itself and the built package in dist/ — with the n8n-workflow of
+//      devDependencies, then again with the newest n8n's own n8n-workflow
 //   5. the compatibility matrix, end to end in a real n8n (each installed once into .runtime/):
 //      the newest n8n that installs from the registry (NEWEST_N8N in scripts/n8n/runtime.mjs) and
 //      the oldest the README promises (the last 1.x): CLI executions, the editor's REST API, the
@@ -158,7 +159,13 @@ try {
 	await sim.close();
 	sim = undefined;
 
-	const packageSuites = ['--test', '--test-concurrency=1', 'tests/simulator/', 'tests/dist/'];
+	const packageSuites = [
+		'--test',
+		'--test-concurrency=1',
+		'tests/scripts/',
+		'tests/simulator/',
+		'tests/dist/',
+	];
 	await run('package tests (dist/ against the simulator)', 'node', packageSuites);
 	const newest = await ensureRuntime({ ...NEWEST_N8N, log });
 	await run(

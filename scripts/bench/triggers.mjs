@@ -188,17 +188,26 @@ export async function benchTriggers({ changes = 100, spreadMinutes = 5, log = co
 	}
 }
 
-/** Every execution of a workflow, page by page (n8n 2.41 gives 100 at most a page). */
+/**
+ * Every execution of a workflow, page by page (at most 100 a page): n8n 2.x pages with the
+ * `nextCursor` its answer carries, 1.x with `lastId`.
+ */
 async function allExecutions(url, cookie, workflowId) {
 	const filter = encodeURIComponent(JSON.stringify({ workflowId }));
 	const all = [];
-	let lastId;
+	let next = '';
 	for (;;) {
-		const page = `/rest/executions?filter=${filter}&limit=100${lastId ? `&lastId=${lastId}` : ''}`;
-		const { results } = await restRequest(url, cookie, 'GET', page);
-		all.push(...results);
-		if (results.length < 100) return all;
-		lastId = results.at(-1).id;
+		const page = await restRequest(
+			url,
+			cookie,
+			'GET',
+			`/rest/executions?filter=${filter}&limit=100${next}`,
+		);
+		all.push(...page.results);
+		if (page.results.length < 100) return all;
+		if (typeof page.nextCursor === 'string') next = `&cursor=${page.nextCursor}`;
+		else if ('nextCursor' in page) return all;
+		else next = `&lastId=${page.results.at(-1).id}`;
 	}
 }
 

@@ -1,15 +1,22 @@
 // SparkBot API simulator: a local HTTP server that implements the v1 wire contract
 // (summarised in the project README) plus test hooks — injectable faults, a request log and control
 // endpoints under /__sim/ for other processes. Node 20+; `qrcode` (a dev dependency) draws the
-// QR codes of `/scan`; webhooks and their deliveries are in webhooks.mjs.
+// QR codes of `/scan`, loaded on the first one: `npm test` and `npm start` start this module before
+// their set-up has installed the npm packages of a fresh clone. Webhooks and their deliveries are
+// in webhooks.mjs.
 
 import http from 'node:http';
 import https from 'node:https';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
-import QRCode from 'qrcode';
-
 import { createWebhooks } from './webhooks.mjs';
+
+/** `qrcode`, imported on the first scan (see the header). */
+let qrCodeModule;
+async function qrCodeLibrary() {
+	qrCodeModule ??= import('qrcode').then((module) => module.default);
+	return qrCodeModule;
+}
 
 export const DEFAULT_API_KEY = 'sparkbot-demo-key';
 
@@ -479,7 +486,9 @@ export async function startSimulator(options = {}) {
 		return {
 			id,
 			qr: code.qr,
-			image: await QRCode.toDataURL(code.qr, {
+			image: await (
+				await qrCodeLibrary()
+			).toDataURL(code.qr, {
 				type: 'image/png',
 				width: 320,
 				margin: 2,

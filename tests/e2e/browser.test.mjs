@@ -45,6 +45,7 @@ import {
 	ROOT,
 	TRIGGER_TYPE,
 	e2eSetup,
+	exampleChatCredential,
 	readExamples,
 	sparkBotCredential,
 } from './fixtures.mjs';
@@ -93,6 +94,7 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 			await instance.importCredentials(runtime, userFolder, [
 				sparkBotCredential({ apiKey: sim.apiKey, baseUrl: sim.baseUrl, name: CREDENTIAL_NAME }),
 				{ ...EXAMPLE_CREDENTIAL, data: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } },
+				exampleChatCredential(sim),
 			]);
 			await instance.importWorkflow(
 				runtime,
