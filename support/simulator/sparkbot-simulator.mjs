@@ -828,6 +828,8 @@ export async function startSimulator(options = {}) {
 		webhookSecrets: () => [...hooks.webhooks.values()].map(({ id, secret }) => ({ id, secret })),
 		/** Every delivery attempt: `{ deliveryId, webhookId, deviceId, kind, attempt, status, error, at, ms, headers }`. */
 		deliveries: hooks.attempts,
+		/** How many automatic deliveries SparkBot is still making: first attempts or retries to come. */
+		deliveriesInProgress: () => hooks.inProgress(),
 		/** Sends a delivery as a test asks (see `deliver` in webhooks.mjs). */
 		deliver: (spec) => hooks.deliver(spec, findDevice),
 		/** Holds automatic deliveries until `resumeDeliveries({ reversed })`. */

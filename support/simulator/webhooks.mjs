@@ -49,6 +49,8 @@ export function createWebhooks({ sleep, timeScale, log, wire }) {
 	let closed = false;
 	let paused = false;
 	const held = [];
+	/** Automatic deliveries still being made (a first attempt or retries to come). */
+	let inProgress = 0;
 
 	const toWire = ({ secret: _secret, ...webhook }) => structuredClone(webhook);
 
@@ -154,7 +156,9 @@ export function createWebhooks({ sleep, timeScale, log, wire }) {
 
 	async function attempt(webhook, delivery, body, kind, number, options = {}, headers) {
 		const sent = headers ?? headersFor(webhook, delivery, body, options);
-		const timeoutMs = Math.max(1_000, DELIVERY_TIMEOUT_MS * timeScale);
+		// n8n's answer takes n8n's time, not SparkBot's: the contract's 10 s whatever the time
+		// scale (the retries' delays are scaled).
+		const timeoutMs = DELIVERY_TIMEOUT_MS;
 		const outcome = await post(webhook.url, sent, body, timeoutMs);
 		const record = {
 			deliveryId: delivery.id,
@@ -198,17 +202,22 @@ export function createWebhooks({ sleep, timeScale, log, wire }) {
 
 	/** Delivers until a 2xx, on SparkBot's schedule; stops when the simulator closes. */
 	async function deliverWithRetries(webhook, delivery, body) {
-		for (let number = 0; number <= RETRY_DELAYS_MS.length; number++) {
-			if (number > 0) await sleep(RETRY_DELAYS_MS[number - 1] * timeScale);
-			if (closed || !webhooks.has(webhook.id)) return;
-			const record = await attempt(
-				webhook,
-				delivery,
-				body,
-				number === 0 ? 'change' : 'retry',
-				number + 1,
-			);
-			if (record.status >= 200 && record.status < 300) return;
+		inProgress++;
+		try {
+			for (let number = 0; number <= RETRY_DELAYS_MS.length; number++) {
+				if (number > 0) await sleep(RETRY_DELAYS_MS[number - 1] * timeScale);
+				if (closed || !webhooks.has(webhook.id)) return;
+				const record = await attempt(
+					webhook,
+					delivery,
+					body,
+					number === 0 ? 'change' : 'retry',
+					number + 1,
+				);
+				if (record.status >= 200 && record.status < 300) return;
+			}
+		} finally {
+			inProgress--;
 		}
 	}
 
@@ -277,6 +286,8 @@ export function createWebhooks({ sleep, timeScale, log, wire }) {
 		get: (id) => (webhooks.has(id) ? toWire(webhooks.get(id)) : undefined),
 		sessionChanged,
 		deliver,
+		/** How many automatic deliveries are still being made (held ones included). */
+		inProgress: () => inProgress + held.length,
 		/** Holds automatic deliveries (as a slow SparkBot would) until `resume()`. */
 		pause() {
 			paused = true;

@@ -78,6 +78,15 @@ function label({ alias, phone }) {
 	return alias ? `${alias} (${phone ?? 'no phone yet'})` : phone;
 }
 
+/** The actions the nodes panel lists for SparkBot version 2, in the description's order. */
+const VERSION_2_ACTIONS = [
+	'Reset a WhatsApp session',
+	'Reboot a WhatsApp session',
+	'Get the QR code of a WhatsApp session',
+	'Get a WhatsApp number',
+	'Get many WhatsApp numbers',
+];
+
 describe('SparkBot nodes in the n8n editor (chromium)', () => {
 	let userFolder;
 	let sim;
@@ -293,15 +302,15 @@ describe('SparkBot nodes in the n8n editor (chromium)', () => {
 				await step('choose the action "Reboot a WhatsApp session"', async () => {
 					const action = (name) =>
 						creator.getByTestId('node-creator-item-name').getByText(name, { exact: true });
-					// The trigger comes first; the actions are folded away under "Actions (4)".
+					// The trigger comes first; the actions — every operation of version 2 — are
+					// folded away under "Actions (5)".
 					await action('On session status changed').waitFor();
 					if (!(await action('Reboot a WhatsApp session').isVisible()))
 						await creator
 							.getByTestId('node-creator-category-item')
-							.filter({ hasText: /^Actions \(4\)/ })
+							.filter({ hasText: new RegExp(`^Actions \\(${VERSION_2_ACTIONS.length}\\)`) })
 							.click();
-					await action('Reset a WhatsApp session').waitFor();
-					await action('Reboot a WhatsApp session').waitFor();
+					for (const name of VERSION_2_ACTIONS) await action(name).waitFor();
 					await settled(action('Reset a WhatsApp session')); // the panel slides in
 					await shot('actions');
 					await action('Reboot a WhatsApp session').click();

@@ -28,8 +28,10 @@ import { makeTestCa } from '../simulator/test-ca.mjs';
 import {
 	CREDENTIAL_TYPE,
 	N8N_VERSION,
+	NODE_TYPE,
 	ROOT,
 	TRIGGER_TYPE,
+	WEBHOOK_TRIGGER_TYPE,
 	e2eRuntime,
 	packPackage,
 	sparkBotNode,
@@ -247,8 +249,9 @@ describe(`installed from n8n ${N8N_VERSION}'s Settings → Community Nodes`, () 
 		assert.equal(installed.packageName, registry.name);
 		assert.equal(installed.installedVersion, registry.version);
 		assert.deepEqual(installed.installedNodes.map((node) => node.type).sort(), [
-			'n8n-nodes-sparkbot.sparkBot',
-			'n8n-nodes-sparkbot.sparkBotTrigger',
+			NODE_TYPE,
+			TRIGGER_TYPE,
+			WEBHOOK_TRIGGER_TYPE,
 		]);
 		assert.ok(
 			registry.requests.some((r) => r.endsWith('.tgz')),

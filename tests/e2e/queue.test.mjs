@@ -58,6 +58,12 @@ import {
 
 const SECRET = 'sk-queue-0b6e2f4c-NEVER-IN-OUTPUT';
 const DEVICES = Array.from({ length: 100 }, (_, i) => generatedDevice(i + 1).id);
+/**
+ * The numbers SparkBot Webhook Trigger watches (its Numbers filter): none of the earlier tests
+ * touches them. SparkBot still delivers every other change (the earlier tests' reboots change
+ * every session of DEVICES); the trigger answers those and runs nothing.
+ */
+const WATCHED = Array.from({ length: 4 }, (_, i) => generatedDevice(DEVICES.length + i + 1).id);
 const WORKERS = 2;
 /** Jobs one worker runs at once (`n8n worker --concurrency`; n8n warns below 5). */
 const WORKER_CONCURRENCY = 5;
@@ -447,7 +453,7 @@ function triggerWorkflow(credential) {
 	};
 }
 
-/** SparkBot Webhook Trigger (every change) → SparkBot Get of that number. */
+/** SparkBot Webhook Trigger (every change of the WATCHED numbers) → SparkBot Get of that number. */
 function instantWorkflow(credential) {
 	const credentials = { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } };
 	return {
@@ -459,7 +465,7 @@ function instantWorkflow(credential) {
 				typeVersion: 1,
 				webhookId: randomUUID(),
 				position: [0, 0],
-				parameters: { event: 'sessionStatusChanged', filters: {} },
+				parameters: { event: 'sessionStatusChanged', filters: { devices: WATCHED } },
 				credentials,
 			},
 			sparkBotNode({
@@ -694,7 +700,7 @@ before(
 				startRedis().then((started) => (redis = started)),
 				startSimulator({
 					apiKey: SECRET,
-					devices: DEVICES.length,
+					devices: DEVICES.length + WATCHED.length,
 					timeScale: 0.01,
 					waitMs: WAIT_MS,
 				}).then((started) => (sim = started)),
@@ -893,16 +899,24 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 				{ timeoutMs: 30_000 },
 			);
 			assert.equal(sim.webhooks().length, 1, 'exactly one webhook');
-			const changed = [DEVICES[20], DEVICES[21], DEVICES[22]];
+			// The earlier tests' reboots changed every number's session, and SparkBot delivered
+			// each change here: those deliveries are made (answered, or out of retries) before
+			// this test's changes, so that what runs from now on is this test's alone.
+			await waitUntil('the earlier deliveries made', () => sim.deliveriesInProgress() === 0, {
+				timeoutMs: 60_000,
+			});
+			const since = Date.now();
+			const first = sim.deliveries.length;
+			const changed = WATCHED.slice(0, 3);
 			for (const device of changed) sim.setSessionStatus(device, 'timeout');
+			const ours = () => sim.deliveries.slice(first);
 			await waitUntil(
 				'the three deliveries answered',
-				() =>
-					changed.every((id) => sim.deliveries.some((d) => d.deviceId === id && d.status === 200)),
+				() => changed.every((id) => ours().some((d) => d.deviceId === id && d.status === 200)),
 				{ timeoutMs: 30_000 },
 			);
 			// SparkBot retrying and duplicating each of them, and a forged one.
-			for (const attempt of sim.deliveries.filter((d) => changed.includes(d.deviceId))) {
+			for (const attempt of ours().filter((d) => changed.includes(d.deviceId))) {
 				const again = await sim.deliver({ id: attempt.deliveryId, copies: 2 });
 				assert.deepEqual(
 					again.attempts.map((a) => a.status),
@@ -910,7 +924,7 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 				);
 			}
 			const forged = await sim.deliver({
-				deviceId: DEVICES[23],
+				deviceId: WATCHED[3],
 				status: 'offline',
 				signature: 'wrong',
 			});
@@ -918,16 +932,27 @@ describe(`n8n ${N8N_VERSION} in queue mode: main + ${WORKERS} workers, PostgreSQ
 				forged.attempts.map((a) => a.status),
 				[401],
 			);
-			const summaries = await finishedExecutions(3, instant.id);
+			const startedSince = async () =>
+				(await finishedExecutions(0, instant.id)).filter((e) => Date.parse(e.startedAt) >= since);
+			await waitUntil(
+				'an execution for each change',
+				async () => (await startedSince()).length >= 3,
+				{
+					timeoutMs: EXECUTION_TIMEOUT_MS,
+					pollMs: 500,
+				},
+			);
 			await sleep(3_000);
-			const all = await finishedExecutions(3, instant.id);
-			assert.equal(all.length, 3, 'one execution per change');
+			const summaries = await startedSince();
+			assert.equal(summaries.length, 3, 'one execution per change, none for a duplicate');
 			const reported = [];
 			for (const summary of summaries) {
 				assert.equal(summary.mode, 'webhook');
 				assert.equal(summary.status, 'success');
 				const { data } = await readExecution(summary.id);
-				reported.push(data.resultData.runData['Session changed'][0].data.main[0][0].json.id);
+				const item = data.resultData.runData['Session changed'][0].data.main[0][0].json;
+				assert.equal(item.session.status, 'timeout');
+				reported.push(item.id);
 				assert.equal(
 					workers.filter((w) => finishedOn(w).has(summary.id)).length,
 					1,
