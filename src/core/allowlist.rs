@@ -189,6 +189,21 @@ mod tests {
             assert!(!host_allowed(host, list), "{host}");
         }
         assert!(!host_allowed("a.b", "*."));
+        // A wildcard needs a label before the domain: ".example.com" is not one of its hosts.
+        assert!(!host_allowed(".example.com", "*.example.com"));
+        assert!(host_allowed("x.example.com", "*.example.com"));
+    }
+
+    #[test]
+    fn ipv6_hosts_are_kept_in_brackets_and_anything_else_in_brackets_is_refused() {
+        assert_eq!(hostname("[::1]:8080").as_deref(), Some("[::1]"));
+        assert_eq!(
+            hostname("[::FFFF:1.2.3.4]").as_deref(),
+            Some("[::ffff:1.2.3.4]")
+        );
+        for authority in ["[]", "[]:80", "[evil.example]", "[::1%eth0]"] {
+            assert_eq!(hostname(authority), None, "{authority}");
+        }
     }
 
     #[test]

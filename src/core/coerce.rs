@@ -24,8 +24,8 @@ pub fn number(value: &Value) -> Cow<'_, Value> {
 /// A whole number as JSON's integer (as `3` in a parameter would be), any other as a float;
 /// `None` for an infinite one.
 fn json_number(n: f64) -> Option<Number> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole number below is exact
-    if n.fract() == 0.0 && n.abs() < EXACT {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole number up to it is exact
+    if n.fract() == 0.0 && n.abs() <= EXACT {
         return Some(if n >= 0.0 {
             Number::from(n as u64)
         } else {
@@ -39,7 +39,6 @@ fn json_number(n: f64) -> Option<Number> {
 /// case) and a text or number that is 0 or 1 become one; anything else is returned as it is.
 pub fn boolean(value: &Value) -> Cow<'_, Value> {
     let flag = match value {
-        Value::Bool(_) => return Cow::Borrowed(value),
         Value::String(text) if text.eq_ignore_ascii_case("true") => Some(true),
         Value::String(text) if text.eq_ignore_ascii_case("false") => Some(false),
         // n8n parses a non-empty text as a number: " 1 " is true, "0.0" false.
@@ -226,6 +225,22 @@ mod tests {
         }
         assert_eq!(js_number("1e400"), Some(f64::INFINITY));
         assert_eq!(js_number("1e-400"), Some(0.0));
+    }
+
+    #[test]
+    fn whole_numbers_up_to_2_to_the_53_are_integers_and_larger_ones_floats() {
+        assert_eq!(
+            number(&json!("9007199254740992")).into_owned(),
+            json!(9_007_199_254_740_992_u64)
+        );
+        assert_eq!(
+            number(&json!("-9007199254740992")).into_owned(),
+            json!(-9_007_199_254_740_992_i64)
+        );
+        assert_eq!(
+            number(&json!("9007199254740994")).into_owned(),
+            json!(9_007_199_254_740_994.0_f64)
+        );
     }
 
     #[test]
