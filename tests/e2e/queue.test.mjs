@@ -414,76 +414,66 @@ function queueWorkflow(credential) {
 	};
 }
 
+/** `trigger` → SparkBot Get of the number it reports (version 2, By ID from the item). */
+function triggerThenGet(name, trigger, credential) {
+	const get = sparkBotNode({
+		name: 'Get',
+		credential,
+		typeVersion: 2,
+		parameters: {
+			resource: 'whatsappNumber',
+			operation: 'get',
+			device: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+		},
+	});
+	return {
+		name,
+		nodes: [trigger, get],
+		connections: { [trigger.name]: { main: [[{ node: 'Get', type: 'main', index: 0 }]] } },
+		settings: { executionOrder: 'v1' },
+	};
+}
+
 /**
  * SparkBot Trigger (every minute, sessions that become offline) → SparkBot Get of that number:
  * main polls, a worker runs the execution.
  */
 function triggerWorkflow(credential) {
 	const credentials = { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } };
-	return {
-		name: 'e2e: queue mode, SparkBot Trigger',
-		nodes: [
-			{
-				name: 'Session dropped',
-				type: TRIGGER_TYPE,
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: {
-					pollTimes: { item: [{ mode: 'everyMinute' }] },
-					event: 'sessionStatusChanged',
-					filters: { sessionStatus: ['offline'] },
-				},
-				credentials,
+	return triggerThenGet(
+		'e2e: queue mode, SparkBot Trigger',
+		{
+			name: 'Session dropped',
+			type: TRIGGER_TYPE,
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: {
+				pollTimes: { item: [{ mode: 'everyMinute' }] },
+				event: 'sessionStatusChanged',
+				filters: { sessionStatus: ['offline'] },
 			},
-			sparkBotNode({
-				name: 'Get',
-				credential,
-				typeVersion: 2,
-				parameters: {
-					resource: 'whatsappNumber',
-					operation: 'get',
-					device: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
-				},
-			}),
-		],
-		connections: {
-			'Session dropped': { main: [[{ node: 'Get', type: 'main', index: 0 }]] },
+			credentials,
 		},
-		settings: { executionOrder: 'v1' },
-	};
+		credential,
+	);
 }
 
 /** SparkBot Webhook Trigger (every change of the WATCHED numbers) → SparkBot Get of that number. */
 function instantWorkflow(credential) {
 	const credentials = { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } };
-	return {
-		name: 'e2e: queue mode, SparkBot Webhook Trigger',
-		nodes: [
-			{
-				name: 'Session changed',
-				type: WEBHOOK_TRIGGER_TYPE,
-				typeVersion: 1,
-				webhookId: randomUUID(),
-				position: [0, 0],
-				parameters: { event: 'sessionStatusChanged', filters: { devices: WATCHED } },
-				credentials,
-			},
-			sparkBotNode({
-				name: 'Get',
-				credential,
-				typeVersion: 2,
-				parameters: {
-					resource: 'whatsappNumber',
-					operation: 'get',
-					device: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
-				},
-			}),
-		],
-		connections: {
-			'Session changed': { main: [[{ node: 'Get', type: 'main', index: 0 }]] },
+	return triggerThenGet(
+		'e2e: queue mode, SparkBot Webhook Trigger',
+		{
+			name: 'Session changed',
+			type: WEBHOOK_TRIGGER_TYPE,
+			typeVersion: 1,
+			webhookId: randomUUID(),
+			position: [0, 0],
+			parameters: { event: 'sessionStatusChanged', filters: { devices: WATCHED } },
+			credentials,
 		},
-		settings: { executionOrder: 'v1' },
-	};
+		credential,
+	);
 }
 
 /** `n8n webhook` for `userFolder` on `webhookPort`; resolves once it serves webhooks. */
