@@ -12,7 +12,7 @@ use js_sys::{Array, Object, Promise, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::AbortSignal;
 
 use crate::core::batch::{first_failure, send_with_retries, BatchSettings, BatchState, ItemResult};
@@ -504,7 +504,10 @@ thread_local! {
 const MAX_RECENT_NODES: usize = 64;
 
 /// One delivery to SparkBot Webhook Trigger, checked before anything runs. `key` names the
-/// trigger node in this process (workflow and node IDs); `stored` and `memory` are its static
+/// trigger node in this process (workflow and node IDs); `credentials` reads the node's
+/// credential (a function returning a promise), called only for a delivery that runs — SparkBot
+/// delivers every number's changes, and one the node does not watch, a forged one or a
+/// duplicate must cost n8n nothing, not even a read of its database; `stored` and `memory` are its static
 /// data (the registration, what it remembers of deliveries); `timestamp` and `signature` the
 /// `X-SparkBot-Timestamp` and `X-SparkBot-Signature` headers; `body` the raw body, exactly as
 /// received; `event` and `filters` the node's parameters; `now_ms` the clock.
@@ -513,12 +516,15 @@ const MAX_RECENT_NODES: usize = 64;
 /// secret or whose timestamp is more than 5 minutes away (nothing runs; nothing else is said),
 /// `400` for a signed body that is not a delivery, `200` otherwise — with `item` (the device as
 /// `GET /devices/{id}` shows it, its session as the delivery says, `previousSessionStatus`) when
-/// the workflow is to run, and the `memory` to keep. Rejects only on parameters that are wrong.
+/// the workflow is to run, and the `memory` to keep. Rejects only on parameters that are wrong:
+/// a credential that cannot be read (a database that does not answer in time) is a device read
+/// that failed — the item comes from the delivery — never a failure of the webhook, which n8n
+/// would record as a failed execution.
 #[wasm_bindgen(js_name = receiveDelivery)]
 #[allow(clippy::too_many_arguments)]
 pub fn receive_delivery(
     key: String,
-    credentials: JsValue,
+    credentials: js_sys::Function,
     stored: JsValue,
     memory: JsValue,
     timestamp: Option<String>,
@@ -598,9 +604,17 @@ pub fn receive_delivery(
 /// The device a delivery reports: as `GET /devices/{id}` shows it (or, when that read fails,
 /// the delivery's `{ id, alias, phone }`), with the session's status and time from the delivery
 /// and `previousSessionStatus` — the item the polling trigger gives for the same change.
-async fn reported_device(delivery: &Delivery, credentials: &JsValue, host: Host) -> JsValue {
-    let read = match decode_credentials(credentials) {
-        Ok(credentials) => {
+async fn reported_device(
+    delivery: &Delivery,
+    credentials: &js_sys::Function,
+    host: Host,
+) -> JsValue {
+    let credentials = match credentials.call0(&JsValue::NULL) {
+        Ok(read) => JsFuture::from(Promise::resolve(&read)).await.ok(),
+        Err(_) => None,
+    };
+    let read = match credentials.as_ref().map(decode_credentials) {
+        Some(Ok(credentials)) => {
             let exchange = exchange_of(host, &credentials);
             let plan = webhook::device_read(&delivery.device_id, &credentials);
             let sent = send_with_retries(&exchange, &plan, &BatchState::default()).await;
@@ -615,7 +629,7 @@ async fn reported_device(delivery: &Delivery, credentials: &JsValue, host: Host)
                             == Some(delivery.device_id.clone())
                 })
         }
-        Err(_) => None,
+        _ => None,
     };
     let device = read.unwrap_or_else(|| js::from_json(&Value::Object(delivery.device.clone())));
     let session = Reflect::get(&device, &"session".into())
