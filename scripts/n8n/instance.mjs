@@ -462,6 +462,11 @@ export async function activateWorkflow(url, cookie, id) {
 	});
 }
 
+/** Deactivates (n8n 2.x: unpublishes) a stored workflow: `POST /rest/workflows/:id/deactivate`. */
+export async function deactivateWorkflow(url, cookie, id) {
+	await restRequest(url, cookie, 'POST', `/rest/workflows/${id}/deactivate`);
+}
+
 /**
  * One execution as n8n stored it (`GET /rest/executions/:id`), its run data decoded (n8n stores
  * it with `flatted`, resolved from the runtime's n8n).

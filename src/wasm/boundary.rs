@@ -15,7 +15,7 @@ use js_sys::{Array, Object, Promise, Reflect};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::AbortSignal;
 
 use sparkbot_core::credentials::{Credentials, RawCredentials};
@@ -267,8 +267,11 @@ thread_local! {
 }
 
 /// One delivery to SparkBot Webhook Trigger, checked by the core before anything runs. `key`
-/// names the trigger node in this process (workflow, node, mode); `stored` and `memory` are its
-/// static data; `timestamp` and `signature` the `X-SparkBot-Timestamp` and
+/// names the trigger node in this process (workflow, node, mode); `credentials` reads the node's
+/// credential (a function returning a promise), called only for a delivery that runs — SparkBot
+/// delivers every number's changes, and one the node does not watch, a forged one or a
+/// duplicate must cost n8n nothing, not even a read of its database; `stored` and `memory` are
+/// its static data; `timestamp` and `signature` the `X-SparkBot-Timestamp` and
 /// `X-SparkBot-Signature` headers; `body` the raw body, exactly as received; `event` and
 /// `filters` the node's parameters; `now_ms` the clock.
 ///
@@ -276,12 +279,15 @@ thread_local! {
 /// secret or whose timestamp is more than 5 minutes away (nothing runs), `400` for a signed body
 /// that is not a delivery, `200` otherwise — with `item` (the device as `GET /devices/{id}`
 /// shows it, its session as delivered, `previousSessionStatus`) when the workflow is to run, and
-/// the `memory` to keep. `{ error }` only for parameters that are wrong.
+/// the `memory` to keep. `{ error }` only for parameters that are wrong: a credential that
+/// cannot be read (a database that does not answer in time) is a device read that failed — the
+/// item comes from the delivery — never a failure of the webhook, which n8n would record as a
+/// failed execution.
 #[wasm_bindgen(js_name = receiveDelivery)]
 #[allow(clippy::too_many_arguments)]
 pub fn receive_delivery(
     key: String,
-    credentials: JsValue,
+    credentials: js_sys::Function,
     stored: JsValue,
     memory: JsValue,
     timestamp: Option<String>,
@@ -300,8 +306,6 @@ pub fn receive_delivery(
         .ok()
         .and_then(|text| js::parse(text).ok())
         .and_then(|value| to_json(&value).ok());
-    let credentials = decode_credentials(&credentials);
-    let exchange = exchange_of(host, credentials.as_ref().ok(), None);
     spawn(async move {
         let watch = match parameters {
             Ok(watch) => watch,
@@ -333,8 +337,10 @@ pub fn receive_delivery(
                 &"memory".into(),
                 &js::from_json(&memory.to_static()),
             );
-            if let (Some(delivery), Ok(credentials)) = (run, credentials) {
-                let item = reported_device(&exchange, &credentials, &delivery).await;
+            if let Some(delivery) = run {
+                let credentials = read_credential(&credentials).await;
+                let exchange = exchange_of(host, credentials.as_ref(), None);
+                let item = reported_device(&exchange, credentials.as_ref(), &delivery).await;
                 let _ = Reflect::set(&result, &"item".into(), &item);
             }
         }
@@ -342,17 +348,26 @@ pub fn receive_delivery(
     })
 }
 
-/// The device a delivery reports: as `GET /devices/{id}` shows it (or, when that read fails,
-/// the delivery's `{ id, alias, phone }`), with the session's status and time from the delivery
-/// and `previousSessionStatus`.
+/// The credential `read` resolves with, when it does and is one.
+async fn read_credential(read: &js_sys::Function) -> Option<Credentials> {
+    let pending = read.call0(&JsValue::NULL).ok()?;
+    let credentials = JsFuture::from(Promise::resolve(&pending)).await.ok()?;
+    decode_credentials(&credentials).ok()
+}
+
+/// The device a delivery reports: as `GET /devices/{id}` shows it (or, when that read fails or
+/// there is no credential, the delivery's `{ id, alias, phone }`), with the session's status and
+/// time from the delivery and `previousSessionStatus`.
 async fn reported_device(
     exchange: &HostExchange,
-    credentials: &Credentials,
+    credentials: Option<&Credentials>,
     delivery: &Delivery,
 ) -> JsValue {
-    let device = webhook::read_device(exchange, credentials, delivery)
-        .await
-        .unwrap_or_else(|| js::from_json(&Value::Object(delivery.device.clone())));
+    let read = match credentials {
+        Some(credentials) => webhook::read_device(exchange, credentials, delivery).await,
+        None => None,
+    };
+    let device = read.unwrap_or_else(|| js::from_json(&Value::Object(delivery.device.clone())));
     let session = Reflect::get(&device, &"session".into())
         .ok()
         .filter(|session| js::json_type(session) == sparkbot_core::json::JsonType::Object)

@@ -60,9 +60,10 @@ pub fn parse(text: &str) -> Result<JsValue, String> {
         .map_err(|error| String::from(error.unchecked_into::<js_sys::Error>().message()))
 }
 
-/// What kind of JSON value a parsed JS value is.
+/// What kind of JSON value a JS value is; `undefined` (a property that is not there) is null,
+/// never an object.
 pub fn json_type(value: &JsValue) -> JsonType {
-    if value.is_null() {
+    if value.is_null() || value.is_undefined() {
         JsonType::Null
     } else if Array::is_array(value) {
         JsonType::Array

@@ -3,7 +3,8 @@
 // request, loads the workflow's static data afresh (n8n reads it from its database per request),
 // calls the node's `webhook()` with an n8n-like context, answers as n8n does (the node's own
 // response, `webhookResponse`, or "Workflow was started"), saves the static data, and records an
-// execution for each `workflowData`. `hooks()` gives the lifecycle (`checkExists`, `create`,
+// execution for each `workflowData` — and, as n8n does, a failed execution (for the error
+// workflow) for each `webhook()` that throws. `hooks()` gives the lifecycle (`checkExists`, `create`,
 // `delete`) the same static data, as n8n's activation does.
 import { createServer } from 'node:http';
 
@@ -18,8 +19,12 @@ export const WEBHOOK_TRIGGER_PATH =
  * `parameters` (`event`, `filters`), `workflowId`. Returns
  *   url                 the production webhook URL (`…/webhook/<id>/sparkbot`)
  *   staticData          the saved static data (a copy of the node's; set it to start from one)
- *   executions          the items of every execution started, in order
+ *   executions          every execution started, in order: `{ at, items }`, or `{ at, error }`
+ *                       for a `webhook()` that threw (n8n starts one for the error workflow)
  *   answers             every answer given: `{ status, body }`
+ *   credentialReads     how many times the node read its credential
+ *   credentialError     set it to an Error: reading the credential fails with it (as when
+ *                       n8n's database does not answer in time)
  *   hooks(url?)         the lifecycle methods with a context for `url` (default: `url`)
  *   node                the node instance
  *   close()
@@ -47,6 +52,8 @@ export async function webhookHost({
 	const contextBase = (staticData) => ({
 		async getCredentials(type) {
 			if (type !== 'sparkBotApi') throw new Error(`unexpected credential type ${type}`);
+			host.credentialReads += 1;
+			if (host.credentialError) throw host.credentialError;
 			return host.credentials;
 		},
 		getNodeParameter(name, fallback) {
@@ -112,6 +119,7 @@ export async function webhookHost({
 			state[store] = JSON.stringify(staticData);
 		} catch (error) {
 			const expected = error instanceof NodeApiError || error instanceof NodeOperationError;
+			executions.push({ at: Date.now(), error });
 			answers.push({ status: 500, body: error.message, error, expected });
 			res.writeHead(500);
 			res.end(error.message);
@@ -129,6 +137,8 @@ export async function webhookHost({
 		testUrl: `${base}/webhook-test/${nodeId}/sparkbot`,
 		executions,
 		answers,
+		credentialReads: 0,
+		credentialError: undefined,
 		get staticData() {
 			return JSON.parse(state.saved);
 		},

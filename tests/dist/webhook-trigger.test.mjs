@@ -380,6 +380,54 @@ describe('SparkBot Webhook Trigger: deliveries', () => {
 		assert.deepEqual(statuses(h), [[[support.id, 'offline']]]);
 	});
 
+	test('only a delivery that runs reads the credential: unwatched, forged and duplicate ones cost n8n no read', async () => {
+		const h = await host({ filters: { devices: [support.id] } });
+		await h.activate();
+		h.credentialReads = 0;
+		sim.setSessionStatus(sales.id, 'offline'); // not one of the numbers
+		await until('the unwatched one answered', () => sim.deliveries.length >= 1);
+		await sim.deliver({ deviceId: support.id, status: 'offline', signature: 'wrong' });
+		assert.equal(h.credentialReads, 0, 'no read for an unwatched or a forged delivery');
+		const { delivery } = await sim.deliver({ deviceId: support.id, status: 'timeout' });
+		assert.equal(h.credentialReads, 1, 'one read for the change that runs');
+		await sim.deliver({ id: delivery.id, copies: 2 });
+		assert.equal(h.credentialReads, 1, 'none for its duplicates');
+		assert.deepEqual(statuses(h), [[[support.id, 'timeout']]]);
+	});
+
+	test("a credential n8n cannot read (its database busy) fails nothing: the change runs with the delivery's number, the others stay quiet", async () => {
+		const h = await host({ filters: { devices: [support.id] } });
+		await h.activate();
+		h.credentialError = new Error('timeout exceeded when trying to connect');
+		sim.setSessionStatus(sales.id, 'offline'); // not watched
+		sim.setSessionStatus(support.id, 'timeout');
+		await until('both answered', () => sim.deliveries.length >= 2);
+		await until('the watched one', () => h.executions.length >= 1);
+		assert.ok(
+			sim.deliveries.every((d) => d.status === 200),
+			'SparkBot gets 200 for both',
+		);
+		assert.equal(h.executions.length, 1, 'one execution, and no failed one');
+		const [item] = h.executions[0].items;
+		assert.equal(item.error, undefined);
+		assert.equal(item.id, support.id);
+		assert.equal(item.alias, support.alias, "the delivery's number");
+		assert.equal(item.phone, support.phone);
+		assert.deepEqual(
+			Object.keys(item).sort(),
+			['alias', 'id', 'phone', 'previousSessionStatus', 'session'],
+			"the delivery's fields, not the device as GET /devices/{id} shows it",
+		);
+		assert.equal(item.session.status, 'timeout');
+		assert.equal(item.session.updatedAt, sim.devices.get(support.id).session.updatedAt);
+		assert.equal(item.previousSessionStatus, 'offline');
+		assert.equal(
+			sim.requests.filter((r) => r.path === `/v1/devices/${support.id}`).length,
+			0,
+			'no read of SparkBot without a credential',
+		);
+	});
+
 	test('a signed body that is not a delivery: 400, nothing runs', async () => {
 		const h = await host();
 		await h.activate();

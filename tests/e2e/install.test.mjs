@@ -158,12 +158,7 @@ async function checkRunning(n8n, cookie, fixtures) {
 		() => sim.requests.some((r) => r.path === '/v1/devices'),
 		{ timeoutMs: 20_000, proc: n8n },
 	);
-	await instance.restRequest(
-		n8n.url,
-		cookie,
-		'POST',
-		`/rest/workflows/${fixtures.trigger.id}/deactivate`,
-	);
+	await instance.deactivateWorkflow(n8n.url, cookie, fixtures.trigger.id);
 }
 
 /** Version 1 and 2 workflows with `n8n execute`, and the errors n8n shows for a failing item. */

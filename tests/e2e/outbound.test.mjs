@@ -451,6 +451,6 @@ describe(`n8n ${N8N_VERSION} behind a proxy (n8n start)`, () => {
 			{ timeoutMs: 20_000, proc: n8n },
 		);
 		assert.ok(proxy.requests.some((r) => r.method === 'CONNECT' && r.target.startsWith(TLS_HOST)));
-		await instance.restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${id}/deactivate`);
+		await instance.deactivateWorkflow(n8n.url, cookie, id);
 	});
 });

@@ -336,7 +336,7 @@ describe(`SparkBot Trigger in n8n ${N8N_VERSION}, activated`, () => {
 	test('publishing again starts afresh: a drop while the workflow was off is not acted on; a later one is', async () => {
 		const before = sink.received['/watched'].length;
 		const { id } = workflows.watched;
-		await instance.restRequest(n8n.url, cookie, 'POST', `/rest/workflows/${id}/deactivate`);
+		await instance.deactivateWorkflow(n8n.url, cookie, id);
 		sim.setSessionStatus(generatedDevice(12).id, 'offline'); // while the workflow is off
 		const publishedAt = Date.now();
 		await instance.activateWorkflow(n8n.url, cookie, id);

@@ -120,6 +120,13 @@ async function reported(id) {
 	return data.resultData.runData['Session changed'][0].data.main[0].map((i) => i.json);
 }
 
+/** Unpublishes the workflow (its webhook deleted), then publishes it again. */
+async function unpublishAndPublishAgain() {
+	await instance.deactivateWorkflow(n8n.url, cookie, workflow.id);
+	await waitUntil('no webhook', () => sim.webhooks().length === 0, { timeoutMs: 30_000 });
+	await instance.activateWorkflow(n8n.url, cookie, workflow.id);
+}
+
 /** n8n 2.41 publishes an activation through an outbox: the webhook appears a moment later. */
 async function oneWebhookFor(url) {
 	await waitUntil(
@@ -242,14 +249,7 @@ describe(`SparkBot Webhook Trigger in n8n ${N8N_VERSION}`, () => {
 	});
 
 	test('unpublishing deletes the webhook', async () => {
-		await instance.restRequest(
-			n8n.url,
-			cookie,
-			'POST',
-			`/rest/workflows/${workflow.id}/deactivate`,
-		);
-		await waitUntil('no webhook', () => sim.webhooks().length === 0, { timeoutMs: 30_000 });
-		await instance.activateWorkflow(n8n.url, cookie, workflow.id);
+		await unpublishAndPublishAgain();
 		await oneWebhookFor(productionUrl());
 	});
 
@@ -397,14 +397,7 @@ describe(`SparkBot Webhook Trigger in n8n ${N8N_VERSION}`, () => {
 		const [now] = sim.webhooks();
 		assert.equal(sim.webhooks().length, 1);
 		assert.equal(now.url, N8N_VERSION.startsWith('1.') ? productionUrl(moved) : oldUrl);
-		await instance.restRequest(
-			n8n.url,
-			cookie,
-			'POST',
-			`/rest/workflows/${workflow.id}/deactivate`,
-		);
-		await waitUntil('no webhook', () => sim.webhooks().length === 0, { timeoutMs: 30_000 });
-		await instance.activateWorkflow(n8n.url, cookie, workflow.id);
+		await unpublishAndPublishAgain();
 		const webhook = await oneWebhookFor(productionUrl(moved));
 		assert.notEqual(webhook.url, oldUrl);
 		sim.setSessionStatus(generatedDevice(5).id, 'timeout');

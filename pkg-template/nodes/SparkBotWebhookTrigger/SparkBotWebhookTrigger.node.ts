@@ -106,7 +106,8 @@ export class SparkBotWebhookTrigger implements INodeType {
 			return typeof value === 'string' ? value : undefined;
 		};
 		const staticData = this.getWorkflowStaticData('node');
-		const credentials = await this.getCredentials('sparkBotApi');
+		// Read only for a delivery that runs: SparkBot delivers every number's changes.
+		const credentials = async () => await this.getCredentials('sparkBotApi');
 		const host = hostFor((options) => this.helpers.httpRequest(options));
 		const received = await runCore<{ status: number; item?: IDataObject; memory?: IDataObject }>(
 			this.getNode(),
