@@ -1,12 +1,11 @@
 // What scripts/ and tests/ share about the package in n8n: the built package as a tarball, the
 // node types, and the credential and workflow objects n8n's CLI imports (the examples too).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-import { run } from '../scripts/n8n/processes.mjs';
+import { promisify } from 'node:util';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -71,16 +70,14 @@ export function buildPackage() {
 
 /** `npm pack ./dist` into a fresh temporary folder; returns the tarball's absolute path. */
 export async function packPackage(destination = mkdtempSync(join(tmpdir(), 'sparkbot-pack-'))) {
-	const result = await run(
+	const { stdout } = await promisify(execFile)(
 		'npm',
 		['pack', './dist', '--pack-destination', destination, '--json', '--silent'],
-		{
-			cwd: ROOT,
-			timeoutMs: 120_000,
-		},
-	);
-	if (result.code !== 0) throw new Error(`npm pack failed:\n${result.stderr || result.stdout}`);
-	const [{ filename }] = JSON.parse(result.stdout);
+		{ cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+	).catch((error) => {
+		throw new Error(`npm pack failed:\n${error.stderr || error.stdout || error.message}`);
+	});
+	const [{ filename }] = JSON.parse(stdout);
 	return join(destination, filename);
 }
 
