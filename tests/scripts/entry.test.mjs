@@ -5,7 +5,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,5 +65,22 @@ describe('the entry scripts load before the set-up has installed the npm package
 			'pkg-e',
 			'pkg-f',
 		]);
+	});
+});
+
+describe('support/ is the ground scripts/ and tests/ both stand on', () => {
+	it('no module of support/ imports from scripts/ or tests/', () => {
+		const files = readdirSync(join(ROOT, 'support'), { recursive: true })
+			.filter((name) => name.endsWith('.mjs'))
+			.map((name) => join(ROOT, 'support', name));
+		assert.ok(files.length >= 5, `found only ${files.length} modules in support/`);
+		const upward = files.flatMap((file) =>
+			staticSpecifiers(readFileSync(file, 'utf8'))
+				.filter((specifier) => specifier.startsWith('.'))
+				.map((specifier) => relative(ROOT, resolve(dirname(file), specifier)))
+				.filter((target) => !target.startsWith('support/'))
+				.map((target) => `${relative(ROOT, file)} imports ${target}`),
+		);
+		assert.deepEqual(upward, []);
 	});
 });
