@@ -728,6 +728,13 @@ pub struct Recent {
     nodes: Vec<(String, Memory)>,
 }
 
+impl Recent {
+    /// Remembers nothing yet (a `const fn`: a thread-local holding it needs no lazy set-up).
+    pub const fn new() -> Recent {
+        Recent { nodes: Vec::new() }
+    }
+}
+
 /// Most trigger nodes whose deliveries a process remembers.
 pub const MAX_RECENT_NODES: usize = 64;
 

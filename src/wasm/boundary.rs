@@ -263,7 +263,7 @@ thread_local! {
     /// What this process remembers of each trigger node's deliveries (`key`: workflow, node and
     /// mode), besides its static data: two deliveries handled at the same moment load the same
     /// static data, and the one saved last would otherwise forget the other.
-    static RECENT: RefCell<webhook::Recent> = RefCell::new(webhook::Recent::default());
+    static RECENT: RefCell<webhook::Recent> = const { RefCell::new(webhook::Recent::new()) };
 }
 
 /// One delivery to SparkBot Webhook Trigger, checked by the core before anything runs. `key`
@@ -317,8 +317,12 @@ pub fn receive_delivery(
         };
         let now_secs = (now_ms / 1000.0).floor() as i64;
         let received = RECENT.with(|recent| {
+            // Nothing else borrows it (the call is synchronous); were it borrowed, this
+            // delivery would be decided on its static data alone, never with a panic.
+            let mut spare = webhook::Recent::new();
+            let mut borrowed = recent.try_borrow_mut();
             webhook::receive(
-                &mut recent.borrow_mut(),
+                borrowed.as_deref_mut().unwrap_or(&mut spare),
                 &key,
                 registration.as_ref(),
                 remembered,
