@@ -228,6 +228,18 @@ mod tests {
     }
 
     #[test]
+    fn exponents_below_minus_22_are_within_a_few_units_in_the_last_place() {
+        for text in ["1e-23", "1.5e-30", "25e-40", "7e-300"] {
+            let expected = text.parse::<f64>().unwrap_or(f64::NAN);
+            let read = js_number(text).unwrap_or(f64::NAN);
+            assert!(
+                ((read - expected) / expected).abs() < 1e-14,
+                "{text}: {read:e}, not {expected:e}"
+            );
+        }
+    }
+
+    #[test]
     fn whole_numbers_up_to_2_to_the_53_are_integers_and_larger_ones_floats() {
         assert_eq!(
             number(&json!("9007199254740992")).into_owned(),
