@@ -840,6 +840,75 @@ mod tests {
     }
 
     #[test]
+    fn kinds_are_spelled_as_the_contract_spells_them() {
+        assert_eq!(ErrorKind::Operation.as_str(), "operation");
+        assert_eq!(ErrorKind::Api.as_str(), "api");
+    }
+
+    #[test]
+    fn no_test_event_says_which_numbers_and_statuses_were_looked_for() {
+        let message = |statuses: &[&str], numbers| {
+            Error::NoTestEvent {
+                statuses: statuses.iter().map(|s| s.to_string()).collect(),
+                numbers,
+            }
+            .message()
+        };
+        assert_eq!(
+            message(&[], 0),
+            "No test event: no number is in the account, and no session changed since the last poll"
+        );
+        assert_eq!(
+            message(&["offline"], 1),
+            "No test event: the watched number is not offline right now, and no session changed since the last poll"
+        );
+        assert_eq!(
+            message(&["offline", "timeout"], 2),
+            "No test event: none of the watched numbers is offline or timeout right now, and no session changed since the last poll"
+        );
+        assert_eq!(
+            message(&["offline", "timeout", "authorize"], 0),
+            "No test event: no number is offline, timeout or authorize right now, and no session changed since the last poll"
+        );
+    }
+
+    #[test]
+    fn a_proxy_asking_for_credentials_is_told_apart_from_one_that_refused() {
+        let proxy = |status, challenge: Option<&str>, host: &str| Error::Proxy {
+            host: host.to_string(),
+            status,
+            challenge: challenge.map(str::to_string),
+            via: None,
+            maybe_carried_out: (status != 407).then_some(Operation::Reboot),
+        };
+        let asks = proxy(407, Some("Basic realm=\"corp\""), "api.sparkbot.io:8443").description();
+        assert!(
+            asks.contains("That proxy asks for credentials (Basic realm=\"corp\"): put them in the proxy's URL"),
+            "{asks}"
+        );
+        assert!(
+            asks.contains("or add api.sparkbot.io to NO_PROXY"),
+            "{asks}"
+        );
+        assert!(asks.ends_with("Nothing reached SparkBot."), "{asks}");
+        let bare = proxy(407, None, "api.sparkbot.io").description();
+        assert!(bare.contains("asks for credentials: put them"), "{bare}");
+        let refused = proxy(403, None, "[2001:db8::1]:8443").description();
+        assert!(
+            refused.contains("The proxy could not reach [2001:db8::1]:8443, or does not allow it"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("or add [2001:db8::1] to NO_PROXY"),
+            "{refused}"
+        );
+        assert!(
+            refused.ends_with("SparkBot may still carry out the reboot: check the number's session before running it again."),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn an_error_displays_as_its_message() {
         let error = Error::invalid_parameter("Timeout", "is out of range");
         assert_eq!(error.to_string(), error.message());
