@@ -586,6 +586,53 @@ mod tests {
     }
 
     #[test]
+    fn get_qr_code_by_id_reads_the_numbers_alias_and_phone_first() {
+        // A number picked by ID: its names are read before the scan (the file is named after
+        // them); SparkBot's scan answer is turned into the QR code's JSON.
+        let fake = Fake::new(|request, _| {
+            let path = request.url.split("/devices/").nth(1).unwrap_or_default();
+            let body = if path.ends_with("/scan") {
+                json!({
+                    "qr": "2@abc",
+                    "image": "data:image/png;base64,iVBORw0KGgo=",
+                    "expiresAt": "2026-12-03T10:00:00Z",
+                    "session": { "status": "authorize" },
+                })
+            } else {
+                device(2)
+            };
+            Answer::Reply(HttpReply {
+                status: 200,
+                content_type: Some("application/json".into()),
+                body: body.to_string(),
+                elapsed_ms: 10,
+                ..Default::default()
+            })
+        });
+        let plans = vec![item(json!({
+            "resource": "whatsappSession",
+            "operation": "getQrCode",
+            "device": by("id", &id(2)),
+            "binaryPropertyName": "data",
+        }))];
+        let results = fake.run(run_items(&fake, &credentials(), plans, settings(false)));
+        let code = outcome(&results[0]).unwrap();
+        assert_eq!(code["json"]["id"], json!(id(2)));
+        assert_eq!(code["json"]["alias"], device(2)["alias"]);
+        assert_eq!(code["json"]["phone"], device(2)["phone"]);
+        assert_eq!(code["json"]["qr"], json!("2@abc"));
+        assert_eq!(code["file"]["fileName"], json!("n2-+12025550002-qr.png"));
+        assert_eq!(code["file"]["mimeType"], json!("image/png"));
+        assert_eq!(
+            fake.urls(),
+            vec![
+                format!("http://127.0.0.1:1/v1/devices/{}", id(2)),
+                format!("http://127.0.0.1:1/v1/devices/{}/scan", id(2)),
+            ]
+        );
+    }
+
+    #[test]
     fn get_many_keeps_the_services_order_filters_and_limit() {
         let many = |extra: Value| {
             let mut value = json!({ "resource": "whatsappNumber", "operation": "getAll" });

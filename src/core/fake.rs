@@ -270,7 +270,7 @@ impl JsonReader for Fake {
     }
 
     fn to_object(&self, value: &Value) -> Value {
-        value.clone()
+        SerdeJson.to_object(value)
     }
 
     fn parse_list(&self, text: &str) -> Result<Vec<(Value, Value)>, Result<JsonType, String>> {

@@ -234,6 +234,9 @@ mod tests {
             ("EPROTO", TlsProblem::Handshake),
             ("ERR_SSL_WRONG_VERSION_NUMBER", TlsProblem::Handshake),
             ("ERR_TLS_HANDSHAKE_TIMEOUT", TlsProblem::Handshake),
+            // Other OpenSSL codes: an `UNABLE_TO_…` one without CERT, a CERT one.
+            ("UNABLE_TO_DECRYPT_CRL_SIGNATURE", TlsProblem::Handshake),
+            ("CERT_CHAIN_TOO_LONG", TlsProblem::Handshake),
         ] {
             assert_eq!(tls_problem(Some(code)), Some(problem), "{code}");
         }

@@ -332,6 +332,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn read_operations_have_title_case_names_and_camel_case_values() {
+        assert_eq!(
+            ReadOperation::ALL.map(|op| (op.display_name(), op.value())),
+            [("Get", "get"), ("Get Many", "getAll")]
+        );
+    }
+
+    #[test]
     fn known_values_list_every_operation() {
         let mut values = Operation::ALL.map(Operation::value).to_vec();
         values.push(GET_QR_CODE);
