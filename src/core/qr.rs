@@ -333,11 +333,94 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_or_overlong_qr_text_is_an_error_a_long_one_is_not() {
+        let image = format!("data:image/png;base64,{PNG}");
+        let read = |qr: Value| {
+            let mut body = answer(&image);
+            body["qr"] = qr;
+            read_scan(ID, &body, &NumberNames::default(), "data")
+                .map(|code| code.json["qr"].clone())
+        };
+        for qr in [json!("  "), json!("x".repeat(MAX_QR_CHARS + 1))] {
+            let error = read(qr).unwrap_err();
+            assert!(
+                error.message().contains("has an empty or overlong qr text"),
+                "{}",
+                error.message()
+            );
+        }
+        let longest = "é".repeat(MAX_QR_CHARS);
+        assert_eq!(read(json!(longest)).unwrap(), json!(longest));
+        assert!(read(json!(7))
+            .unwrap_err()
+            .message()
+            .contains("has no qr text"));
+    }
+
+    #[test]
+    fn names_are_read_from_a_device_trimmed_and_only_when_there() {
+        assert_eq!(
+            NumberNames::of(&json!({"alias": " Sales ", "phone": "+14155550100"})),
+            NumberNames {
+                alias: Some("Sales".into()),
+                phone: Some("+14155550100".into()),
+            }
+        );
+        assert_eq!(
+            NumberNames::of(&json!({"alias": "  ", "phone": 7})),
+            NumberNames::default()
+        );
+    }
+
+    #[test]
+    fn a_qr_code_is_the_json_and_the_file_n8n_keeps() {
+        let names = NumberNames {
+            alias: Some("Sales".into()),
+            phone: None,
+        };
+        let code = read_scan(
+            ID,
+            &answer(&format!("data:image/png;base64,{PNG}")),
+            &names,
+            "qr",
+        )
+        .unwrap();
+        let value = code.to_value();
+        assert_eq!(value["field"], json!("qr"));
+        assert_eq!(value["json"]["alias"], json!("Sales"));
+        assert_eq!(value["file"]["data"], json!(PNG));
+        assert_eq!(value["file"]["fileName"], json!("sales-qr.png"));
+        assert_eq!(value["file"]["mimeType"], json!("image/png"));
+    }
+
+    #[test]
     fn base64_decodes_as_the_standard_says() {
+        // Every symbol of the alphabet, '+' and '/' included.
+        assert_eq!(
+            decode_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==")
+                .unwrap(),
+            (0..=255u8).collect::<Vec<_>>()
+        );
+        assert_eq!(decode_base64("+/+/").unwrap(), [0xfb, 0xff, 0xbf]);
+        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
         assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(decode_base64("aGVsbG8").unwrap(), b"hello");
         assert_eq!(decode_base64("aGVs\nbG8=").unwrap(), b"hello");
-        for bad in ["", "a", "aGVsbG8==", "aGVsbG9=", "aGV=sbG8", "a===", "****"] {
+        for bad in [
+            "",
+            "a",
+            "aGVsbG8==",
+            "aGVsbG9=",
+            "aGV=sbG8",
+            "a===",
+            "****",
+            "aGk==",
+            "aGk=a",
+            // More than two '=' (with a length that is a multiple of four), one symbol left over.
+            "aA======",
+            "A",
+            "AAAAA",
+        ] {
             assert_eq!(decode_base64(bad), None, "{bad}");
         }
     }
@@ -370,5 +453,8 @@ mod tests {
         assert_eq!(parse_binary_field(Some(&json!(" qr "))).unwrap(), "qr");
         assert!(parse_binary_field(Some(&json!(7))).is_err());
         assert!(parse_binary_field(Some(&json!("a\nb"))).is_err());
+        let longest = "é".repeat(100);
+        assert_eq!(parse_binary_field(Some(&json!(longest))).unwrap(), longest);
+        assert!(parse_binary_field(Some(&json!("é".repeat(101)))).is_err());
     }
 }
