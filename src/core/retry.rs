@@ -183,6 +183,26 @@ mod tests {
     }
 
     #[test]
+    fn tls_failures_and_n8ns_refusals_are_not_retried_even_for_a_read() {
+        for code in [
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            "CERT_HAS_EXPIRED",
+            "ERR_TLS_CERT_ALTNAME_INVALID",
+            "EPROTO",
+            "SsrfBlockedIpError",
+            "SsrfBlockedHostnameError",
+        ] {
+            for method in [Method::Get, Method::Post] {
+                assert_eq!(
+                    retry_delay_ms(method, &Err(network(code)), 1, 0.5),
+                    None,
+                    "{code}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn reading_the_device_list_is_retried_after_any_network_failure() {
         assert_eq!(
             retry_delay_ms(Method::Get, &Err(network("ECONNRESET")), 1, 0.5),
