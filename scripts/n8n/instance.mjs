@@ -243,7 +243,7 @@ async function importFile(runtime, userFolder, command, data, options) {
  *   run       the whole IRun n8n printed: { data: { resultData: { runData, error?, lastNodeExecuted } }, status, mode: 'cli', … }
  *   error     resultData.error (a serialized NodeApiError / NodeOperationError …) or undefined
  *   output(nodeName, outputIndex = 0)  → the `json` of every item that node emitted
- *   code, stdout, stderr of the process
+ *   code, signal, stdout, stderr of the process
  *
  * n8n 2.30 prints the IRun with JSON.stringify(run, null, 2) on stdout — with --rawOutput
  * nothing else of its own, but log lines (task broker, license SDK, warnings) share stdout.
@@ -270,6 +270,7 @@ export async function executeWorkflow(runtime, userFolder, id, options = {}) {
 		error,
 		output: (nodeName, outputIndex = 0) => nodeOutput(run, nodeName, outputIndex),
 		code: result.code,
+		signal: result.signal,
 		stdout: result.stdout,
 		stderr: result.stderr,
 	};

@@ -166,7 +166,7 @@ async function checkExecutions(userFolder, fixtures) {
 	sim.reset();
 	const works = await instance.executeWorkflow(runtime, userFolder, fixtures.works.id);
 	const log = tail(`${works.stdout}\n${works.stderr}`, 30);
-	assert.ok(works.ok, log);
+	assert.ok(works.ok, `status ${works.status}, exit ${works.code ?? `by ${works.signal}`}\n${log}`);
 	assert.equal(works.output('V1 Reboot')[0].id, sales.id);
 	assert.deepEqual(
 		works.output('V2 Reboot').map((o) => o.operation),

@@ -38,7 +38,7 @@ import {
 
 /** Why an `n8n execute` run did not succeed: its status, exit code, error, and output's end. */
 function why(result) {
-	return `status ${result.status}, exit ${result.code}: ${JSON.stringify(result.error)}\n${tail(`${result.stdout}\n${result.stderr}`, 30)}`;
+	return `status ${result.status}, exit ${result.code ?? `by ${result.signal}`}: ${JSON.stringify(result.error)}\n${tail(`${result.stdout}\n${result.stderr}`, 30)}`;
 }
 
 const SECRET = 'sk-e2e-5c1d9b7a-NEVER-IN-OUTPUT';
