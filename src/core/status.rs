@@ -642,6 +642,64 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_not_needed_conflict_is_its_own_error() {
+        let err = fail(409, &json_error(409, "scan_not_needed", "online"));
+        assert_eq!(err.code(), "SPARKBOT_SCAN_NOT_NEEDED");
+        assert_eq!(err.http_code(), Some(409));
+    }
+
+    #[test]
+    fn the_proxy_answering_itself_is_told_apart_from_sparkbots_answers() {
+        let via = |status: u16, body: &str, challenge: Option<&str>| {
+            action(Ok(HttpReply {
+                status,
+                content_type: Some("text/html".into()),
+                via: Some("1.1 squid".into()),
+                proxy_authenticate: challenge.map(str::to_string),
+                body: body.into(),
+                elapsed_ms: 5,
+                ..Default::default()
+            }))
+            .unwrap_err()
+        };
+        // 407: only a proxy sends it; nothing reached SparkBot.
+        match via(407, "", Some("Basic realm=\"corp\"")) {
+            Error::Proxy {
+                status,
+                challenge,
+                maybe_carried_out,
+                ..
+            } => {
+                assert_eq!(status, 407);
+                assert_eq!(challenge.as_deref(), Some("Basic realm=\"corp\""));
+                assert_eq!(maybe_carried_out, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The proxy's own 502 page: it may have passed the reboot on.
+        match via(502, "<html><title>Bad Gateway</title></html>", None) {
+            Error::Proxy {
+                status,
+                maybe_carried_out,
+                ..
+            } => {
+                assert_eq!(status, 502);
+                assert_eq!(maybe_carried_out, Some(crate::operation::Operation::Reboot));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Through the proxy, SparkBot's own answers stay SparkBot's.
+        let own = via(503, &json_error(503, "unavailable", "later"), None);
+        assert_ne!(own.code(), "SPARKBOT_PROXY_ERROR", "{own:?}");
+        let not_found = via(404, "<html>not here</html>", None);
+        assert_eq!(
+            not_found.code(),
+            "SPARKBOT_ENDPOINT_NOT_FOUND",
+            "{not_found:?}"
+        );
+    }
+
+    #[test]
     fn a_proxy_html_page_is_named_as_such_not_as_bad_json() {
         let err = fail(503, "<!DOCTYPE html><html><body>Maintenance</body></html>");
         assert!(
