@@ -530,6 +530,17 @@ mod tests {
                 .message()
         };
         assert!(hint("14155550100").ends_with("add + and the country code"));
+        // Only digits without a + get that hint: too few digits after a + do not.
+        assert!(
+            hint("+1415").ends_with("+1 415 555 0100"),
+            "{}",
+            hint("+1415")
+        );
+        assert!(
+            hint("1415x").ends_with("+1 415 555 0100"),
+            "{}",
+            hint("1415x")
+        );
         assert_eq!(
             hint(" 6523a1f0c2d4e5f60718293a "),
             "WhatsApp Number: \" 6523a1f0c2d4e5f60718293a \" is a device ID, not a phone number; switch the WhatsApp Number to By ID"

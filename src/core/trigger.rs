@@ -666,4 +666,48 @@ mod tests {
         assert_eq!(watch.devices, [id(1)]);
         assert_eq!(watch.statuses, ["offline", "timeout"]);
     }
+
+    #[test]
+    fn a_poll_with_no_change_reports_nothing_and_only_a_test_run_says_so() {
+        use crate::exchange::HttpReply;
+        use crate::fake::{self, Answer, Fake};
+        let fake = Fake::new(|_, _| {
+            Answer::Reply(HttpReply {
+                status: 200,
+                content_type: Some("application/json".into()),
+                total_count: Some("1".into()),
+                body: json!([{ "id": id(1), "session": { "status": "online" } }]).to_string(),
+                elapsed_ms: 5,
+                ..Default::default()
+            })
+        });
+        let credentials = fake::credentials("http://127.0.0.1:1/v1");
+        let watch = Watch::default();
+        let first = fake.run(poll_account(&fake, &credentials, None, &watch, false));
+        let state: Value = serde_json::from_str(&first.result.unwrap().state.unwrap()).unwrap();
+        let again = fake
+            .run(poll_account(
+                &fake,
+                &credentials,
+                Some(&state),
+                &watch,
+                false,
+            ))
+            .result
+            .unwrap();
+        assert!(again.items.is_empty(), "no change, nothing reported");
+        let watch_offline =
+            Watch::parse(None, Some(&json!({ "sessionStatus": ["offline"] }))).unwrap();
+        let test_run = fake.run(poll_account(
+            &fake,
+            &credentials,
+            Some(&state),
+            &watch_offline,
+            true,
+        ));
+        assert_eq!(
+            test_run.result.err().map(|e| e.code().to_string()),
+            Some("SPARKBOT_NO_TEST_EVENT".into())
+        );
+    }
 }

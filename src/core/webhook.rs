@@ -1120,4 +1120,488 @@ mod tests {
         assert_eq!(new_secret(&[0xab; 32]).unwrap(), "ab".repeat(32));
         assert!(new_secret(&[1; 8]).is_err());
     }
+
+    // ─── lifecycle against a fake SparkBot ─────────────────────────────────────────────────
+
+    use crate::exchange::HttpReply;
+    use crate::fake::{self, Answer, Fake};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    const URL: &str = "https://n8n.example.com/webhook/abc/sparkbot";
+    const OTHER_URL: &str = "https://old.example.com/webhook/abc/sparkbot";
+
+    fn reply(status: u16, body: Value) -> Answer {
+        Answer::Reply(HttpReply {
+            status,
+            content_type: Some("application/json".into()),
+            body: if body.is_null() {
+                String::new()
+            } else {
+                body.to_string()
+            },
+            elapsed_ms: 5,
+            ..Default::default()
+        })
+    }
+
+    fn hook_id(n: u32) -> String {
+        format!("{n:024x}")
+    }
+
+    /// A SparkBot with the webhooks `hooks` (ID, URL): GET, list, DELETE and POST (which adds
+    /// one for URL) as the contract answers them.
+    fn sparkbot(hooks: Vec<(String, String)>) -> (Fake, Rc<RefCell<Vec<(String, String)>>>) {
+        let state = Rc::new(RefCell::new(hooks));
+        let shared = Rc::clone(&state);
+        let fake = Fake::new(move |request, _| {
+            let path = request
+                .url
+                .split("/v1")
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            let mut hooks = shared.borrow_mut();
+            let not_found = || {
+                reply(
+                    404,
+                    json!({"status": 404, "error": "webhook_not_found", "message": "no"}),
+                )
+            };
+            match (request.method, path.strip_prefix("/webhooks/")) {
+                (Method::Get, None) => reply(
+                    200,
+                    Value::Array(
+                        hooks
+                            .iter()
+                            .map(|(id, url)| json!({"id": id, "url": url}))
+                            .collect(),
+                    ),
+                ),
+                (Method::Post, None) => {
+                    let id = hook_id(900 + hooks.len() as u32);
+                    hooks.push((id.clone(), URL.into()));
+                    reply(201, json!({"id": id, "url": URL}))
+                }
+                (Method::Get, Some(id)) => match hooks.iter().find(|(known, _)| known == id) {
+                    Some((id, url)) => reply(200, json!({"id": id, "url": url})),
+                    None => not_found(),
+                },
+                (Method::Delete, Some(id)) => {
+                    let before = hooks.len();
+                    hooks.retain(|(known, _)| known != id);
+                    if hooks.len() < before {
+                        reply(204, Value::Null)
+                    } else {
+                        not_found()
+                    }
+                }
+                _ => reply(400, json!({"status": 400, "error": "invalid_request"})),
+            }
+        });
+        (fake, state)
+    }
+
+    fn sent(fake: &Fake) -> Vec<String> {
+        fake.received
+            .borrow()
+            .iter()
+            .map(|r| {
+                let path = r.url.split("/v1").nth(1).unwrap_or_default();
+                format!("{:?} {path}", r.method)
+            })
+            .collect()
+    }
+
+    fn registration(id: &str, url: &str) -> Registration {
+        Registration {
+            id: id.into(),
+            url: url.into(),
+            secret: SECRET.into(),
+        }
+    }
+
+    fn base() -> Credentials {
+        fake::credentials("http://127.0.0.1:1/v1")
+    }
+
+    #[test]
+    fn exists_only_for_the_stored_webhook_at_sparkbot_for_this_url() {
+        let (fake, _) = sparkbot(vec![
+            (hook_id(1), URL.into()),
+            (hook_id(2), OTHER_URL.into()),
+        ]);
+        let check =
+            |stored: Option<Registration>| fake.run(exists(&fake, &base(), stored.as_ref(), URL));
+        assert!(!check(None).unwrap());
+        assert!(!check(Some(registration(&hook_id(2), OTHER_URL))).unwrap());
+        assert!(
+            sent(&fake).is_empty(),
+            "no request without a webhook for this URL"
+        );
+        assert!(check(Some(registration(&hook_id(1), URL))).unwrap());
+        // SparkBot has it, but for another URL; or no longer has it.
+        assert!(!check(Some(registration(&hook_id(2), URL))).unwrap());
+        assert!(!check(Some(registration(&hook_id(3), URL))).unwrap());
+        assert_eq!(
+            sent(&fake),
+            [
+                format!("Get /webhooks/{}", hook_id(1)),
+                format!("Get /webhooks/{}", hook_id(2)),
+                format!("Get /webhooks/{}", hook_id(3)),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_sparkbots_own_webhook_not_found_means_gone() {
+        let stored = registration(&hook_id(1), URL);
+        for (status, body, gone) in [
+            (404, json!({"error": "webhook_not_found"}), true),
+            (404, json!({"error": "device_not_found"}), false),
+            (404, Value::Null, false),
+            (500, json!({"error": "webhook_not_found"}), false),
+        ] {
+            let fake = Fake::new(move |_, _| reply(status, body.clone()));
+            let answer = fake.run(exists(&fake, &base(), Some(&stored), URL));
+            if gone {
+                assert!(!answer.unwrap(), "{status}");
+            } else {
+                assert!(answer.is_err(), "{status}: {answer:?}");
+            }
+            let deleted = fake.run(unregister(&fake, &base(), &stored));
+            assert_eq!(deleted.is_ok(), gone, "{status}: {deleted:?}");
+        }
+        let refused = Fake::new(|_, _| Answer::Status(401));
+        assert_eq!(
+            refused
+                .run(unregister(&refused, &base(), &stored))
+                .unwrap_err()
+                .code(),
+            "SPARKBOT_UNAUTHORIZED"
+        );
+        // A failure names the host the request went to.
+        let unreachable = Fake::new(|_, _| Answer::Network("ECONNREFUSED"));
+        let error = unreachable
+            .run(exists(&unreachable, &base(), Some(&stored), URL))
+            .unwrap_err();
+        assert!(
+            error.message().contains("127.0.0.1:1"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
+    fn registering_replaces_the_old_webhook_and_any_other_for_this_url_never_doubles() {
+        let (fake, state) = sparkbot(vec![
+            (hook_id(1), OTHER_URL.into()),
+            (hook_id(2), URL.into()),
+            (
+                hook_id(3),
+                "https://staging.example.com/webhook/abc/sparkbot".into(),
+            ),
+            ("not-an-id".into(), URL.into()),
+        ]);
+        let stored = registration(&hook_id(1), OTHER_URL);
+        let made = fake
+            .run(find_or_replace(
+                &fake,
+                &base(),
+                Some(&stored),
+                URL,
+                SECRET.into(),
+            ))
+            .unwrap();
+        assert_eq!(made.url, URL);
+        assert_eq!(made.secret, SECRET);
+        assert_eq!(
+            sent(&fake),
+            [
+                format!("Delete /webhooks/{}", hook_id(1)),
+                "Get /webhooks".to_string(),
+                format!("Delete /webhooks/{}", hook_id(2)),
+                "Post /webhooks".to_string(),
+            ]
+        );
+        let left: Vec<String> = state.borrow().iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(left, [hook_id(3), "not-an-id".into(), made.id.clone()]);
+        // Registering again for the same URL leaves exactly one.
+        let again = fake
+            .run(register(&fake, &base(), Some(&made), URL, &[7; 32]))
+            .unwrap();
+        let for_url = state
+            .borrow()
+            .iter()
+            .filter(|(id, url)| url == URL && *id != "not-an-id")
+            .count();
+        assert_eq!(for_url, 1);
+        assert_eq!(again.secret, "07".repeat(32));
+    }
+
+    #[test]
+    fn received_answers_401_400_or_200() {
+        let registration = registration(&hook_id(1), URL);
+        let body = br#"{"hello":"world"}"#;
+        let ts = NOW.to_string();
+        let good = sign(SECRET, &ts, body);
+        let mut recent = Recent::new();
+        let mut status = |signature: &str, parsed: Option<Value>| {
+            receive(
+                &mut recent,
+                "node",
+                Some(&registration),
+                Memory::default(),
+                headers(&ts, signature),
+                body,
+                parsed.as_ref(),
+                &Watch::default(),
+                NOW,
+            )
+            .status()
+        };
+        assert_eq!(status("sha256=00", None), 401);
+        assert_eq!(status(&good, Some(json!({"hello": "world"}))), 400);
+        let delivery = json!({
+            "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
+            "device": { "id": "6523a1f0c2d4e5f60718293a" },
+            "data": { "status": "offline", "updatedAt": "2026-11-21T10:15:00Z" }
+        });
+        let bytes = delivery.to_string();
+        let signed = sign(SECRET, &ts, bytes.as_bytes());
+        let received = receive(
+            &mut recent,
+            "node",
+            Some(&registration),
+            Memory::default(),
+            headers(&ts, &signed),
+            bytes.as_bytes(),
+            Some(&delivery),
+            &Watch::default(),
+            NOW,
+        );
+        assert_eq!(received.status(), 200);
+    }
+
+    #[test]
+    fn a_delivery_of_up_to_64_kb_is_read_a_longer_one_refused() {
+        let registration = registration(&hook_id(1), URL);
+        let delivery = json!({
+            "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
+            "device": { "id": "6523a1f0c2d4e5f60718293a" },
+            "data": { "status": "offline", "updatedAt": "2026-11-21T10:15:00Z" }
+        });
+        let text = delivery.to_string();
+        let ts = NOW.to_string();
+        for (size, status) in [(MAX_DELIVERY_BYTES, 200), (MAX_DELIVERY_BYTES + 1, 401)] {
+            let padded = format!("{text}{}", " ".repeat(size - text.len()));
+            assert_eq!(padded.len(), size);
+            let signed = sign(SECRET, &ts, padded.as_bytes());
+            let received = receive(
+                &mut Recent::new(),
+                "node",
+                Some(&registration),
+                Memory::default(),
+                headers(&ts, &signed),
+                padded.as_bytes(),
+                Some(&delivery),
+                &Watch::default(),
+                NOW,
+            );
+            assert_eq!(received.status(), status, "{size} bytes");
+        }
+    }
+
+    // ─── the reading of timestamps, signatures and deliveries at their limits ──────────────
+
+    #[test]
+    fn a_timestamp_of_up_to_12_digits_is_read_a_longer_one_is_unsigned() {
+        let body = b"{}";
+        for (timestamp, expected) in [
+            ("999999999999", Err(Refusal::Stale)),
+            ("0999999999999", Err(Refusal::Unsigned)),
+            ("", Err(Refusal::Unsigned)),
+        ] {
+            let signature = sign(SECRET, timestamp, body);
+            assert_eq!(
+                verify(SECRET, headers(timestamp, &signature), body, NOW),
+                expected,
+                "{timestamp:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hex_of_up_to_128_digits_is_read() {
+        assert_eq!(decode_hex(&"ab".repeat(64)), Some(vec![0xab; 64]));
+        assert_eq!(decode_hex(&"ab".repeat(65)), None);
+        assert_eq!(decode_hex("abc"), None);
+        assert_eq!(decode_hex("0fF0"), Some(vec![0x0f, 0xf0]));
+        assert_eq!(decode_hex("zz"), None);
+    }
+
+    #[test]
+    fn a_status_of_1_to_40_characters_is_read() {
+        let body = |status: &str| {
+            json!({
+                "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
+                "device": { "id": "6523a1f0c2d4e5f60718293a" },
+                "data": { "status": status, "updatedAt": "2026-11-21T10:15:00Z" }
+            })
+        };
+        assert!(parse_delivery(&body(&"x".repeat(40))).is_ok());
+        assert!(parse_delivery(&body(&"x".repeat(41))).is_err());
+        assert!(parse_delivery(&body("")).is_err());
+    }
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_and_control_characters_only() {
+        assert_eq!(
+            json_string("a\"b\\c\u{1}\u{1f} é/"),
+            "\"a\\\"b\\\\c\\u0001\\u001f é/\""
+        );
+    }
+
+    /// Unix seconds of a civil UTC time, counted day by day (the model rfc3339_secs must match).
+    fn model_secs(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> i64 {
+        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let year_days = |y: i64| if leap(y) { 366 } else { 365 };
+        let mut days: i64 = if year >= 1970 {
+            (1970..year).map(year_days).sum()
+        } else {
+            -(year..1970).map(year_days).sum::<i64>()
+        };
+        let months = [
+            31,
+            if leap(year) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        days += months.iter().take((month - 1) as usize).sum::<i64>() + day - 1;
+        days * 86_400 + hour * 3_600 + minute * 60 + second
+    }
+
+    #[test]
+    fn rfc3339_times_match_a_day_by_day_count_with_any_offset() {
+        let mut seed: u64 = 20_261_203;
+        let mut next = |below: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) % below) as i64
+        };
+        for _ in 0..2_000 {
+            let year = 1900 + next(250);
+            let month = 1 + next(12);
+            let day = 1 + next(28);
+            let (hour, minute, second) = (next(24), next(60), next(60));
+            let offset_minutes = next(24 * 60) - 12 * 60;
+            let sign = if offset_minutes < 0 { '-' } else { '+' };
+            let fraction = if next(2) == 0 { "" } else { ".123" };
+            let text = format!(
+                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}{sign}{:02}:{:02}",
+                offset_minutes.abs() / 60,
+                offset_minutes.abs() % 60
+            );
+            let expected = model_secs(year, month, day, hour, minute, second) - offset_minutes * 60;
+            assert_eq!(rfc3339_secs(&text), Some(expected), "{text}");
+        }
+        assert_eq!(
+            rfc3339_secs("2024-02-29T23:59:60Z"),
+            Some(model_secs(2024, 2, 29, 23, 59, 60))
+        );
+    }
+
+    #[test]
+    fn rfc3339_fields_out_of_range_are_refused_one_at_a_time() {
+        assert!(rfc3339_secs("2026-12-31t23:59:59z").is_some());
+        assert!(rfc3339_secs("2026-12-31 23:59:59Z").is_some());
+        for bad in [
+            "2026-00-10T10:00:00Z",
+            "2026-13-10T10:00:00Z",
+            "2026-01-00T10:00:00Z",
+            "2026-01-32T10:00:00Z",
+            "2026-01-10T24:00:00Z",
+            "2026-01-10T10:60:00Z",
+            "2026-01-10T10:00:61Z",
+            "2026-01-10X10:00:00Z",
+            "2026/01/10T10:00:00Z",
+            "2026-01-10T10-00:00Z",
+            "2026-01-10T10:00:00+0100",
+            "2026-01-10T10:00:00+01:xx",
+        ] {
+            assert_eq!(rfc3339_secs(bad), None, "{bad}");
+        }
+    }
+
+    // ─── the memory at its limits ───────────────────────────────────────────────────────────
+
+    #[test]
+    fn a_change_exactly_30_minutes_old_still_runs_and_the_same_second_and_status_is_old() {
+        let watch = Watch::default();
+        let mut memory = Memory::default();
+        let edge = delivery(1, 7, "offline", NOW - MEMORY_SECS);
+        assert_eq!(memory.decide(&edge, &watch, NOW), Verdict::Run);
+        let again = delivery(2, 7, "offline", NOW - MEMORY_SECS);
+        assert_eq!(memory.decide(&again, &watch, NOW), Verdict::OutOfOrder);
+        let older = delivery(3, 8, "offline", NOW - MEMORY_SECS - 1);
+        assert_eq!(memory.decide(&older, &watch, NOW), Verdict::TooOld);
+    }
+
+    #[test]
+    fn a_merged_older_memory_does_not_replace_a_numbers_newer_change() {
+        let watch = Watch::default();
+        let mut newer = Memory::default();
+        assert_eq!(
+            newer.decide(&delivery(1, 7, "online", NOW - 10), &watch, NOW),
+            Verdict::Run
+        );
+        let mut older = Memory::default();
+        assert_eq!(
+            older.decide(&delivery(2, 7, "offline", NOW - 100), &watch, NOW - 90),
+            Verdict::Run
+        );
+        newer.merge(&older);
+        // A change between the two is older than the newest one seen.
+        assert_eq!(
+            newer.decide(&delivery(3, 7, "timeout", NOW - 50), &watch, NOW),
+            Verdict::OutOfOrder
+        );
+    }
+
+    #[test]
+    fn merging_two_full_memories_keeps_the_newest_1000_of_each() {
+        let watch = Watch::default();
+        let full = |from: u32, at: i64| {
+            let mut memory = Memory::default();
+            for i in 0..1_000u32 {
+                let change = delivery(from + i, from + i, "offline", at);
+                assert_eq!(memory.decide(&change, &watch, at), Verdict::Run);
+            }
+            memory
+        };
+        let mut memory = full(0, NOW - 20);
+        memory.merge(&full(5_000, NOW - 10));
+        let kept = memory.to_static();
+        assert_eq!(kept["deliveries"].as_array().unwrap().len(), MAX_DELIVERIES);
+        assert_eq!(kept["numbers"].as_array().unwrap().len(), MAX_NUMBERS);
+        // The newer memory's are kept, the older memory's dropped (asked in that order: a
+        // delivery that runs is remembered, and pushes the oldest out).
+        assert_eq!(
+            memory.decide(&delivery(5_000, 5_000, "offline", NOW - 10), &watch, NOW),
+            Verdict::Duplicate
+        );
+        assert_eq!(
+            memory.decide(&delivery(0, 0, "offline", NOW - 20), &watch, NOW),
+            Verdict::Run
+        );
+    }
 }
