@@ -1151,7 +1151,10 @@ mod tests {
 
     /// A SparkBot with the webhooks `hooks` (ID, URL): GET, list, DELETE and POST (which adds
     /// one for URL) as the contract answers them.
-    fn sparkbot(hooks: Vec<(String, String)>) -> (Fake, Rc<RefCell<Vec<(String, String)>>>) {
+    /// SparkBot's webhooks, as (ID, URL).
+    type Hooks = Rc<RefCell<Vec<(String, String)>>>;
+
+    fn sparkbot(hooks: Vec<(String, String)>) -> (Fake, Hooks) {
         let state = Rc::new(RefCell::new(hooks));
         let shared = Rc::clone(&state);
         let fake = Fake::new(move |request, _| {
