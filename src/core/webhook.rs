@@ -1396,7 +1396,7 @@ mod tests {
         });
         let text = delivery.to_string();
         let ts = NOW.to_string();
-        for (size, status) in [(MAX_DELIVERY_BYTES, 200), (MAX_DELIVERY_BYTES + 1, 401)] {
+        for (size, status) in [(65_536, 200), (65_537, 401)] {
             let padded = format!("{text}{}", " ".repeat(size - text.len()));
             assert_eq!(padded.len(), size);
             let signed = sign(SECRET, &ts, padded.as_bytes());
@@ -1413,6 +1413,45 @@ mod tests {
             );
             assert_eq!(received.status(), status, "{size} bytes");
         }
+    }
+
+    #[test]
+    fn the_process_remembers_each_node_apart_and_at_most_64_nodes() {
+        let registration = registration(&hook_id(1), URL);
+        let delivery = json!({
+            "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
+            "device": { "id": "6523a1f0c2d4e5f60718293a" },
+            "data": { "status": "offline", "updatedAt": "2026-11-21T10:15:00Z" }
+        });
+        let bytes = delivery.to_string();
+        let ts = NOW.to_string();
+        let signed = sign(SECRET, &ts, bytes.as_bytes());
+        let mut recent = Recent::new();
+        // Static data lost each time: only the process remembers.
+        let mut run = |key: &str| match receive(
+            &mut recent,
+            key,
+            Some(&registration),
+            Memory::default(),
+            headers(&ts, &signed),
+            bytes.as_bytes(),
+            Some(&delivery),
+            &Watch::default(),
+            NOW,
+        ) {
+            Received::Checked { run, .. } => run.is_some(),
+            other => panic!("{other:?}"),
+        };
+        assert!(run("node-0"));
+        assert!(!run("node-0"), "the same node: a duplicate");
+        assert!(run("node-1"), "another node has its own memory");
+        for n in 2..=64 {
+            assert!(run(&format!("node-{n}")));
+        }
+        // 65 nodes: only the least recent (node-0) is forgotten.
+        assert!(!run("node-1"));
+        assert!(!run("node-64"));
+        assert!(run("node-0"));
     }
 
     // ─── the reading of timestamps, signatures and deliveries at their limits ──────────────
