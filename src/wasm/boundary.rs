@@ -601,6 +601,13 @@ pub fn receive_delivery(
     })
 }
 
+/// The credential `read` resolves with, when it does and is one.
+async fn read_credential(read: &js_sys::Function) -> Option<Credentials> {
+    let pending = read.call0(&JsValue::NULL).ok()?;
+    let credentials = JsFuture::from(Promise::resolve(&pending)).await.ok()?;
+    decode_credentials(&credentials).ok()
+}
+
 /// The device a delivery reports: as `GET /devices/{id}` shows it (or, when that read fails,
 /// the delivery's `{ id, alias, phone }`), with the session's status and time from the delivery
 /// and `previousSessionStatus` — the item the polling trigger gives for the same change.
@@ -609,12 +616,8 @@ async fn reported_device(
     credentials: &js_sys::Function,
     host: Host,
 ) -> JsValue {
-    let credentials = match credentials.call0(&JsValue::NULL) {
-        Ok(read) => JsFuture::from(Promise::resolve(&read)).await.ok(),
-        Err(_) => None,
-    };
-    let read = match credentials.as_ref().map(decode_credentials) {
-        Some(Ok(credentials)) => {
+    let read = match read_credential(credentials).await {
+        Some(credentials) => {
             let exchange = exchange_of(host, &credentials);
             let plan = webhook::device_read(&delivery.device_id, &credentials);
             let sent = send_with_retries(&exchange, &plan, &BatchState::default()).await;
@@ -629,7 +632,7 @@ async fn reported_device(
                             == Some(delivery.device_id.clone())
                 })
         }
-        _ => None,
+        None => None,
     };
     let device = read.unwrap_or_else(|| js::from_json(&Value::Object(delivery.device.clone())));
     let session = Reflect::get(&device, &"session".into())
