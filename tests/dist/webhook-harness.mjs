@@ -2,7 +2,8 @@
 // stand-in for n8n's webhook server — an HTTP server at the workflow's webhook URL that, for each
 // request, loads the workflow's static data afresh (n8n reads it from its database per request),
 // calls the node's `webhook()` with an n8n-like context, answers as n8n does (the node's own
-// response, `webhookResponse`, or "Workflow was started"), saves the static data, and records an
+// response, `webhookResponse`, or "Workflow was started"), saves the static data when n8n ≥ 2.30
+// does (not for an execution started by "onReceived": see handle()), and records an
 // execution for each `workflowData` — and, as n8n does, a failed execution (for the error
 // workflow) for each `webhook()` that throws. `hooks()` gives the lifecycle (`checkExists`, `create`,
 // `delete`) the same static data, as n8n's activation does.
@@ -90,6 +91,14 @@ export async function webhookHost({
 				res.end(String(body));
 				return this;
 			},
+			json(value) {
+				sent = true;
+				const body = JSON.stringify(value);
+				answers.push({ status: this.statusCode, body });
+				res.writeHead(this.statusCode, { 'content-type': 'application/json' });
+				res.end(body);
+				return this;
+			},
 			end() {
 				return this;
 			},
@@ -105,7 +114,14 @@ export async function webhookHost({
 			const result = await node.webhook.call(context);
 			if (result.noWebhookResponse) {
 				if (!sent) throw new Error('noWebhookResponse without a response');
+				// n8n saves the static data when the answer is given, before any execution starts.
+				state[store] = JSON.stringify(staticData);
+				if (result.workflowData)
+					executions.push({ at: Date.now(), items: result.workflowData[0].map((i) => i.json) });
 			} else if (result.workflowData) {
+				// "onReceived" with an execution: from n8n 2.30 on (webhook-helpers.ts), n8n starts
+				// the execution first, which wraps the static data anew and clears its changed mark,
+				// and saves it only then — so what webhook() wrote is never saved.
 				executions.push({ at: Date.now(), items: result.workflowData[0].map((i) => i.json) });
 				answers.push({ status: 200, body: '{"message":"Workflow was started"}' });
 				res.writeHead(200, { 'content-type': 'application/json' });
@@ -115,8 +131,8 @@ export async function webhookHost({
 				answers.push({ status: 200, body });
 				res.writeHead(200, { 'content-type': 'application/json' });
 				res.end(body);
+				state[store] = JSON.stringify(staticData);
 			}
-			state[store] = JSON.stringify(staticData);
 		} catch (error) {
 			const expected = error instanceof NodeApiError || error instanceof NodeOperationError;
 			executions.push({ at: Date.now(), error });

@@ -138,7 +138,16 @@ export class SparkBotWebhookTrigger implements INodeType {
 			return { noWebhookResponse: true };
 		}
 		if (received.memory !== undefined) staticData[MEMORY_KEY] = received.memory;
-		if (received.item === undefined) return { webhookResponse: { received: true } };
-		return { workflowData: [this.helpers.returnJsonArray([received.item])] };
+		// Answered here, not by n8n's "onReceived": from n8n 2.30 on, n8n saves a webhook's static
+		// data after it has started the execution, and starting it wraps the static data anew,
+		// which drops the mark that it changed — the memory would never be saved, and a delivery
+		// retried after a restart would run again. With `noWebhookResponse` n8n saves the static
+		// data before it starts the execution (every n8n this package supports).
+		this.getResponseObject().status(200).json({ received: true });
+		if (received.item === undefined) return { noWebhookResponse: true };
+		return {
+			noWebhookResponse: true,
+			workflowData: [this.helpers.returnJsonArray([received.item])],
+		};
 	}
 }
