@@ -10,7 +10,7 @@ import {
 	DEFAULT_NODE_MAJOR,
 	ensureRuntime,
 } from '../../scripts/n8n/runtime.mjs';
-import { ROOT, packPackage } from '../../support/fixtures.mjs';
+import { CREDENTIAL_TYPE, ROOT, TRIGGER_TYPE, packPackage } from '../../support/fixtures.mjs';
 
 export * from '../../support/fixtures.mjs';
 
@@ -44,4 +44,23 @@ export async function e2eSetup({ log } = {}) {
 		rmSync(dirname(tarball), { recursive: true, force: true });
 	}
 	return { runtime, userFolder };
+}
+
+/**
+ * SparkBot Trigger polling every minute for session changes that pass `filters`, with the
+ * SparkBot API `credential` (`{ id, name }`) — the trigger node the suites publish.
+ */
+export function pollingTriggerNode({ name = 'SparkBot Trigger', filters = {}, credential }) {
+	return {
+		name,
+		type: TRIGGER_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {
+			pollTimes: { item: [{ mode: 'everyMinute' }] },
+			event: 'sessionStatusChanged',
+			filters,
+		},
+		credentials: { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } },
+	};
 }

@@ -34,6 +34,7 @@ import {
 	WEBHOOK_TRIGGER_TYPE,
 	e2eRuntime,
 	packPackage,
+	pollingTriggerNode,
 	sparkBotNode,
 } from './fixtures.mjs';
 
@@ -124,20 +125,7 @@ async function importFixtures(userFolder) {
 		]),
 		{
 			name: 'e2e: trigger',
-			nodes: [
-				{
-					name: 'SparkBot Trigger',
-					type: TRIGGER_TYPE,
-					typeVersion: 1,
-					position: [0, 0],
-					parameters: {
-						pollTimes: { item: [{ mode: 'everyMinute' }] },
-						event: 'sessionStatusChanged',
-						filters: {},
-					},
-					credentials: { [CREDENTIAL_TYPE]: ref },
-				},
-			],
+			nodes: [pollingTriggerNode({ credential: ref })],
 			settings: { executionOrder: 'v1' },
 		},
 	]);

@@ -21,8 +21,8 @@ import {
 	CREDENTIAL_TYPE,
 	N8N_VERSION,
 	NODE_TYPE,
-	TRIGGER_TYPE,
 	e2eSetup,
+	pollingTriggerNode,
 	sparkBotNode,
 } from './fixtures.mjs';
 
@@ -207,20 +207,7 @@ before(async () => {
 		everyPath('e2e: SparkBot on this machine', loopback),
 		{
 			name: 'e2e: trigger behind the proxy',
-			nodes: [
-				{
-					name: 'SparkBot Trigger',
-					type: TRIGGER_TYPE,
-					typeVersion: 1,
-					position: [0, 0],
-					parameters: {
-						pollTimes: { item: [{ mode: 'everyMinute' }] },
-						event: 'sessionStatusChanged',
-						filters: {},
-					},
-					credentials: { [CREDENTIAL_TYPE]: ref(tls) },
-				},
-			],
+			nodes: [pollingTriggerNode({ credential: tls })],
 			settings: { executionOrder: 'v1' },
 		},
 	]);

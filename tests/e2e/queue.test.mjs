@@ -45,12 +45,12 @@ import { tail } from '../../scripts/lib/text.mjs';
 import { sleep, waitUntil } from '../../scripts/lib/wait.mjs';
 import { generatedDevice, startSimulator } from '../../support/simulator/sparkbot-simulator.mjs';
 import {
-	N8N_VERSION,
 	CREDENTIAL_TYPE,
-	TRIGGER_TYPE,
+	N8N_VERSION,
 	WEBHOOK_TRIGGER_TYPE,
 	e2eRuntime,
 	packPackage,
+	pollingTriggerNode,
 	rebootEachItem,
 	sparkBotCredential,
 	sparkBotNode,
@@ -439,21 +439,13 @@ function triggerThenGet(name, trigger, credential) {
  * main polls, a worker runs the execution.
  */
 function triggerWorkflow(credential) {
-	const credentials = { [CREDENTIAL_TYPE]: { id: credential.id, name: credential.name } };
 	return triggerThenGet(
 		'e2e: queue mode, SparkBot Trigger',
-		{
+		pollingTriggerNode({
 			name: 'Session dropped',
-			type: TRIGGER_TYPE,
-			typeVersion: 1,
-			position: [0, 0],
-			parameters: {
-				pollTimes: { item: [{ mode: 'everyMinute' }] },
-				event: 'sessionStatusChanged',
-				filters: { sessionStatus: ['offline'] },
-			},
-			credentials,
-		},
+			filters: { sessionStatus: ['offline'] },
+			credential,
+		}),
 		credential,
 	);
 }
