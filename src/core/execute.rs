@@ -407,17 +407,7 @@ mod tests {
     }
 
     fn item(value: Value) -> Result<ItemPlan, Error> {
-        let field = |name: &str| value.get(name).cloned();
-        plan_item(&RawItem {
-            resource: field("resource"),
-            operation: field("operation"),
-            device: field("device"),
-            options: field("options"),
-            return_all: field("returnAll"),
-            limit: field("limit"),
-            filters: field("filters"),
-            binary_property: field("binaryPropertyName"),
-        })
+        plan_item(&raw(value)?)
     }
 
     fn by(mode: &str, value: &str) -> Value {

@@ -1342,6 +1342,15 @@ mod tests {
         assert_eq!(again.secret, "07".repeat(32));
     }
 
+    /// A delivery as the contract writes it: one number's session went offline.
+    fn offline_delivery() -> Value {
+        json!({
+            "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
+            "device": { "id": "6523a1f0c2d4e5f60718293a" },
+            "data": { "status": "offline", "updatedAt": "2026-11-21T10:15:00Z" }
+        })
+    }
+
     #[test]
     fn received_answers_401_400_or_200() {
         let registration = registration(&hook_id(1), URL);
@@ -1365,11 +1374,7 @@ mod tests {
         };
         assert_eq!(status("sha256=00", None), 401);
         assert_eq!(status(&good, Some(json!({"hello": "world"}))), 400);
-        let delivery = json!({
-            "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
-            "device": { "id": "6523a1f0c2d4e5f60718293a" },
-            "data": { "status": "offline", "updatedAt": "2026-11-21T10:15:00Z" }
-        });
+        let delivery = offline_delivery();
         let bytes = delivery.to_string();
         let signed = sign(SECRET, &ts, bytes.as_bytes());
         let received = receive(
@@ -1389,11 +1394,7 @@ mod tests {
     #[test]
     fn a_delivery_of_up_to_64_kb_is_read_a_longer_one_refused() {
         let registration = registration(&hook_id(1), URL);
-        let delivery = json!({
-            "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
-            "device": { "id": "6523a1f0c2d4e5f60718293a" },
-            "data": { "status": "offline", "updatedAt": "2026-11-21T10:15:00Z" }
-        });
+        let delivery = offline_delivery();
         let text = delivery.to_string();
         let ts = NOW.to_string();
         for (size, status) in [(65_536, 200), (65_537, 401)] {
@@ -1418,11 +1419,7 @@ mod tests {
     #[test]
     fn the_process_remembers_each_node_apart_and_at_most_64_nodes() {
         let registration = registration(&hook_id(1), URL);
-        let delivery = json!({
-            "id": "aaaaaaaaaaaaaaaaaaaaaaaa", "event": "session:status",
-            "device": { "id": "6523a1f0c2d4e5f60718293a" },
-            "data": { "status": "offline", "updatedAt": "2026-11-21T10:15:00Z" }
-        });
+        let delivery = offline_delivery();
         let bytes = delivery.to_string();
         let ts = NOW.to_string();
         let signed = sign(SECRET, &ts, bytes.as_bytes());
