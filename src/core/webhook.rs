@@ -1296,6 +1296,38 @@ mod tests {
     }
 
     #[test]
+    fn the_number_is_read_as_sparkbot_shows_it_and_only_that_number() {
+        let change = delivery(1, 7, "offline", NOW);
+        let id = change.device_id.clone();
+        let read = |answer: Answer| {
+            let fake = Fake::new(move |_, _| answer.clone());
+            let device = fake.run(read_device(&fake, &base(), &change));
+            (device, sent(&fake))
+        };
+        let shown = json!({ "id": id, "alias": "Sales", "session": { "status": "offline" } });
+        let (device, requests) = read(reply(200, shown.clone()));
+        assert_eq!(device, Some(shown));
+        assert_eq!(requests, [format!("Get /devices/{id}")]);
+        // Another number's answer, an answer that is not one device, or a failure: no device
+        // (the item is then made from the delivery).
+        for answer in [
+            reply(
+                200,
+                json!({ "id": format!("{:024x}", 8), "alias": "Other" }),
+            ),
+            reply(200, json!([{ "id": id }])),
+            reply(200, json!({ "alias": "no id" })),
+            reply(
+                404,
+                json!({ "status": 404, "error": "not_found", "message": "No such device" }),
+            ),
+            Answer::Network("ECONNREFUSED"),
+        ] {
+            assert_eq!(read(answer.clone()).0, None, "{answer:?}");
+        }
+    }
+
+    #[test]
     fn registering_replaces_the_old_webhook_and_any_other_for_this_url_never_doubles() {
         let (fake, state) = sparkbot(vec![
             (hook_id(1), OTHER_URL.into()),
